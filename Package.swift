@@ -1,0 +1,59 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "agent-heartbeat",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "agent-heartbeat", targets: ["agent-heartbeat"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // C libraries from Debian, one system-library target each.
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // Functional core: configuration, status evaluation, map rendering. No I/O.
+        .target(
+            name: "AgentHeartbeatCore",
+            dependencies: ["CYAML"],
+            resources: [.embedInCode("StatusMap/agent_heartbeat.schema.json")]
+        ),
+        // Imperative shell: Redis, threads, files, services.
+        .target(
+            name: "AgentHeartbeat",
+            dependencies: [
+                "AgentHeartbeatCore",
+                "CHiredis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "agent-heartbeat",
+            dependencies: [
+                "AgentHeartbeat",
+                "AgentHeartbeatCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "AgentHeartbeatCoreTests", dependencies: ["AgentHeartbeatCore"]),
+        .testTarget(
+            name: "AgentHeartbeatIntegrationTests",
+            dependencies: [
+                "AgentHeartbeat",
+                "AgentHeartbeatCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

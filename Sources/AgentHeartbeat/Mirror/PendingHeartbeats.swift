@@ -1,0 +1,83 @@
+import Foundation
+
+/// Heartbeats received but not yet written, at most one per agent: a newer heartbeat replaces
+/// an unwritten older one, since the key only keeps the latest. Memory stays bounded by the
+/// number of agents however fast they publish, and a burst costs one write per agent per batch.
+final class PendingHeartbeats: @unchecked Sendable {
+    struct Heartbeat: Sendable {
+        var agentIndex: Int
+        /// Stored payload: empty when the payload was rejected.
+        var payload: [UInt8]
+        /// Why the payload was rejected, or nil.
+        var error: String?
+        /// Order of arrival, so a retried batch never replaces something newer.
+        var sequence: UInt64
+    }
+
+    // All state is guarded by `condition`.
+    private let condition = NSCondition()
+    private var latest: [Int: Heartbeat] = [:]
+    private var nextSequence: UInt64 = 0
+    private var closed = false
+
+    var isClosed: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return closed
+    }
+
+    func add(agentIndex: Int, payload: [UInt8], error: String?) {
+        condition.lock()
+        nextSequence += 1
+        latest[agentIndex] = Heartbeat(agentIndex: agentIndex, payload: payload, error: error, sequence: nextSequence)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Waits for heartbeats and takes up to `limit` of them. Returns [] once closed and drained.
+    func take(limit: Int) -> [Heartbeat] {
+        condition.lock()
+        defer { condition.unlock() }
+        while latest.isEmpty && !closed { condition.wait() }
+        guard latest.count > limit else {
+            defer { latest.removeAll(keepingCapacity: true) }
+            return Array(latest.values)
+        }
+        let batch = Array(latest.values.prefix(limit))
+        for heartbeat in batch { latest[heartbeat.agentIndex] = nil }
+        return batch
+    }
+
+    /// Puts back heartbeats whose write failed, unless a newer one for that agent arrived meanwhile.
+    func putBack(_ batch: [Heartbeat]) {
+        condition.lock()
+        for heartbeat in batch where latest[heartbeat.agentIndex] == nil {
+            latest[heartbeat.agentIndex] = heartbeat
+        }
+        condition.signal()
+        condition.unlock()
+    }
+
+    var count: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return latest.count
+    }
+
+    /// No more heartbeats will be added; `take` drains what is left, then returns [].
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Sleeps up to `duration`, waking early when closed. Returns whether it is closed.
+    func sleep(_ duration: Duration) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date().addingTimeInterval(Double(duration.wholeMilliseconds) / 1000)
+        while !closed && condition.wait(until: deadline) {}
+        return closed
+    }
+}

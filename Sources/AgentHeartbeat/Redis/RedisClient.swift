@@ -1,0 +1,37 @@
+import AgentHeartbeatCore
+
+/// A Redis connection living on its own thread, for request/reply work (checks, publishing).
+/// It connects on first use and again after a broken connection.
+public final class RedisClient: @unchecked Sendable {
+    // `connection` is only touched from jobs on `thread`, which run one at a time.
+    private var connection: RedisConnection?
+    private let thread: JobThread
+    public let url: RedisURL
+    let connectTimeout: Duration
+
+    public init(url: RedisURL, name: String = "redis-client", connectTimeout: Duration = .seconds(2)) {
+        self.url = url
+        self.connectTimeout = connectTimeout
+        self.thread = JobThread(name: name)
+    }
+
+    /// Runs `body` with the connection on the client's thread. A broken connection is dropped,
+    /// so the next call reconnects.
+    public func withConnection<T: Sendable>(_ body: @escaping (RedisConnection) throws(RedisError) -> T) async throws -> T {
+        try await thread.run { [self] () throws(RedisError) -> T in
+            do throws(RedisError) {
+                if connection == nil { connection = try RedisConnection(url: url, connectTimeout: connectTimeout) }
+                return try body(connection!)
+            } catch {
+                if error.breaksConnection { connection = nil }
+                throw error
+            }
+        }
+    }
+
+    /// Closes the connection and ends the thread.
+    public func close() async {
+        _ = try? await thread.run { [self] in connection = nil }
+        thread.stop()
+    }
+}

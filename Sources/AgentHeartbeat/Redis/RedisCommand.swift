@@ -1,0 +1,54 @@
+import AgentHeartbeatCore
+
+/// One Redis command as its arguments, binary-safe.
+public struct RedisCommand: Sendable {
+    public var arguments: [[UInt8]]
+
+    public init(_ name: String, _ arguments: [[UInt8]] = []) {
+        self.arguments = [Array(name.utf8)] + arguments
+    }
+
+    public init(_ name: String, _ arguments: String...) {
+        self.init(name, arguments.map { Array($0.utf8) })
+    }
+}
+
+extension RedisCommand {
+    public static let ping = RedisCommand("PING")
+    public static let time = RedisCommand("TIME")
+
+    static func auth(username: String?, password: String) -> RedisCommand {
+        if let username { RedisCommand("AUTH", username, password) } else { RedisCommand("AUTH", password) }
+    }
+
+    static func select(_ database: Int) -> RedisCommand { RedisCommand("SELECT", String(database)) }
+
+    public static func publish(_ channel: String, _ message: [UInt8]) -> RedisCommand {
+        RedisCommand("PUBLISH", [Array(channel.utf8), message])
+    }
+
+    public static func subscribe(_ channels: some Sequence<String>) -> RedisCommand {
+        RedisCommand("SUBSCRIBE", channels.map { Array($0.utf8) })
+    }
+
+    /// The fields of a heartbeat key that the checker reads.
+    static func readHeartbeat(_ key: String) -> RedisCommand {
+        RedisCommand("HMGET", key, HeartbeatRecord.Field.receivedAt, HeartbeatRecord.Field.payload, HeartbeatRecord.Field.error)
+    }
+
+    static func scriptLoad(_ script: RedisScript) -> RedisCommand { RedisCommand("SCRIPT", "LOAD", script.source) }
+
+    static func evalSHA(_ sha: String, keys: [String], arguments: [[UInt8]]) -> RedisCommand {
+        RedisCommand("EVALSHA", [Array(sha.utf8), Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + arguments)
+    }
+}
+
+extension RedisReply {
+    /// TIME's reply as milliseconds since 1970 on the server's clock.
+    func serverMilliseconds() throws(RedisError) -> Int64 {
+        guard let parts = array, parts.count == 2, let seconds = parts[0].integer, let micros = parts[1].integer else {
+            throw RedisError(.unexpectedReply, "TIME returned \(self)")
+        }
+        return seconds * 1000 + micros / 1000
+    }
+}

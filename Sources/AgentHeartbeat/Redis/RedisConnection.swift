@@ -1,0 +1,132 @@
+import AgentHeartbeatCore
+internal import CHiredis
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One blocking hiredis connection. Not thread-safe: it is owned by one dedicated thread at a time
+/// (never Swift's cooperative pool), and freed when released.
+public final class RedisConnection {
+    private let context: UnsafeMutablePointer<redisContext>
+
+    /// Connects, then sends AUTH and SELECT as the URL asks.
+    /// `commandTimeout` bounds every blocking read and write; a timed-out connection is broken.
+    public init(url: RedisURL, connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(5)) throws(RedisError) {
+        guard let context = redisConnectWithTimeout(url.host, Int32(url.port), timeval(connectTimeout)) else {
+            throw RedisError(.connectionFailed, "cannot connect to \(url): out of memory")
+        }
+        self.context = context
+        guard context.pointee.err == 0 else {
+            let reason = Self.errorText(context)
+            redisFree(context)
+            throw RedisError(.connectionFailed, "cannot connect to \(url): \(reason)")
+        }
+        redisSetTimeout(context, timeval(commandTimeout))
+        redisEnableKeepAlive(context)
+        if let password = url.password {
+            if case .error(let message) = try send(.auth(username: url.username, password: password)) {
+                throw RedisError(.setupFailed, "authentication to \(url) failed: \(message)")
+            }
+        }
+        if url.database != 0, case .error(let message) = try send(.select(url.database)) {
+            throw RedisError(.setupFailed, "SELECT \(url.database) on \(url) failed: \(message)")
+        }
+    }
+
+    deinit { redisFree(context) }
+
+    /// Sends one command and returns its reply, error replies included.
+    public func send(_ command: RedisCommand) throws(RedisError) -> RedisReply {
+        try append(command)
+        return try readReply()
+    }
+
+    /// Sends one command; an error reply throws.
+    @discardableResult
+    public func call(_ command: RedisCommand) throws(RedisError) -> RedisReply {
+        let reply = try send(command)
+        if case .error(let message) = reply { throw RedisError(.commandFailed, message) }
+        return reply
+    }
+
+    /// Sends all commands in one write and reads all replies: one round trip.
+    public func pipeline(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
+        for command in commands { try append(command) }
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(commands.count)
+        for _ in commands { replies.append(try readReply()) }
+        return replies
+    }
+
+    /// Queues a command in hiredis' output buffer; `readReply` or `flush` sends it.
+    public func append(_ command: RedisCommand) throws(RedisError) {
+        // One contiguous buffer for all arguments, so their pointers stay valid for the call.
+        let lengths = command.arguments.map(\.count)
+        let flat = Array(command.arguments.joined())
+        let status = flat.withUnsafeBufferPointer { buffer in
+            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+            var offset = 0
+            var pointers: [UnsafePointer<CChar>?] = lengths.map { length in
+                defer { offset += length }
+                return base + offset
+            }
+            return redisAppendCommandArgv(context, Int32(lengths.count), &pointers, lengths)
+        }
+        guard status == REDIS_OK else { throw RedisError(.connectionLost, Self.errorText(context)) }
+    }
+
+    /// Writes everything queued by `append`.
+    public func flush() throws(RedisError) {
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == REDIS_OK else { throw lost() }
+        }
+    }
+
+    /// Blocks until the next reply arrives (bounded by the command timeout).
+    public func readReply() throws(RedisError) -> RedisReply {
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw lost() }
+        defer { freeReplyObject(raw) }
+        return RedisReply(raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// Waits up to `timeout` for bytes from the server and reads them into hiredis' buffer.
+    /// Returns false when nothing arrived. Used in subscribe mode, where replies come unasked.
+    public func waitForData(timeout: Duration) throws(RedisError) -> Bool {
+        var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, Int32(timeout.wholeMilliseconds))
+        if ready == 0 || (ready < 0 && errno == EINTR) { return false }
+        guard ready > 0, redisBufferRead(context) == REDIS_OK else { throw lost() }
+        return true
+    }
+
+    /// The next complete reply already in hiredis' buffer, without touching the socket.
+    public func nextBufferedReply() throws(RedisError) -> RedisReply? {
+        var raw: UnsafeMutableRawPointer?
+        guard redisReaderGetReply(context.pointee.reader, &raw) == REDIS_OK else {
+            throw RedisError(.connectionLost, "protocol error from Redis")
+        }
+        guard let raw else { return nil }
+        defer { freeReplyObject(raw) }
+        return RedisReply(raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    private func lost() -> RedisError {
+        RedisError(.connectionLost, "connection to Redis lost: \(Self.errorText(context))")
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: context.pointee.errstr) { bytes in
+            let text = String(decoding: bytes.prefix(while: { $0 != 0 }), as: UTF8.self)
+            return text.isEmpty ? "connection closed" : text
+        }
+    }
+}
+
+extension timeval {
+    init(_ duration: Duration) {
+        let micros = duration.wholeMilliseconds * 1000
+        self.init(tv_sec: Int(micros / 1_000_000), tv_usec: Int(micros % 1_000_000))
+    }
+}

@@ -1,0 +1,34 @@
+import AgentHeartbeatCore
+
+/// A Lua script run with EVALSHA; all of this project's scripts are named here.
+public struct RedisScript: Sendable {
+    public var name: String
+    public var source: String
+}
+
+extension RedisScript {
+    /// Stores a heartbeat as the agent's last one, unless the key already holds a later one.
+    ///
+    /// KEYS[1] the heartbeat key. ARGV[1] TTL in seconds, ARGV[2] payload ('' when rejected),
+    /// ARGV[3] payload error ('' when none), ARGV[4] received time in ms ('' = now on the server clock).
+    /// Returns 1 when stored, 0 when a later heartbeat was already there. Monotonic, so a late or
+    /// duplicate write from another replica never moves the last heartbeat backwards.
+    public static let mirrorHeartbeat = RedisScript(
+        name: "mirror_heartbeat",
+        source: """
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            local at = tonumber(ARGV[4]) or now
+            if at > now then at = now end
+            local previous = redis.pcall('HGET', KEYS[1], '\(HeartbeatRecord.Field.receivedAt)')
+            if type(previous) == 'string' and tonumber(previous) and tonumber(previous) > at then return 0 end
+            redis.call('DEL', KEYS[1])
+            if ARGV[3] == '' then
+              redis.call('HSET', KEYS[1], '\(HeartbeatRecord.Field.receivedAt)', string.format('%d', at), '\(HeartbeatRecord.Field.payload)', ARGV[2])
+            else
+              redis.call('HSET', KEYS[1], '\(HeartbeatRecord.Field.receivedAt)', string.format('%d', at), '\(HeartbeatRecord.Field.error)', ARGV[3])
+            end
+            redis.call('EXPIRE', KEYS[1], ARGV[1])
+            return 1
+            """)
+}

@@ -1,0 +1,173 @@
+extension MonitorConfiguration {
+    static let topLevelKeys: Set<String> = [
+        "offline_threshold_seconds", "check_interval_seconds", "alert_cooldown_seconds",
+        "key_prefix", "key_ttl_seconds", "agents",
+    ]
+    static let agentKeys: Set<String> = ["id", "name", "channel", "offline_threshold_seconds"]
+
+    /// Parses and validates agents.yaml text; `file` only names the source in errors.
+    public init(yaml text: String, file: String) throws(ConfigurationError) {
+        let root: YAMLNode?
+        do {
+            root = try YAMLDocument.parse(text)
+        } catch {
+            throw ConfigurationError(
+                code: .syntax, file: file, line: error.mark.line, column: error.mark.column,
+                keyPath: "", message: "YAML syntax error: \(error.message)")
+        }
+        guard let root else {
+            throw ConfigurationError(
+                code: .missingKey, file: file, line: 1, column: 1, keyPath: "agents",
+                message: "the file is empty; it needs at least an `agents:` list")
+        }
+        var decoder = ConfigurationDecoder(file: file)
+        self = try decoder.decodeConfiguration(root)
+    }
+}
+
+/// Walks the YAML tree, turning every mistake into a `ConfigurationError` at its node.
+private struct ConfigurationDecoder {
+    let file: String
+
+    func error(_ code: ConfigurationError.Code, at node: YAMLNode, _ keyPath: String, _ message: String) -> ConfigurationError {
+        ConfigurationError(code: code, file: file, line: node.mark.line, column: node.mark.column, keyPath: keyPath, message: message)
+    }
+
+    /// The pairs of a mapping as `key → (key node, value node)`, refusing unknown and repeated keys.
+    func mapping(_ node: YAMLNode, at keyPath: String, allowed: Set<String>) throws(ConfigurationError) -> [String: YAMLNode.Pair] {
+        guard case .mapping(let pairs) = node.kind else {
+            throw error(.wrongType, at: node, keyPath, "expected a mapping, found \(node.kindDescription)")
+        }
+        var result: [String: YAMLNode.Pair] = [:]
+        for pair in pairs {
+            let childPath = keyPath.isEmpty ? "" : keyPath + "."
+            guard case .scalar(let key, _) = pair.key.kind else {
+                throw error(.wrongType, at: pair.key, keyPath, "keys must be plain words, found \(pair.key.kindDescription)")
+            }
+            guard allowed.contains(key) else {
+                let known = allowed.sorted().joined(separator: ", ")
+                throw error(.unknownKey, at: pair.key, childPath + key, "unknown key \"\(key)\" (known keys: \(known))")
+            }
+            if let first = result[key] {
+                throw error(.duplicateKey, at: pair.key, childPath + key, "key repeated (first set on line \(first.key.mark.line))")
+            }
+            result[key] = pair
+        }
+        return result
+    }
+
+    func seconds(_ node: YAMLNode, at keyPath: String) throws(ConfigurationError) -> Duration {
+        guard case .scalar(let text, let plain) = node.kind, plain, !text.isEmpty else {
+            let found = if case .scalar(_, false) = node.kind { "quoted text" } else { node.kindDescription }
+            throw error(.wrongType, at: node, keyPath, "expected a whole number of seconds, found \(found)")
+        }
+        guard let value = Int64(text) else {
+            throw error(.wrongType, at: node, keyPath, "expected a whole number of seconds, found \"\(text)\"")
+        }
+        guard value >= 1 else {
+            throw error(.invalidValue, at: node, keyPath, "must be at least 1 second, found \(value)")
+        }
+        guard value <= 315_360_000 else {
+            throw error(.invalidValue, at: node, keyPath, "must be at most 315360000 seconds (10 years), found \(value)")
+        }
+        return .seconds(value)
+    }
+
+    func text(_ node: YAMLNode, at keyPath: String) throws(ConfigurationError) -> String {
+        guard case .scalar(let text, let plain) = node.kind else {
+            throw error(.wrongType, at: node, keyPath, "expected text, found \(node.kindDescription)")
+        }
+        if plain, text.isEmpty || text == "~" || text == "null" {
+            throw error(.invalidValue, at: node, keyPath, "must not be empty")
+        }
+        return text
+    }
+
+    mutating func decodeConfiguration(_ root: YAMLNode) throws(ConfigurationError) -> MonitorConfiguration {
+        let keys = try mapping(root, at: "", allowed: MonitorConfiguration.topLevelKeys)
+        var config = MonitorConfiguration()
+        if let pair = keys["offline_threshold_seconds"] {
+            config.offlineThreshold = try seconds(pair.value, at: "offline_threshold_seconds")
+        }
+        if let pair = keys["check_interval_seconds"] {
+            config.checkInterval = try seconds(pair.value, at: "check_interval_seconds")
+        }
+        if let pair = keys["alert_cooldown_seconds"] {
+            config.alertCooldown = try seconds(pair.value, at: "alert_cooldown_seconds")
+        }
+        if let pair = keys["key_prefix"] {
+            let prefix = try text(pair.value, at: "key_prefix")
+            guard prefix.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw error(.invalidValue, at: pair.value, "key_prefix", "must be printable ASCII without spaces")
+            }
+            config.keyPrefix = prefix
+        }
+        if let pair = keys["key_ttl_seconds"] {
+            config.keyTTL = try seconds(pair.value, at: "key_ttl_seconds")
+        }
+        guard let agentsPair = keys["agents"] else {
+            throw error(.missingKey, at: root, "agents", "missing required key \"agents\" (the list of agents to monitor)")
+        }
+        guard case .sequence(let items) = agentsPair.value.kind else {
+            throw error(.wrongType, at: agentsPair.value, "agents", "expected a list of agents, found \(agentsPair.value.kindDescription)")
+        }
+
+        var idNodes: [String: YAMLNode] = [:]
+        var channelNodes: [String: YAMLNode] = [:]
+        var overrides: [(YAMLNode, String, Duration)] = []
+        for (index, item) in items.enumerated() {
+            let path = "agents[\(index)]"
+            let fields = try mapping(item, at: path, allowed: MonitorConfiguration.agentKeys)
+            guard let idPair = fields["id"] else {
+                throw error(.missingKey, at: item, path + ".id", "missing required key \"id\"")
+            }
+            let id = try text(idPair.value, at: path + ".id")
+            guard id.utf8.allSatisfy(Self.isIDByte) else {
+                throw error(.invalidValue, at: idPair.value, path + ".id", "\"\(id)\" may only contain a-z, 0-9, _ and -")
+            }
+            if let first = idNodes[id] {
+                throw error(.duplicateID, at: idPair.value, path + ".id", "duplicate id \"\(id)\" (first used on line \(first.mark.line))")
+            }
+            idNodes[id] = idPair.value
+            guard let namePair = fields["name"] else {
+                throw error(.missingKey, at: item, path + ".name", "missing required key \"name\" for agent \"\(id)\"")
+            }
+            var agent = MonitorConfiguration.Agent(
+                id: id, name: try text(namePair.value, at: path + ".name"), offlineThreshold: config.offlineThreshold)
+            if let pair = fields["channel"] {
+                agent.channel = try text(pair.value, at: path + ".channel")
+            }
+            let channelNode = fields["channel"]?.value ?? idPair.value
+            if let first = channelNodes[agent.channel] {
+                throw error(
+                    .duplicateChannel, at: channelNode, path + ".channel",
+                    "channel \"\(agent.channel)\" is already used by the agent on line \(first.mark.line)")
+            }
+            channelNodes[agent.channel] = channelNode
+            if let pair = fields["offline_threshold_seconds"] {
+                agent.offlineThreshold = try seconds(pair.value, at: path + ".offline_threshold_seconds")
+                overrides.append((pair.value, path + ".offline_threshold_seconds", agent.offlineThreshold))
+            }
+            config.agents.append(agent)
+        }
+
+        // A key that expires before its agent counts as offline would turn offline agents into unknown ones.
+        let ttlNode = keys["key_ttl_seconds"]?.value ?? root
+        if config.keyTTL <= config.offlineThreshold {
+            throw error(
+                .ttlTooShort, at: ttlNode, "key_ttl_seconds",
+                "must be above offline_threshold_seconds (\(config.offlineThreshold.wholeSeconds)), found \(config.keyTTL.wholeSeconds)")
+        }
+        for (node, path, threshold) in overrides where config.keyTTL <= threshold {
+            throw error(
+                .ttlTooShort, at: node, path,
+                "must be below key_ttl_seconds (\(config.keyTTL.wholeSeconds)), found \(threshold.wholeSeconds)")
+        }
+        return config
+    }
+
+    static func isIDByte(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+            || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+    }
+}

@@ -1,0 +1,47 @@
+/// What agents.yaml says: which agents to watch and how.
+public struct MonitorConfiguration: Sendable, Equatable {
+    /// One monitored agent.
+    public struct Agent: Sendable, Equatable, Identifiable {
+        public var id: String
+        public var name: String
+        /// The pub/sub channel the agent publishes its heartbeats on.
+        public var channel: String
+        /// Silent longer than this means offline (the agent's override or the global default).
+        public var offlineThreshold: Duration
+
+        public init(id: String, name: String, channel: String? = nil, offlineThreshold: Duration = .seconds(300)) {
+            self.id = id
+            self.name = name
+            self.channel = channel ?? Self.defaultChannel(for: id)
+            self.offlineThreshold = offlineThreshold
+        }
+
+        public static func defaultChannel(for id: String) -> String { "agents:heartbeat:\(id)" }
+    }
+
+    public var offlineThreshold: Duration = .seconds(300)
+    public var checkInterval: Duration = .seconds(60)
+    public var alertCooldown: Duration = .seconds(1800)
+    /// Prefix of every Redis key this tool owns.
+    public var keyPrefix: String = "agents"
+    /// How long a mirrored heartbeat is kept; always longer than every offline threshold.
+    public var keyTTL: Duration = .seconds(604_800)
+    public var agents: [Agent] = []
+
+    public init(agents: [Agent] = []) {
+        self.agents = agents
+    }
+
+    /// The Redis key that holds an agent's last heartbeat (see README, "Redis key contract").
+    public func heartbeatKey(for agentID: String) -> String { "\(keyPrefix):last:\(agentID)" }
+}
+
+extension Duration {
+    /// Whole seconds, as agents.yaml and Redis TTLs count them.
+    public var wholeSeconds: Int64 { components.seconds }
+
+    /// Whole milliseconds, as heartbeat times are stored.
+    public var wholeMilliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,77 @@
+import AgentHeartbeat
+import AgentHeartbeatCore
+import ArgumentParser
+import Foundation
+import Logging
+
+@main
+struct AgentHeartbeatCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent-heartbeat",
+        abstract: "Watches agents' Redis heartbeats and writes a status map.",
+        discussion: """
+            Environment: LUKA_REDIS_URL (default redis://127.0.0.1:6379), AGENT_HEARTBEAT_CONFIG \
+            (default ./agents.yaml), AGENT_HEARTBEAT_OUTPUT (default hub/agent_heartbeat.json).
+            """,
+        subcommands: [RunCommand.self, CheckCommand.self, BeatCommand.self, ValidateCommand.self, SchemaCommand.self]
+    )
+}
+
+/// Options every command that reads agents.yaml shares.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "agents.yaml to load (default: $AGENT_HEARTBEAT_CONFIG or ./agents.yaml).")
+    var config: String?
+
+    var configPath: String { config ?? Environment.value("AGENT_HEARTBEAT_CONFIG") ?? "./agents.yaml" }
+
+    /// Loads the configuration; on error prints it and exits with status 2.
+    func load() throws -> MonitorConfiguration {
+        do {
+            return try MonitorConfiguration(contentsOfFile: configPath)
+        } catch {
+            printError("invalid configuration: \(error)")
+            throw ExitCode(2)
+        }
+    }
+}
+
+struct LoggingOptions: ParsableArguments {
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func bootstrap() -> Logger {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "agent-heartbeat")
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+enum Environment {
+    static func value(_ name: String) -> String? {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// `LUKA_REDIS_URL`, parsed; a malformed URL prints why (never the password) and exits with status 2.
+    static func redisURL() throws -> RedisURL {
+        guard let text = value("LUKA_REDIS_URL") else { return .default }
+        do {
+            return try RedisURL(parsing: text)
+        } catch {
+            printError("LUKA_REDIS_URL: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    static var outputPath: String { value("AGENT_HEARTBEAT_OUTPUT") ?? "hub/agent_heartbeat.json" }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+}

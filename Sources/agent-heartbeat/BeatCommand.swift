@@ -1,0 +1,65 @@
+import AgentHeartbeat
+import AgentHeartbeatCore
+import ArgumentParser
+import Foundation
+
+struct BeatCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "beat",
+        abstract: "Publish one heartbeat for an agent, as the agent would.",
+        discussion: """
+            Publishes {"status": STATUS, "timestamp": NOW, KEY: VALUE...} on the agent's channel \
+            (from agents.yaml when the agent is listed there, else agents:heartbeat:ID). \
+            VALUEs that read as JSON numbers, true, false or null are sent as such.
+            """)
+
+    @OptionGroup var configOptions: ConfigOptions
+    @Argument(help: "The agent's id.") var id: String
+    @Option(help: "The status to report.") var status: String = "ok"
+    @Option(name: .customLong("meta"), help: "Extra payload field as KEY=VALUE (repeatable).")
+    var metadata: [String] = []
+
+    func run() async throws {
+        let channel = try resolveChannel()
+        var fields: [String: JSONValue] = [
+            "status": .string(status),
+            "timestamp": .string(iso8601(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))),
+        ]
+        for item in metadata {
+            guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+                throw ValidationError("--meta expects KEY=VALUE, got \"\(item)\"")
+            }
+            let value = String(item[item.index(after: equals)...])
+            let decoded = try? JSONDecoder().decode(JSONValue.self, from: Data(value.utf8))
+            fields[String(item[..<equals])] = switch decoded {
+            case .integer, .number, .bool, .null: decoded!
+            default: .string(value)
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let payload = Array(try encoder.encode(fields))
+        let url = try Environment.redisURL()
+        let client = RedisClient(url: url, name: "publisher")
+        do {
+            let receivers = try await client.withConnection { connection throws(RedisError) in
+                try connection.call(.publish(channel, payload)).integer ?? 0
+            }
+            await client.close()
+            print("published to \(channel) (\(receivers) subscriber\(receivers == 1 ? "" : "s"))")
+        } catch {
+            await client.close()
+            printError("cannot publish to \(url): \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    private func resolveChannel() throws -> String {
+        guard id.utf8.allSatisfy({ $0 != 0x20 }) , !id.isEmpty else { throw ValidationError("agent id must not be empty or contain spaces") }
+        guard FileManager.default.fileExists(atPath: configOptions.configPath) else {
+            return MonitorConfiguration.Agent.defaultChannel(for: id)
+        }
+        let configuration = try configOptions.load()
+        return configuration.agents.first { $0.id == id }?.channel ?? MonitorConfiguration.Agent.defaultChannel(for: id)
+    }
+}

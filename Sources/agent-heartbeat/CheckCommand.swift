@@ -1,0 +1,59 @@
+import AgentHeartbeat
+import AgentHeartbeatCore
+import ArgumentParser
+import Foundation
+
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Mirror heartbeats for a while, run one check, write the map and print a summary.",
+        discussion: "Exits 1 when Redis cannot be reached within 10 seconds. Used by the scheduled workflow.")
+
+    @OptionGroup var configOptions: ConfigOptions
+    @OptionGroup var loggingOptions: LoggingOptions
+    @Option(help: "Status map path (default: $AGENT_HEARTBEAT_OUTPUT or hub/agent_heartbeat.json).")
+    var output: String?
+    @Flag(help: "Run a single check and exit (required; `run` checks continuously).")
+    var once = false
+    @Option(help: "Seconds to mirror heartbeats before the check.")
+    var listen: Int = 0
+
+    func validate() throws {
+        guard once else { throw ValidationError("check needs --once; use `agent-heartbeat run` to check continuously") }
+        guard listen >= 0 else { throw ValidationError("--listen must be 0 or more seconds") }
+    }
+
+    func run() async throws {
+        let configuration = try configOptions.load()
+        let url = try Environment.redisURL()
+        let logger = loggingOptions.bootstrap()
+        let client = RedisClient(url: url, name: "checker")
+        defer { Task { await client.close() } }
+
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                try await client.withConnection { connection throws(RedisError) in _ = try connection.call(.ping) }
+                break
+            } catch {
+                guard ContinuousClock.now < deadline else {
+                    printError("Redis at \(url) not reachable within 10 s: \(error)")
+                    throw ExitCode(1)
+                }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
+
+        if listen > 0 {
+            let mirror = HeartbeatMirror(url: url, configuration: configuration, logger: logger)
+            try await mirror.mirror(for: .seconds(listen))
+        }
+        let result = try await HeartbeatChecker(client: client, configuration: configuration).check()
+        let outputPath = output ?? Environment.outputPath
+        try AtomicFile.write(result.map.jsonData(), to: outputPath)
+        let summary = result.map.summary
+        print(
+            "\(summary.totalAgents) agents: \(summary.onlineAgents) online, \(summary.offlineAgents) offline, "
+                + "\(summary.unknownAgents) unknown; map written to \(outputPath)")
+    }
+}
