@@ -15,12 +15,13 @@ public final class RedisConnection {
         guard let context = redisConnectWithTimeout(url.host, Int32(url.port), timeval(connectTimeout)) else {
             throw RedisError(.connectionFailed, "cannot connect to \(url): out of memory")
         }
-        self.context = context
         guard context.pointee.err == 0 else {
             let reason = Self.errorText(context)
             redisFree(context)
             throw RedisError(.connectionFailed, "cannot connect to \(url): \(reason)")
         }
+        // From here on a throw runs deinit, which frees the context.
+        self.context = context
         redisSetTimeout(context, timeval(commandTimeout))
         redisEnableKeepAlive(context)
         if let password = url.password {

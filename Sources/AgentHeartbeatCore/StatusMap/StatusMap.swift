@@ -63,6 +63,13 @@ public struct StatusMap: Sendable, Equatable, Codable {
         public var offlineAgents: Int
         public var unknownAgents: Int
 
+        public init(totalAgents: Int, onlineAgents: Int, offlineAgents: Int, unknownAgents: Int) {
+            self.totalAgents = totalAgents
+            self.onlineAgents = onlineAgents
+            self.offlineAgents = offlineAgents
+            self.unknownAgents = unknownAgents
+        }
+
         enum CodingKeys: String, CodingKey {
             case totalAgents = "total_agents"
             case onlineAgents = "online_agents"

@@ -1,0 +1,58 @@
+import AgentHeartbeatCore
+import Testing
+
+@Suite("LUKA_REDIS_URL")
+struct RedisURLTests {
+    @Test(arguments: [
+        ("redis://127.0.0.1", RedisURL(host: "127.0.0.1")),
+        ("redis://localhost:6380/2", RedisURL(host: "localhost", port: 6380, database: 2)),
+        ("redis://:s3cret@10.0.0.1:7000", RedisURL(host: "10.0.0.1", port: 7000, password: "s3cret")),
+        ("redis://bob:p%40ss:w@h/0", RedisURL(host: "h", username: "bob", password: "p@ss:w")),
+        ("redis://[::1]:6390/1", RedisURL(host: "::1", port: 6390, database: 1)),
+    ])
+    func parses(text: String, expected: RedisURL) throws {
+        #expect(try RedisURL(parsing: text) == expected)
+    }
+
+    @Test(arguments: [
+        "http://127.0.0.1", "rediss://host", "redis://", "redis://host:0", "redis://host:99999", "redis://host:port",
+        "redis://host/x", "redis://host/-1", "redis://password@host", "redis://[::1", "redis://:%zz@host",
+    ])
+    func refuses(text: String) {
+        #expect(throws: RedisURL.ParseError.self) { try RedisURL(parsing: text) }
+    }
+
+    @Test func errorsAndDescriptionsNeverShowThePassword() throws {
+        let url = try RedisURL(parsing: "redis://bob:hunter2@host:1/3")
+        #expect(url.description == "redis://bob:***@host:1/3")
+        #expect(!"\(url)".contains("hunter2"))
+        #expect(!String(reflecting: url).contains("hunter2"))
+        do {
+            _ = try RedisURL(parsing: "redis://bob:hunter2@host:notaport")
+            Issue.record("expected an error")
+        } catch {
+            #expect(!error.description.contains("hunter2"))
+        }
+    }
+}
+
+@Suite("Backoff and rate limiting")
+struct BackoffTests {
+    @Test func backoffDoublesUpToTheMaximumAndResets() {
+        var backoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(1))
+        let delays = (0..<6).map { _ in backoff.next(jitter: 1) }
+        #expect(delays == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1)])
+        backoff.reset()
+        #expect(backoff.next(jitter: 1) == .milliseconds(100))
+    }
+
+    @Test func rateLimiterLetsOnePerIntervalAndCountsTheRest() {
+        var limiter = RateLimiter<String>(interval: .seconds(60))
+        let start = ContinuousClock.now
+        #expect(limiter.permit("mary", now: start) == 0)
+        #expect(limiter.permit("mary", now: start + .seconds(1)) == nil)
+        #expect(limiter.permit("mary", now: start + .seconds(59)) == nil)
+        #expect(limiter.permit("lisa", now: start + .seconds(59)) == 0)
+        #expect(limiter.permit("mary", now: start + .seconds(60)) == 2)
+    }
+}

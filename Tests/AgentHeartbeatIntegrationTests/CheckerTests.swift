@@ -1,0 +1,106 @@
+import AgentHeartbeat
+import AgentHeartbeatCore
+import Testing
+
+/// Writes an agent's key as the mirror would, `age` before the server's now (a direct writer).
+func storeHeartbeat(
+    _ redis: RedisClient, _ configuration: MonitorConfiguration, _ id: String, age: Duration, payload: String = #"{"status":"ok"}"#
+) async throws {
+    let now = try await redis.serverMilliseconds()
+    _ = try await redis.send(
+        RedisCommand(
+            "EVAL", RedisScript.mirrorHeartbeat.source, "1", configuration.heartbeatKey(for: id),
+            String(configuration.keyTTL.wholeSeconds), payload, "", String(now - age.wholeMilliseconds)))
+}
+
+@Suite("Checker")
+struct CheckerTests {
+    @Test func onlineOfflineUnknownAsTimePasses() async throws {
+        let configuration = TestRedis.configuration(agents: ["fresh", "silent", "never"], threshold: .seconds(2))
+        let redis = try TestRedis.client()
+        let checker = HeartbeatChecker(client: redis, configuration: configuration)
+        try await storeHeartbeat(redis, configuration, "fresh", age: .zero)
+        try await storeHeartbeat(redis, configuration, "silent", age: .zero)
+
+        let first = try await checker.check()
+        #expect(first.states.map(\.status) == [.online, .online, .unknown])
+        #expect(first.map.summary == .init(totalAgents: 3, onlineAgents: 2, offlineAgents: 0, unknownAgents: 1))
+
+        // Keep one agent beating while the other goes silent past its 2 s threshold.
+        try await eventually("silent agent offline") {
+            try await storeHeartbeat(redis, configuration, "fresh", age: .zero)
+            return try await checker.check().states[1].status == .offline
+        }
+        let later = try await checker.check()
+        #expect(later.states.map(\.status) == [.online, .offline, .unknown])
+        #expect((later.states[1].secondsSinceHeartbeat ?? 0) >= 2)
+        #expect(later.map.alerts.map(\.agentID) == ["silent"])
+        try await redis.removeKeys(of: configuration)
+        await redis.close()
+    }
+
+    @Test func thresholdBoundaryUsesTheServerClock() async throws {
+        let configuration = TestRedis.configuration(agents: ["inside", "outside"], threshold: .seconds(60))
+        let redis = try TestRedis.client()
+        try await storeHeartbeat(redis, configuration, "inside", age: .seconds(50))
+        try await storeHeartbeat(redis, configuration, "outside", age: .seconds(61))
+        let result = try await HeartbeatChecker(client: redis, configuration: configuration).check()
+        #expect(result.states.map(\.status) == [.online, .offline])
+        #expect(result.states[0].secondsSinceHeartbeat == 50)
+        #expect(result.states[1].secondsSinceHeartbeat == 61)
+        try await redis.removeKeys(of: configuration)
+        await redis.close()
+    }
+
+    @Test func perAgentOverride() async throws {
+        var configuration = TestRedis.configuration(agents: ["strict", "patient"], threshold: .seconds(300))
+        configuration.agents[1].offlineThreshold = .seconds(600)
+        let redis = try TestRedis.client()
+        try await storeHeartbeat(redis, configuration, "strict", age: .seconds(400))
+        try await storeHeartbeat(redis, configuration, "patient", age: .seconds(400))
+        let result = try await HeartbeatChecker(client: redis, configuration: configuration).check()
+        #expect(result.states.map(\.status) == [.offline, .online])
+        try await redis.removeKeys(of: configuration)
+        await redis.close()
+    }
+
+    @Test func twoThousandAgentsInChunks() async throws {
+        let ids = (0..<2000).map { "agent-\($0)" }
+        let configuration = TestRedis.configuration(agents: ids, threshold: .seconds(60))
+        let redis = try TestRedis.client()
+        let now = try await redis.serverMilliseconds()
+        // Every third agent silent, every fifth never seen.
+        let commands = ids.enumerated().compactMap { index, id -> RedisCommand? in
+            guard index % 5 != 0 else { return nil }
+            let age: Int64 = index % 3 == 0 ? 120_000 : 1_000
+            return RedisCommand(
+                "EVAL", RedisScript.mirrorHeartbeat.source, "1", configuration.heartbeatKey(for: id), "600",
+                #"{"status":"ok","n":\#(index)}"#, "", String(now - age))
+        }
+        _ = try await redis.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
+
+        let result = try await HeartbeatChecker(client: redis, configuration: configuration).check()
+        #expect(result.states.count == 2000)
+        for (index, state) in result.states.enumerated() {
+            let expected: AgentStatus = index % 5 == 0 ? .unknown : index % 3 == 0 ? .offline : .online
+            #expect(state.status == expected, "agent-\(index)")
+            if expected != .unknown { #expect(state.payload?.metadata["n"] == .integer(Int64(index))) }
+        }
+        #expect(result.map.summary.totalAgents == 2000)
+        #expect(result.map.summary.unknownAgents == 400)
+        try await redis.removeKeys(of: configuration)
+        await redis.close()
+    }
+
+    @Test func unreachableRedisIsAClearError() async throws {
+        let port = try freeLoopbackPort()
+        let redis = RedisClient(url: RedisURL(host: "127.0.0.1", port: port))
+        let checker = HeartbeatChecker(client: redis, configuration: TestRedis.configuration(agents: ["mary"]))
+        await #expect {
+            _ = try await checker.check()
+        } throws: { error in
+            (error as? RedisError)?.code == .connectionFailed && "\(error)".contains("127.0.0.1:\(port)")
+        }
+        await redis.close()
+    }
+}

@@ -1,0 +1,133 @@
+import AgentHeartbeat
+import AgentHeartbeatCore
+import Foundation
+import Logging
+import ServiceLifecycleTestKit
+import Testing
+
+/// Runs a mirror for `configuration` while `body` runs, then shuts it down gracefully.
+func withMirror(
+    _ configuration: MonitorConfiguration, url: RedisURL? = nil,
+    _ body: @Sendable (HeartbeatMirror, RedisClient) async throws -> Void
+) async throws {
+    let url = try url ?? TestRedis.url
+    let mirror = HeartbeatMirror(url: url, configuration: configuration, logger: Logger(label: "test"))
+    let client = RedisClient(url: url, name: "test-client")
+    try await testGracefulShutdown { shutdown in
+        async let mirrored: Void = mirror.run()
+        do {
+            for agent in configuration.agents { try await client.waitForSubscribers(agent.channel) }
+            try await body(mirror, client)
+        } catch {
+            shutdown.triggerGracefulShutdown()
+            try? await mirrored
+            throw error
+        }
+        shutdown.triggerGracefulShutdown()
+        try await mirrored
+    }
+    try await client.removeKeys(of: configuration)
+    await client.close()
+}
+
+@Suite("Mirror: pub/sub into TTL'd keys")
+struct MirrorTests {
+    @Test func heartbeatIsStoredWithTTLAndServerTime() async throws {
+        let configuration = {
+            var configuration = TestRedis.configuration(agents: ["mary"])
+            configuration.keyTTL = .seconds(900)
+            return configuration
+        }()
+        try await withMirror(configuration) { mirror, redis in
+            let before = try await redis.serverMilliseconds()
+            try await redis.publish(configuration.agents[0].channel, #"{"status":"ok","signals_sent":42}"#)
+            try await eventually("key written") { try await !redis.heartbeatFields(configuration, "mary").isEmpty }
+            let after = try await redis.serverMilliseconds()
+
+            let fields = try await redis.heartbeatFields(configuration, "mary")
+            #expect(fields["payload"] == #"{"status":"ok","signals_sent":42}"#)
+            #expect(fields["error"] == nil)
+            let receivedAt = try #require(fields["received_at_ms"].flatMap { Int64($0) })
+            #expect((before...after).contains(receivedAt))
+            let ttl = try await redis.send("TTL", configuration.heartbeatKey(for: "mary")).integer ?? -1
+            #expect((895...900).contains(ttl))
+            #expect(mirror.statistics.snapshot.received == 1)
+        }
+    }
+
+    @Test func lateWriteNeverMovesTheLastHeartbeatBackwards() async throws {
+        let configuration = TestRedis.configuration(agents: ["mary"])
+        try await withMirror(configuration) { _, redis in
+            try await redis.publish(configuration.agents[0].channel, #"{"status":"new"}"#)
+            try await eventually("key written") { try await !redis.heartbeatFields(configuration, "mary").isEmpty }
+            let stored = try await redis.heartbeatFields(configuration, "mary")
+            let receivedAt = try #require(stored["received_at_ms"].flatMap { Int64($0) })
+
+            // Another replica delivering an older heartbeat late: refused, key unchanged.
+            let key = configuration.heartbeatKey(for: "mary")
+            let late = try await redis.send(
+                RedisCommand("EVAL", RedisScript.mirrorHeartbeat.source, "1", key, "900", #"{"status":"old"}"#, "", String(receivedAt - 1)))
+            #expect(late == .integer(0))
+            #expect(try await redis.heartbeatFields(configuration, "mary") == stored)
+
+            // The same instant again (a duplicate) is accepted and changes nothing that matters.
+            let duplicate = try await redis.send(
+                RedisCommand("EVAL", RedisScript.mirrorHeartbeat.source, "1", key, "900", #"{"status":"new"}"#, "", String(receivedAt)))
+            #expect(duplicate == .integer(1))
+            #expect(try await redis.heartbeatFields(configuration, "mary") == stored)
+
+            // A newer heartbeat wins.
+            try await redis.publish(configuration.agents[0].channel, #"{"status":"newer"}"#)
+            try await eventually("newer heartbeat stored") {
+                try await redis.heartbeatFields(configuration, "mary")["payload"] == #"{"status":"newer"}"#
+            }
+        }
+    }
+
+    @Test func badPayloadsAreCountedAndFlaggedAndNothingCrashes() async throws {
+        let configuration = TestRedis.configuration(agents: ["text", "list", "huge", "binary", "good"])
+        try await withMirror(configuration) { mirror, redis in
+            let channels = Dictionary(uniqueKeysWithValues: configuration.agents.map { ($0.id, $0.channel) })
+            try await redis.publish(channels["text"]!, "I am alive")
+            try await redis.publish(channels["list"]!, "[1,2,3]")
+            _ = try await redis.send(.publish(channels["huge"]!, Array(repeating: UInt8(ascii: "x"), count: 1 << 20)))
+            _ = try await redis.send(.publish(channels["binary"]!, [0x00, 0xFF, 0xC3, 0x28, 0x7B, 0x0A]))
+            try await redis.publish(channels["good"]!, #"{"status":"ok"}"#)
+
+            try await eventually("all five stored") {
+                for agent in configuration.agents where try await redis.heartbeatFields(configuration, agent.id).isEmpty { return false }
+                return true
+            }
+            #expect(mirror.statistics.snapshot.received == 5)
+            #expect(mirror.statistics.snapshot.malformed == 4)
+            #expect(try await redis.heartbeatFields(configuration, "text")["error"] == "payload is not valid JSON")
+            #expect(try await redis.heartbeatFields(configuration, "list")["error"] == "payload is JSON but not an object")
+            #expect(try await redis.heartbeatFields(configuration, "huge")["error"] == "payload of 1048576 bytes is larger than the 65536-byte limit")
+            #expect(try await redis.heartbeatFields(configuration, "binary")["error"] == "payload is not valid JSON")
+            let good = try await redis.heartbeatFields(configuration, "good")
+            #expect(good["payload"] == #"{"status":"ok"}"#)
+            #expect(good["error"] == nil)
+        }
+    }
+
+    @Test func burstKeepsEveryAgentsLatestHeartbeat() async throws {
+        let ids = (0..<10).map { "agent-\($0)" }
+        let configuration = TestRedis.configuration(agents: ids)
+        let perAgent = 500
+        try await withMirror(configuration) { mirror, redis in
+            let commands = (0..<perAgent).flatMap { sequence in
+                configuration.agents.map { RedisCommand.publish($0.channel, Array(#"{"status":"ok","sequence":\#(sequence)}"#.utf8)) }
+            }
+            _ = try await redis.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
+            try await eventually("all \(commands.count) heartbeats received") {
+                mirror.statistics.snapshot.received == commands.count
+            }
+            for id in ids {
+                try await eventually("\(id) holds its last heartbeat") {
+                    try await redis.heartbeatFields(configuration, id)["payload"] == #"{"status":"ok","sequence":\#(perAgent - 1)}"#
+                }
+            }
+            #expect(mirror.statistics.snapshot.malformed == 0)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import AgentHeartbeatCore
+import Foundation
+
+/// A redis-server of the test's own on a free loopback port, for tests that kill and restart it.
+final class RedisServer: @unchecked Sendable {
+    let port: Int
+    private var process: Process?
+
+    let extraArguments: [String]
+
+    init(_ extraArguments: [String] = []) throws {
+        port = try freeLoopbackPort()
+        self.extraArguments = extraArguments
+        try start()
+    }
+
+    var url: RedisURL { RedisURL(host: "127.0.0.1", port: port) }
+
+    func start() throws {
+        let process = Process()
+        process.executableURL = try findExecutable("redis-server")
+        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"] + extraArguments
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+    }
+
+    /// SIGKILL: the server vanishes as in a crash.
+    func kill() {
+        guard let process else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    deinit { kill() }
+}
+
+func findExecutable(_ name: String) throws -> URL {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    for folder in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/bin"] {
+        let candidate = "\(folder)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return URL(fileURLWithPath: candidate) }
+    }
+    throw TestSetupError("\(name) not found on PATH; scripts/test.sh installs it")
+}
+
+/// Asks the kernel for a free port by binding port 0 on loopback.
+func freeLoopbackPort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw TestSetupError("socket() failed") }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
+        }
+    }
+    guard bound else { throw TestSetupError("bind() failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

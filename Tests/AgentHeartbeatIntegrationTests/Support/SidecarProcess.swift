@@ -1,0 +1,73 @@
+import Foundation
+
+/// The real `agent-heartbeat` executable, started with `Process` in a folder of its own.
+final class SidecarProcess: @unchecked Sendable {
+    let process = Process()
+    let folder: URL
+    private let outputFile: URL
+
+    /// The binary `swift test` built beside the test bundle.
+    static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["AGENT_HEARTBEAT_BINARY"] { return URL(fileURLWithPath: path) }
+        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("agent-heartbeat")
+    }
+
+    /// A fresh folder holding `agents.yaml` with the given text.
+    static func folder(config: String) throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("agent-heartbeat-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try config.write(to: folder.appendingPathComponent("agents.yaml"), atomically: true, encoding: .utf8)
+        return folder
+    }
+
+    /// Starts `agent-heartbeat ARGUMENTS` in `folder`, stdout and stderr captured to one file.
+    init(_ arguments: [String], folder: URL, redisURL: String?) throws {
+        self.folder = folder
+        outputFile = folder.appendingPathComponent("output-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        let output = try FileHandle(forWritingTo: outputFile)
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        var environment = ProcessInfo.processInfo.environment
+        environment["LUKA_REDIS_URL"] = redisURL
+        environment["AGENT_HEARTBEAT_CONFIG"] = nil
+        environment["AGENT_HEARTBEAT_OUTPUT"] = nil
+        process.environment = environment
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+    }
+
+    var mapPath: String { folder.appendingPathComponent("hub/agent_heartbeat.json").path }
+
+    /// The status map the process last wrote, decoded; nil while there is none.
+    func map() -> [String: Any]? {
+        guard let data = FileManager.default.contents(atPath: mapPath) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    }
+
+    /// `agents.ID.status` of the last map.
+    func status(of id: String) -> String? {
+        ((map()?["agents"] as? [String: Any])?[id] as? [String: Any])?["status"] as? String
+    }
+
+    var output: String { (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// The exit status once the process ends within `timeout`, or nil if it is still running.
+    func exitStatus(within timeout: Duration) async throws -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: folder)
+    }
+}

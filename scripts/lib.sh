@@ -1,0 +1,39 @@
+# Shared by scripts/run.sh and scripts/test.sh.
+
+apt_packages=(libhiredis-dev libcurl4-openssl-dev libyaml-dev redis-server redis-tools pkg-config python3-pip)
+
+# Installs the Debian packages the build and tests need, only when one is missing.
+install_dependencies() {
+  local missing=()
+  for package in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# check-jsonschema validates the status map against its schema in the process tests.
+ensure_json_schema_validator() {
+  command -v check-jsonschema >/dev/null && return
+  python3 -m pip install --quiet --disable-pip-version-check check-jsonschema 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages check-jsonschema
+  hash -r
+  command -v check-jsonschema >/dev/null || { echo "check-jsonschema is not on PATH after installing it" >&2; exit 1; }
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for_redis() {
+  for _ in $(seq 1 100); do
+    redis-cli -p "$1" ping >/dev/null 2>&1 && return
+    sleep 0.05
+  done
+  echo "redis-server on port $1 did not start" >&2
+  exit 1
+}
