@@ -35,6 +35,10 @@ struct CheckCommand: AsyncParsableCommand {
             do {
                 try await client.withConnection { connection throws(RedisError) in _ = try connection.call(.ping) }
                 break
+            } catch let error as RedisError where error.code == .setupFailed {
+                // A refused password will not get better by waiting.
+                printError("\(error)")
+                throw ExitCode(1)
             } catch {
                 guard ContinuousClock.now < deadline else {
                     printError("Redis at \(url) not reachable within 10 s: \(error)")

@@ -1,17 +1,18 @@
 import AgentHeartbeat
 import AgentHeartbeatCore
 import Foundation
+import InMemoryLogging
 import Logging
 import ServiceLifecycleTestKit
 import Testing
 
 /// Runs a mirror for `configuration` while `body` runs, then shuts it down gracefully.
 func withMirror(
-    _ configuration: MonitorConfiguration, url: RedisURL? = nil,
+    _ configuration: MonitorConfiguration, logs: InMemoryLogHandler = InMemoryLogHandler(),
     _ body: @Sendable (HeartbeatMirror, RedisClient) async throws -> Void
 ) async throws {
-    let url = try url ?? TestRedis.url
-    let mirror = HeartbeatMirror(url: url, configuration: configuration, logger: Logger(label: "test"))
+    let url = try TestRedis.url
+    let mirror = HeartbeatMirror(url: url, configuration: configuration, logger: Logger(label: "test") { _ in logs })
     let client = RedisClient(url: url, name: "test-client")
     try await testGracefulShutdown { shutdown in
         async let mirrored: Void = mirror.run()
@@ -86,7 +87,8 @@ struct MirrorTests {
 
     @Test func badPayloadsAreCountedAndFlaggedAndNothingCrashes() async throws {
         let configuration = TestRedis.configuration(agents: ["text", "list", "huge", "binary", "good"])
-        try await withMirror(configuration) { mirror, redis in
+        let logs = InMemoryLogHandler()
+        try await withMirror(configuration, logs: logs) { mirror, redis in
             let channels = Dictionary(uniqueKeysWithValues: configuration.agents.map { ($0.id, $0.channel) })
             try await redis.publish(channels["text"]!, "I am alive")
             try await redis.publish(channels["list"]!, "[1,2,3]")
@@ -107,6 +109,13 @@ struct MirrorTests {
             let good = try await redis.heartbeatFields(configuration, "good")
             #expect(good["payload"] == #"{"status":"ok"}"#)
             #expect(good["error"] == nil)
+
+            // The same agent misbehaving again within the minute is counted but not logged again.
+            for _ in 0..<3 { try await redis.publish(channels["text"]!, "still not JSON") }
+            try await eventually("repeats counted") { mirror.statistics.snapshot.malformed == 7 }
+            let warnings = logs.entries.filter { $0.message == "malformed heartbeat payload" }
+            #expect(warnings.count == 4)
+            #expect(warnings.filter { $0.metadata["agent"] == "text" }.count == 1)
         }
     }
 

@@ -1,3 +1,4 @@
+import AgentHeartbeat
 import AgentHeartbeatCore
 import Foundation
 
@@ -23,6 +24,12 @@ final class RedisServer: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         self.process = process
+        // Ready when it accepts a connection; tests must not race its start-up.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while (try? RedisConnection(url: url)) == nil {
+            guard ContinuousClock.now < deadline else { throw TestSetupError("redis-server on port \(port) did not start") }
+            usleep(20_000)
+        }
     }
 
     /// SIGKILL: the server vanishes as in a crash.

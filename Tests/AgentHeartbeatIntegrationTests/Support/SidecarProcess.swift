@@ -9,7 +9,7 @@ final class SidecarProcess: @unchecked Sendable {
     /// The binary `swift test` built beside the test bundle.
     static var binary: URL {
         if let path = ProcessInfo.processInfo.environment["AGENT_HEARTBEAT_BINARY"] { return URL(fileURLWithPath: path) }
-        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("agent-heartbeat")
+        return Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("agent-heartbeat")
     }
 
     /// A fresh folder holding `agents.yaml` with the given text.
