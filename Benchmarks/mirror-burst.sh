@@ -43,7 +43,7 @@ with open(f"{work}/burst.resp", "wb") as f:
 PY
 
 export LUKA_REDIS_URL="redis://127.0.0.1:$port"
-"$binary" run --config "$work/agents.yaml" --output "$work/map.json" 2>"$work/sidecar.log" &
+${PROFILE:-} "$binary" run --config "$work/agents.yaml" --output "$work/map.json" 2>"$work/sidecar.log" &
 sidecar=$!
 until [ "$(redis-cli -p "$port" pubsub numsub "agents:heartbeat:a$((agents - 1))" | tail -1)" = "1" ]; do sleep 0.05; done
 

@@ -1,5 +1,3 @@
-import Foundation
-
 /// What an agent's heartbeat payload says, once read as a JSON object.
 public struct HeartbeatPayload: Sendable, Equatable {
     /// The payload's `status` field, when it is text.
@@ -36,12 +34,9 @@ public struct HeartbeatPayload: Sendable, Equatable {
     /// Reads a payload as published. Pure: the mirror and the checker both use it.
     public static func parse(_ bytes: some Collection<UInt8>) -> Result<HeartbeatPayload, Problem> {
         guard bytes.count <= maximumSize else { return .failure(.tooLarge(bytes: bytes.count)) }
-        let value: JSONValue
-        do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch {
-            return .failure(.notJSON)
-        }
+        let parsed = bytes.withContiguousStorageIfAvailable { buffer in try? JSONParser.parse(buffer) }
+            ?? Array(bytes).withUnsafeBufferPointer { buffer in try? JSONParser.parse(buffer) }
+        guard let value = parsed else { return .failure(.notJSON) }
         guard case .object(var fields) = value else { return .failure(.notAnObject) }
         var payload = HeartbeatPayload()
         if case .string(let status) = fields["status"] {
