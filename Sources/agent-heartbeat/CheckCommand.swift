@@ -28,36 +28,44 @@ struct CheckCommand: AsyncParsableCommand {
         let url = try Environment.redisURL()
         let logger = loggingOptions.bootstrap()
         let client = RedisClient(url: url, name: "checker")
-        defer { Task { await client.close() } }
-
-        let deadline = ContinuousClock.now + .seconds(10)
-        while true {
-            do {
-                try await client.withConnection { connection throws(RedisError) in _ = try connection.call(.ping) }
-                break
-            } catch let error as RedisError where error.code == .setupFailed {
-                // A refused password will not get better by waiting.
-                printError("\(error)")
-                throw ExitCode(1)
-            } catch {
-                guard ContinuousClock.now < deadline else {
-                    printError("Redis at \(url) not reachable within 10 s: \(error)")
-                    throw ExitCode(1)
-                }
-                try await Task.sleep(for: .milliseconds(250))
+        let result: HeartbeatChecker.Result
+        do {
+            try await waitForRedis(client)
+            if listen > 0 {
+                try await HeartbeatMirror(url: url, configuration: configuration, logger: logger).mirror(for: .seconds(listen))
             }
+            result = try await HeartbeatChecker(client: client, configuration: configuration).check()
+            await client.close()
+        } catch {
+            await client.close()
+            throw error
         }
-
-        if listen > 0 {
-            let mirror = HeartbeatMirror(url: url, configuration: configuration, logger: logger)
-            try await mirror.mirror(for: .seconds(listen))
-        }
-        let result = try await HeartbeatChecker(client: client, configuration: configuration).check()
         let outputPath = output ?? Environment.outputPath
         try AtomicFile.write(result.map.jsonData(), to: outputPath)
         let summary = result.map.summary
         print(
             "\(summary.totalAgents) agents: \(summary.onlineAgents) online, \(summary.offlineAgents) offline, "
                 + "\(summary.unknownAgents) unknown; map written to \(outputPath)")
+    }
+
+    /// Retries for up to 10 s while Redis cannot be reached; exits 1 after that or when it refuses us.
+    private func waitForRedis(_ client: RedisClient) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                try await client.withConnection { connection throws(RedisError) in _ = try connection.call(.ping) }
+                return
+            } catch let error as RedisError where error.code == .setupFailed {
+                // A refused password will not get better by waiting.
+                printError("\(error)")
+                throw ExitCode(1)
+            } catch {
+                guard ContinuousClock.now < deadline else {
+                    printError("Redis at \(client.url) not reachable within 10 s: \(error)")
+                    throw ExitCode(1)
+                }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
     }
 }

@@ -62,6 +62,8 @@ extension HeartbeatMirror {
         let pending: PendingHeartbeats
         let agentByChannel: [[UInt8]: Int]
         var limiter = RateLimiter<String>(interval: .seconds(60))
+        static let message = Array("message".utf8)
+        static let subscribe = Array("subscribe".utf8)
 
         init(mirror: HeartbeatMirror, pending: PendingHeartbeats) {
             self.mirror = mirror
@@ -110,8 +112,8 @@ extension HeartbeatMirror {
 
         func handle(_ reply: RedisReply) {
             guard let parts = reply.array, parts.count == 3, let kind = parts[0].bytes, let channel = parts[1].bytes else { return }
-            guard kind == Array("message".utf8) else {
-                if kind == Array("subscribe".utf8), let count = parts[2].integer {
+            guard kind == Self.message else {
+                if kind == Self.subscribe, let count = parts[2].integer {
                     mirror.statistics.subscribedChannels.store(Int(count), ordering: .relaxed)
                 }
                 return
