@@ -24,12 +24,13 @@ let package = Package(
             dependencies: ["CYAML"],
             resources: [.embedInCode("StatusMap/agent_heartbeat.schema.json")]
         ),
-        // Imperative shell: Redis, threads, files, services.
+        // Imperative shell: Redis, HTTP, threads, files, services.
         .target(
             name: "AgentHeartbeat",
             dependencies: [
                 "AgentHeartbeatCore",
                 "CHiredis",
+                "CCurl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -2,12 +2,17 @@
 #define CCURL_SHIM_H
 #include <curl/curl.h>
 
-/* curl_easy_setopt is variadic, which Swift cannot call: one typed wrapper per argument kind. */
+/* curl_easy_setopt and curl_easy_getinfo are variadic, which Swift cannot call:
+   one typed wrapper per argument kind. */
 static inline CURLcode ccurl_easy_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
 }
 static inline CURLcode ccurl_easy_setopt_pointer(CURL *handle, CURLoption option, const void *value) {
     return curl_easy_setopt(handle, option, value);
+}
+typedef size_t (*ccurl_write_callback)(char *data, size_t size, size_t count, void *context);
+static inline CURLcode ccurl_easy_setopt_write_function(CURL *handle, ccurl_write_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, callback);
 }
 static inline CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);

@@ -13,7 +13,7 @@ struct AgentHeartbeatCommand: AsyncParsableCommand {
             Environment: LUKA_REDIS_URL (default redis://127.0.0.1:6379), AGENT_HEARTBEAT_CONFIG \
             (default ./agents.yaml), AGENT_HEARTBEAT_OUTPUT (default hub/agent_heartbeat.json).
             """,
-        subcommands: [RunCommand.self, CheckCommand.self, BeatCommand.self, ValidateCommand.self, SchemaCommand.self]
+        subcommands: [RunCommand.self, CheckCommand.self, BeatCommand.self, ValidateCommand.self, SchemaCommand.self, TestAlertCommand.self]
     )
 }
 

@@ -1,6 +1,7 @@
 import AgentHeartbeat
 import AgentHeartbeatCore
 import ArgumentParser
+import Foundation
 import ServiceLifecycle
 
 struct RunCommand: AsyncParsableCommand {
@@ -24,9 +25,16 @@ struct RunCommand: AsyncParsableCommand {
             metadata: ["agents": "\(configuration.agents.count)", "redis": "\(url)", "output": "\(outputPath)"])
 
         let mirror = HeartbeatMirror(url: url, configuration: configuration, logger: logger)
+        let client = RedisClient(url: url, name: "checker")
+        let telegram = TelegramNotifier.Settings(environment: ProcessInfo.processInfo.environment)
+        if telegram == nil {
+            logger.warning("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set: offline agents are listed in the map, no notification is sent")
+        }
+        let alerts = AlertDispatcher(
+            client: client, configuration: configuration, notifier: telegram.map(TelegramNotifier.init(settings:)),
+            sendTimeout: telegram?.totalTimeout ?? .seconds(10), logger: logger)
         let checker = StatusCheckService(
-            checker: HeartbeatChecker(client: RedisClient(url: url, name: "checker"), configuration: configuration),
-            outputPath: outputPath, logger: logger)
+            checker: HeartbeatChecker(client: client, configuration: configuration), alerts: alerts, outputPath: outputPath, logger: logger)
         // Shutdown runs in reverse order: the mirror stops and flushes first, then the checker writes the final map.
         let group = ServiceGroup(
             configuration: .init(

@@ -5,24 +5,26 @@ import Foundation
 public struct HeartbeatChecker: Sendable {
     public let client: RedisClient
     public let configuration: MonitorConfiguration
-    let keys: [String]
-
     public init(client: RedisClient, configuration: MonitorConfiguration) {
         self.client = client
         self.configuration = configuration
-        self.keys = configuration.agents.map { configuration.heartbeatKey(for: $0.id) }
     }
 
     public struct Result: Sendable {
+        /// The Redis server's clock at the check, milliseconds since 1970.
+        public var now: Int64
         public var states: [AgentState]
-        public var map: StatusMap
+        /// What was last told about each agent (see `AlertRecord`).
+        public var alertRecords: [String: AlertRecord]
+
+        public var map: StatusMap { StatusMap(states: states, now: now, alertRecords: alertRecords) }
     }
 
     public func check() async throws -> Result {
-        let (now, records) = try await client.withConnection { [keys] connection throws(RedisError) in
-            try connection.readHeartbeats(keys: keys)
+        let snapshot = try await client.withConnection { [configuration] connection throws(RedisError) in
+            try connection.readSnapshot(of: configuration)
         }
-        let states = zip(configuration.agents, records).map { AgentState(agent: $0, record: $1, now: now) }
-        return Result(states: states, map: StatusMap(states: states, now: now))
+        let states = zip(configuration.agents, snapshot.records).map { AgentState(agent: $0, record: $1, now: snapshot.now) }
+        return Result(now: snapshot.now, states: states, alertRecords: snapshot.alertRecords)
     }
 }

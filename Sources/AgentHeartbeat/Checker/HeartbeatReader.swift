@@ -1,23 +1,40 @@
 import AgentHeartbeatCore
 
 extension RedisConnection {
-    /// Reads the server clock and every agent's heartbeat key: one pipelined round trip per
-    /// chunk of at most `chunkSize` keys, TIME riding in the first.
-    func readHeartbeats(keys: [String], chunkSize: Int = 1000) throws(RedisError) -> (now: Int64, records: [HeartbeatRecord?]) {
-        var now: Int64?
-        var records: [HeartbeatRecord?] = []
-        records.reserveCapacity(keys.count)
+    struct Snapshot {
+        /// The Redis server's clock, milliseconds since 1970.
+        var now: Int64
+        var records: [HeartbeatRecord?]
+        var alertRecords: [String: AlertRecord]
+    }
+
+    /// Reads the server clock, every agent's heartbeat key and alert record: one pipelined round
+    /// trip per chunk of at most `chunkSize` agents, TIME riding in the first.
+    func readSnapshot(of configuration: MonitorConfiguration, chunkSize: Int = 1000) throws(RedisError) -> Snapshot {
+        let agents = configuration.agents
+        let alertsKey = configuration.alertsKey
+        var snapshot = Snapshot(now: 0, records: [], alertRecords: [:])
+        snapshot.records.reserveCapacity(agents.count)
         var start = 0
         repeat {
-            let chunk = keys[start..<min(start + chunkSize, keys.count)]
-            var commands = chunk.map(RedisCommand.readHeartbeat)
-            if now == nil { commands.insert(.time, at: 0) }
+            let chunk = agents[start..<min(start + chunkSize, agents.count)]
+            var commands = chunk.map { RedisCommand.readHeartbeat(configuration.heartbeatKey(for: $0.id)) }
+            if start == 0 { commands.insert(.time, at: 0) }
+            if !chunk.isEmpty { commands.append(.readAlertRecords(alertsKey, ids: chunk.map(\.id))) }
             var replies = try pipeline(commands)[...]
-            if now == nil { now = try replies.removeFirst().serverMilliseconds() }
-            for reply in replies { records.append(try HeartbeatRecord(hmgetReply: reply)) }
+            if start == 0 { snapshot.now = try replies.removeFirst().serverMilliseconds() }
+            if let alertReply = chunk.isEmpty ? nil : replies.removeLast() {
+                guard let fields = alertReply.array, fields.count == chunk.count else {
+                    throw RedisError(.unexpectedReply, "HMGET \(alertsKey) returned \(alertReply)")
+                }
+                for (agent, field) in zip(chunk, fields) {
+                    if let record = field.text.flatMap(AlertRecord.init(encoded:)) { snapshot.alertRecords[agent.id] = record }
+                }
+            }
+            for reply in replies { snapshot.records.append(try HeartbeatRecord(hmgetReply: reply)) }
             start += chunkSize
-        } while start < keys.count
-        return (now!, records)
+        } while start < agents.count
+        return snapshot
     }
 }
 

@@ -7,11 +7,13 @@ import ServiceLifecycle
 public struct StatusCheckService: Service, CustomStringConvertible {
     public var description: String { "StatusCheckService" }
     let checker: HeartbeatChecker
+    let alerts: AlertDispatcher?
     let outputPath: String
     let logger: Logger
 
-    public init(checker: HeartbeatChecker, outputPath: String, logger: Logger) {
+    public init(checker: HeartbeatChecker, alerts: AlertDispatcher?, outputPath: String, logger: Logger) {
         self.checker = checker
+        self.alerts = alerts
         self.outputPath = outputPath
         self.logger = logger
     }
@@ -27,13 +29,15 @@ public struct StatusCheckService: Service, CustomStringConvertible {
             }
         }
         await checkAndWrite(failing: &failing)
+        await alerts?.resign()
         await checker.client.close()
     }
 
     /// Logs the first failure of an outage and the recovery, not every cycle in between.
     func checkAndWrite(failing: inout Bool) async {
         do {
-            let result = try await checker.check()
+            var result = try await checker.check()
+            if let alerts { result.alertRecords = await alerts.process(result) }
             try AtomicFile.write(result.map.jsonData(), to: outputPath)
             if failing { logger.notice("checks recovered") }
             failing = false

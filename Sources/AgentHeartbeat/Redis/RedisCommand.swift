@@ -9,6 +9,10 @@ public struct RedisCommand: Sendable {
     }
 
     public init(_ name: String, _ arguments: String...) {
+        self.init(name, arguments)
+    }
+
+    public init(_ name: String, _ arguments: [String]) {
         self.init(name, arguments.map { Array($0.utf8) })
     }
 }
@@ -36,7 +40,16 @@ extension RedisCommand {
         RedisCommand("HMGET", key, HeartbeatRecord.Field.receivedAt, HeartbeatRecord.Field.payload, HeartbeatRecord.Field.error)
     }
 
+    /// `HMGET <prefix>:alerts id...`: what was last told about these agents.
+    static func readAlertRecords(_ key: String, ids: some Sequence<String>) -> RedisCommand {
+        RedisCommand("HMGET", [key] + ids)
+    }
+
     static func scriptLoad(_ script: RedisScript) -> RedisCommand { RedisCommand("SCRIPT", "LOAD", script.source) }
+
+    static func eval(_ script: RedisScript, keys: [String], arguments: [String]) -> RedisCommand {
+        RedisCommand("EVAL", [script.source, String(keys.count)] + keys + arguments)
+    }
 
     static func evalSHA(_ sha: String, keys: [String], arguments: [[UInt8]]) -> RedisCommand {
         RedisCommand("EVALSHA", [Array(sha.utf8), Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + arguments)

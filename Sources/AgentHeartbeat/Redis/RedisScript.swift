@@ -31,4 +31,20 @@ extension RedisScript {
             redis.call('EXPIRE', KEYS[1], ARGV[1])
             return 1
             """)
+
+    /// Extends the leader lock if this replica holds it. KEYS[1] lock, ARGV[1] token, ARGV[2] TTL ms.
+    public static let renewLeader = RedisScript(
+        name: "renew_leader",
+        source: """
+            if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+            return 0
+            """)
+
+    /// Deletes the leader lock if this replica holds it. KEYS[1] lock, ARGV[1] token.
+    public static let releaseLeader = RedisScript(
+        name: "release_leader",
+        source: """
+            if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+            return 0
+            """)
 }

@@ -34,6 +34,12 @@ public struct MonitorConfiguration: Sendable, Equatable {
 
     /// The Redis key that holds an agent's last heartbeat (see README, "Redis key contract").
     public func heartbeatKey(for agentID: String) -> String { "\(keyPrefix):last:\(agentID)" }
+
+    /// The hash of alert records, one field per agent id.
+    public var alertsKey: String { "\(keyPrefix):alerts" }
+
+    /// The leader lock: which replica sends notifications.
+    public var leaderKey: String { "\(keyPrefix):leader" }
 }
 
 extension Duration {

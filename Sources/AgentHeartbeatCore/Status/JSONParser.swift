@@ -3,8 +3,8 @@
 /// The mirror reads every payload it receives; Foundation's `JSONDecoder` into an enum costs a
 /// thrown error per type it tries, which made it 2/3 of the mirror's time. This is one pass, no
 /// Foundation, and refuses invalid UTF-8, control characters in strings and nesting deeper than 512.
-struct JSONParser {
-    struct Failure: Error {}
+public struct JSONParser {
+    public struct Failure: Error {}
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
@@ -16,7 +16,7 @@ struct JSONParser {
     }
 
     /// Parses a whole document: one value, surrounded by optional whitespace.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(Failure) -> JSONValue {
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(Failure) -> JSONValue {
         var parser = JSONParser(bytes)
         let value = try parser.value()
         parser.skipWhitespace()

@@ -47,6 +47,8 @@ public struct StatusMap: Sendable, Equatable, Codable {
         public var secondsOffline: Int64
         public var alertTime: String
         public var message: String
+        /// When a notification about this outage was last delivered; nil if not yet.
+        public var lastNotified: String?
 
         enum CodingKeys: String, CodingKey {
             case agentID = "agent_id"
@@ -54,6 +56,17 @@ public struct StatusMap: Sendable, Equatable, Codable {
             case secondsOffline = "seconds_offline"
             case alertTime = "alert_time"
             case message
+            case lastNotified = "last_notified"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(agentID, forKey: .agentID)
+            try container.encode(agentName, forKey: .agentName)
+            try container.encode(secondsOffline, forKey: .secondsOffline)
+            try container.encode(alertTime, forKey: .alertTime)
+            try container.encode(message, forKey: .message)
+            try container.encode(lastNotified, forKey: .lastNotified)
         }
     }
 
@@ -84,7 +97,7 @@ public struct StatusMap: Sendable, Equatable, Codable {
     public var summary: Summary
 
     /// Builds the map from evaluated states at `now` (Redis server clock, milliseconds).
-    public init(states: [AgentState], now: Int64) {
+    public init(states: [AgentState], now: Int64, alertRecords: [String: AlertRecord] = [:]) {
         let time = iso8601(milliseconds: now)
         var agents: [String: Entry] = [:]
         agents.reserveCapacity(states.count)
@@ -106,7 +119,8 @@ public struct StatusMap: Sendable, Equatable, Codable {
             if state.status == .offline, let seconds = state.secondsSinceHeartbeat {
                 alerts.append(Alert(
                     agentID: state.agent.id, agentName: state.agent.name, secondsOffline: seconds,
-                    alertTime: time, message: Self.offlineMessage(for: state.agent, secondsOffline: seconds)))
+                    alertTime: time, message: Self.offlineMessage(for: state.agent, secondsOffline: seconds),
+                    lastNotified: alertRecords[state.agent.id].flatMap { $0.alerted ? iso8601(milliseconds: $0.lastNotified) : nil }))
             }
         }
         self.timestamp = time

@@ -1,0 +1,69 @@
+internal import CCurl
+import Foundation
+
+/// A blocking HTTP POST through libcurl. Call it on a dedicated thread (see `JobThread`).
+struct HTTPClient {
+    struct Response {
+        var status: Int
+        var body: [UInt8]
+    }
+
+    struct TransportError: Error {
+        var message: String
+    }
+
+    var connectTimeout: Duration
+    var totalTimeout: Duration
+
+    /// libcurl's global set-up, once per process, before any handle exists.
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    func post(url: String, contentType: String, body: [UInt8]) throws(TransportError) -> Response {
+        _ = Self.globalInit
+        guard let handle = curl_easy_init() else { throw TransportError(message: "libcurl could not create a handle") }
+        defer { curl_easy_cleanup(handle) }
+        // libcurl writes its error text here and keeps the address until cleanup: heap, not stack.
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
+        defer { errorBuffer.deallocate() }
+        var headers: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Content-Type: \(contentType)")
+        headers = curl_slist_append(headers, "Expect:")  // no 100-continue round trip
+        defer { curl_slist_free_all(headers) }
+        let sink = ResponseSink()
+        let context = Unmanaged.passRetained(sink)
+        defer { context.release() }
+
+        url.withCString { _ = ccurl_easy_setopt_pointer(handle, CURLOPT_URL, $0) }  // libcurl copies strings
+        _ = ccurl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+        _ = ccurl_easy_setopt_pointer(handle, CURLOPT_HTTPHEADER, headers)
+        _ = ccurl_easy_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
+        body.withUnsafeBytes { _ = ccurl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) }
+        _ = ccurl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout.wholeMilliseconds))
+        _ = ccurl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(totalTimeout.wholeMilliseconds))
+        _ = ccurl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)  // threads: no SIGALRM timeouts
+        _ = ccurl_easy_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        _ = ccurl_easy_setopt_write_function(handle) { data, size, count, context in
+            guard let data, let context else { return 0 }
+            let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
+            data.withMemoryRebound(to: UInt8.self, capacity: size * count) {
+                sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: size * count))
+            }
+            return size * count
+        }
+        _ = ccurl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, context.toOpaque())
+
+        let code = curl_easy_perform(handle)
+        guard code == CURLE_OK else {
+            let detail = String(cString: errorBuffer)
+            throw TransportError(message: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
+        }
+        var status = 0
+        _ = ccurl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return Response(status: status, body: sink.bytes)
+    }
+}
+
+/// Collects the response body for the write callback, which reaches it through an opaque pointer.
+private final class ResponseSink {
+    var bytes: [UInt8] = []
+}

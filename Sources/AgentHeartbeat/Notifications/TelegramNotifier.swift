@@ -1,0 +1,108 @@
+import AgentHeartbeatCore
+import Foundation
+
+/// Sends alerts with the Telegram Bot API's sendMessage, through libcurl on a thread of its own.
+/// The bot token is part of the URL only; it is never logged and is cut out of every error text.
+public final class TelegramNotifier: Notifier {
+    public struct Settings: Sendable {
+        public var token: String
+        public var chatID: String
+        /// `TELEGRAM_API_URL`: https://api.telegram.org, or a self-hosted Bot API server, or a test's.
+        public var apiURL: String = "https://api.telegram.org"
+        public var connectTimeout: Duration = .seconds(5)
+        /// Bounds one attempt; the leader lock's TTL is derived from it.
+        public var totalTimeout: Duration = .seconds(10)
+
+        public init(token: String, chatID: String) {
+            self.token = token
+            self.chatID = chatID
+        }
+
+        /// From `TELEGRAM_BOT_TOKEN`, `TELEGRAM_CHAT_ID`, `TELEGRAM_API_URL`, `TELEGRAM_TIMEOUT_SECONDS`;
+        /// nil when the token or the chat is missing.
+        public init?(environment: [String: String]) {
+            guard let token = environment["TELEGRAM_BOT_TOKEN"], !token.isEmpty,
+                let chat = environment["TELEGRAM_CHAT_ID"], !chat.isEmpty
+            else { return nil }
+            self.init(token: token, chatID: chat)
+            if let url = environment["TELEGRAM_API_URL"], !url.isEmpty {
+                apiURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+            }
+            if let seconds = environment["TELEGRAM_TIMEOUT_SECONDS"].flatMap(Int64.init), seconds > 0 {
+                totalTimeout = .seconds(seconds)
+                connectTimeout = min(connectTimeout, totalTimeout)
+            }
+        }
+    }
+
+    public let name = "telegram"
+    public let settings: Settings
+    private let thread = JobThread(name: "telegram")
+
+    public init(settings: Settings) {
+        self.settings = settings
+    }
+
+    public func deliver(_ message: AlertMessage) async -> DeliveryResult {
+        await send(text: message.html)
+    }
+
+    /// Posts `text` (HTML parse mode) to the configured chat.
+    public func send(text: String) async -> DeliveryResult {
+        let settings = settings
+        let body: [UInt8]
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            body = Array(try encoder.encode(SendMessage(chat_id: settings.chatID, text: text, parse_mode: "HTML", disable_web_page_preview: true)))
+        } catch {
+            return .failed(reason: "cannot encode the message: \(error)", retryable: false, retryAfter: nil)
+        }
+        let client = HTTPClient(connectTimeout: settings.connectTimeout, totalTimeout: settings.totalTimeout)
+        let url = "\(settings.apiURL)/bot\(settings.token)/sendMessage"
+        do {
+            let response = try await thread.run { () throws(HTTPClient.TransportError) -> HTTPClient.Response in
+                try client.post(url: url, contentType: "application/json", body: body)
+            }
+            if case .failed(let reason, let retryable, let retryAfter) = Self.result(of: response) {
+                return .failed(reason: redacted(reason), retryable: retryable, retryAfter: retryAfter)
+            }
+            return .delivered
+        } catch let error as HTTPClient.TransportError {
+            return .failed(reason: redacted("connection to the Bot API failed: \(error.message)"), retryable: true, retryAfter: nil)
+        } catch {
+            return .failed(reason: redacted("\(error)"), retryable: true, retryAfter: nil)
+        }
+    }
+
+    /// Reads the Bot API's answer: `{"ok":true,...}` or `{"ok":false,"error_code":…,"description":…,"parameters":{"retry_after":…}}`.
+    static func result(of response: HTTPClient.Response) -> DeliveryResult {
+        let fields: [String: JSONValue]
+        if let value = response.body.withUnsafeBufferPointer({ try? JSONParser.parse($0) }), case .object(let object) = value {
+            fields = object
+        } else {
+            fields = [:]
+        }
+        if response.status == 200, fields["ok"] == .bool(true) { return .delivered }
+        var reason = "HTTP \(response.status)"
+        if case .string(let description) = fields["description"] { reason += ": \(description)" }
+        var retryAfter: Duration?
+        if case .object(let parameters) = fields["parameters"], case .integer(let seconds) = parameters["retry_after"] {
+            retryAfter = .seconds(seconds)
+        }
+        let retryable = response.status == 429 || response.status >= 500 || response.status == 0
+        return .failed(reason: reason, retryable: retryable, retryAfter: retryAfter)
+    }
+
+    /// Cuts the token out of any text that might have picked it up (a URL in a libcurl message).
+    func redacted(_ text: String) -> String {
+        text.replacingOccurrences(of: settings.token, with: "<token>")
+    }
+
+    private struct SendMessage: Encodable {
+        var chat_id: String
+        var text: String
+        var parse_mode: String
+        var disable_web_page_preview: Bool
+    }
+}
