@@ -29,6 +29,12 @@ struct ProcessTests {
         try JSONSerialization.data(withJSONObject: broken).write(to: brokenPath)
         #expect(try runValidator(schema: schema.path, document: brokenPath.path).status != 0)
 
+        // Without Telegram settings: one warning, and the map still lists the offline agent.
+        let alerts = try #require(sidecar.map()?["alerts"] as? [[String: Any]])
+        #expect(alerts.map { $0["agent_id"] as? String } == ["lisa"])
+        #expect(alerts.first?["last_notified"] is NSNull)
+        #expect(sidecar.output.components(separatedBy: "TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set").count == 2)
+
         sidecar.signal(SIGTERM)
         #expect(try await sidecar.exitStatus(within: .seconds(5)) == 0)
         try await redis.removeKeys(of: configuration)

@@ -1,3 +1,4 @@
+import Foundation
 import AgentHeartbeatCore
 
 extension MonitorConfiguration {
@@ -13,7 +14,7 @@ extension MonitorConfiguration {
         ]
         for agent in agents {
             lines += [
-                "  - id: \(agent.id)", "    name: \"\(agent.name)\"", "    channel: \(agent.channel)",
+                "  - id: \(agent.id)", "    name: \"\(agent.name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"", "    channel: \(agent.channel)",
                 "    offline_threshold_seconds: \(agent.offlineThreshold.wholeSeconds)",
             ]
         }

@@ -21,7 +21,7 @@ final class SidecarProcess: @unchecked Sendable {
     }
 
     /// Starts `agent-heartbeat ARGUMENTS` in `folder`, stdout and stderr captured to one file.
-    init(_ arguments: [String], folder: URL, redisURL: String?) throws {
+    init(_ arguments: [String], folder: URL, redisURL: String?, environment extra: [String: String] = [:]) throws {
         self.folder = folder
         outputFile = folder.appendingPathComponent("output-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: outputFile.path, contents: nil)
@@ -33,6 +33,8 @@ final class SidecarProcess: @unchecked Sendable {
         environment["LUKA_REDIS_URL"] = redisURL
         environment["AGENT_HEARTBEAT_CONFIG"] = nil
         environment["AGENT_HEARTBEAT_OUTPUT"] = nil
+        for name in ["TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID", "TELEGRAM_API_URL", "TELEGRAM_TIMEOUT_SECONDS"] { environment[name] = nil }
+        environment.merge(extra) { $1 }
         process.environment = environment
         process.standardOutput = output
         process.standardError = output

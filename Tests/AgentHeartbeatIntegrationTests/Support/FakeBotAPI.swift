@@ -1,0 +1,111 @@
+import Foundation
+import Synchronization
+
+/// A local HTTP server standing in for the Telegram Bot API, on a free loopback port.
+/// It answers scripted responses in order, then `{"ok":true}`, and records every request.
+final class FakeBotAPI: Sendable {
+    struct Request: Sendable {
+        var path: String
+        var body: String
+        var status: Int
+        var at: ContinuousClock.Instant
+
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
+        var text: String { json["text"] as? String ?? "" }
+    }
+
+    struct Response: Sendable {
+        var status: Int
+        var body: String
+
+        static func tooManyRequests(retryAfter: Int) -> Response {
+            Response(
+                status: 429,
+                body: #"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after \#(retryAfter)","parameters":{"retry_after":\#(retryAfter)}}"#)
+        }
+        static let serverError = Response(status: 500, body: #"{"ok":false,"error_code":500,"description":"Internal Server Error"}"#)
+        static let unauthorized = Response(status: 401, body: #"{"ok":false,"error_code":401,"description":"Unauthorized"}"#)
+    }
+
+    let port: Int
+    private let listener: Int32
+    private let state = Mutex<(scripted: [Response], requests: [Request])>(([], []))
+
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var yes: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(listener, pointer, length) == 0 && getsockname(listener, pointer, &length) == 0 && listen(listener, 16) == 0
+            }
+        }
+        guard listening else { throw TestSetupError("fake Bot API could not listen") }
+        self.listener = listener
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let thread = Thread { [self] in serve() }
+        thread.name = "fake-bot-api"
+        thread.start()
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// Responses for the next requests, in order.
+    func script(_ responses: Response...) {
+        state.withLock { $0.scripted += responses }
+    }
+
+    var requests: [Request] { state.withLock { $0.requests } }
+
+    /// Requests answered 200: messages Telegram would have delivered.
+    var delivered: [Request] { requests.filter { $0.status == 200 } }
+
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+
+    private func serve() {
+        while true {
+            let connection = accept(listener, nil, nil)
+            guard connection >= 0 else { return }
+            handle(connection)
+            close(connection)
+        }
+    }
+
+    private func handle(_ connection: Int32) {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var headerEnd: Int?
+        var contentLength = 0
+        while headerEnd == nil || received.count < headerEnd! + contentLength {
+            let count = read(connection, &buffer, buffer.count)
+            guard count > 0 else { return }
+            received += buffer[0..<count]
+            if headerEnd == nil, let range = received.firstRange(of: Array("\r\n\r\n".utf8)) {
+                headerEnd = range.upperBound
+                let headers = String(decoding: received[..<range.lowerBound], as: UTF8.self).lowercased()
+                for line in headers.split(separator: "\r\n") where line.hasPrefix("content-length:") {
+                    contentLength = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+                }
+            }
+        }
+        let head = String(decoding: received[..<headerEnd!], as: UTF8.self)
+        let path = head.split(separator: " ").dropFirst().first.map(String.init) ?? ""
+        let body = String(decoding: received[headerEnd!...], as: UTF8.self)
+        let response = state.withLock { state in
+            let response = state.scripted.isEmpty ? Response(status: 200, body: #"{"ok":true,"result":{"message_id":1}}"#) : state.scripted.removeFirst()
+            state.requests.append(Request(path: path, body: body, status: response.status, at: .now))
+            return response
+        }
+        let reply = "HTTP/1.1 \(response.status) X\r\nContent-Type: application/json\r\nContent-Length: \(response.body.utf8.count)\r\nConnection: close\r\n\r\n\(response.body)"
+        _ = Array(reply.utf8).withUnsafeBytes { write(connection, $0.baseAddress, $0.count) }
+    }
+
+    deinit { stop() }
+}
