@@ -1,11 +1,13 @@
 # Shared by scripts/run.sh and scripts/test.sh.
 
 apt_packages=(libhiredis-dev libcurl4-openssl-dev libyaml-dev redis-server redis-tools pkg-config python3-pip)
+# Only the tests need these: a headless browser for the dashboard test.
+test_apt_packages=(chromium)
 
 # Installs the Debian packages the build and tests need, only when one is missing.
 install_dependencies() {
   local missing=()
-  for package in "${apt_packages[@]}"; do
+  for package in "${apt_packages[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
   done
   [ ${#missing[@]} -eq 0 ] && return
@@ -16,12 +18,14 @@ install_dependencies() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# check-jsonschema validates the status map against its schema in the process tests.
-ensure_json_schema_validator() {
-  command -v check-jsonschema >/dev/null && return
-  python3 -m pip install --quiet --disable-pip-version-check check-jsonschema 2>/dev/null \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages check-jsonschema
-  hash -r
+# Real validators for the tests: check-jsonschema (the status map against its schema) and
+# prometheus-client's text parser (/metrics).
+ensure_python_test_tools() {
+  if ! command -v check-jsonschema >/dev/null || ! python3 -c 'import prometheus_client' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check check-jsonschema prometheus-client 2>/dev/null \
+      || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages check-jsonschema prometheus-client
+    hash -r
+  fi
   command -v check-jsonschema >/dev/null || { echo "check-jsonschema is not on PATH after installing it" >&2; exit 1; }
 }
 

@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-install_dependencies
-ensure_json_schema_validator
+install_dependencies "${test_apt_packages[@]}"
+ensure_python_test_tools
 
 port=$(free_port)
 folder=$(mktemp -d)

@@ -13,7 +13,10 @@ struct AgentHeartbeatCommand: AsyncParsableCommand {
             Environment: LUKA_REDIS_URL (default redis://127.0.0.1:6379), AGENT_HEARTBEAT_CONFIG \
             (default ./agents.yaml), AGENT_HEARTBEAT_OUTPUT (default hub/agent_heartbeat.json).
             """,
-        subcommands: [RunCommand.self, CheckCommand.self, BeatCommand.self, ValidateCommand.self, SchemaCommand.self, TestAlertCommand.self]
+        subcommands: [
+            RunCommand.self, CheckCommand.self, BeatCommand.self, ValidateCommand.self, SchemaCommand.self, TestAlertCommand.self,
+            ProbeCommand.self,
+        ]
     )
 }
 
@@ -36,13 +39,21 @@ struct ConfigOptions: ParsableArguments {
 }
 
 struct LoggingOptions: ParsableArguments {
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "Log format: text, or json (one object per line, for container log collectors).")
+    var logFormat: Format = .text
+
     func bootstrap() -> Logger {
         let level = logLevel
+        let format = logFormat
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler: any LogHandler = format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }

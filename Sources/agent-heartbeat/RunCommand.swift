@@ -2,43 +2,66 @@ import AgentHeartbeat
 import AgentHeartbeatCore
 import ArgumentParser
 import Foundation
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run the sidecar: mirror heartbeats into Redis and write the status map every check interval.",
-        discussion: "SIGTERM or SIGINT stops subscribing, writes a final map and exits 0.")
+        abstract: "Run the sidecar: mirror heartbeats, write the status map every check interval, alert, serve HTTP.",
+        discussion: """
+            SIGTERM or SIGINT stops subscribing, writes a final map and exits 0. SIGHUP reloads agents.yaml \
+            (a changed file is also picked up every check). Telegram: TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, \
+            TELEGRAM_API_URL, TELEGRAM_TIMEOUT_SECONDS.
+            """)
 
     @OptionGroup var configOptions: ConfigOptions
     @OptionGroup var loggingOptions: LoggingOptions
     @Option(help: "Status map path (default: $AGENT_HEARTBEAT_OUTPUT or hub/agent_heartbeat.json).")
     var output: String?
+    @Option(help: "HTTP listen address host:port (default: $AGENT_HEARTBEAT_HTTP or 127.0.0.1:9464).")
+    var http: String?
 
     func run() async throws {
         let configuration = try configOptions.load()
         let url = try Environment.redisURL()
+        let httpText = http ?? Environment.value("AGENT_HEARTBEAT_HTTP") ?? SidecarHTTPServer.Address.default.description
+        guard let address = SidecarHTTPServer.Address(httpText) else {
+            printError("invalid HTTP listen address \"\(httpText)\": expected host:port")
+            throw ExitCode(2)
+        }
         let logger = loggingOptions.bootstrap()
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        SidecarMetrics.declare()
         let outputPath = output ?? Environment.outputPath
         logger.info(
             "starting",
-            metadata: ["agents": "\(configuration.agents.count)", "redis": "\(url)", "output": "\(outputPath)"])
+            metadata: ["agents": "\(configuration.agents.count)", "redis": "\(url)", "output": "\(outputPath)", "http": "\(address)"])
 
-        let mirror = HeartbeatMirror(url: url, configuration: configuration, logger: logger)
+        let store = ConfigurationStore(configuration, path: configOptions.configPath)
+        let status = SidecarStatus()
+        let mirror = HeartbeatMirror(url: url, configurations: store, logger: logger)
         let client = RedisClient(url: url, name: "checker")
         let telegram = TelegramNotifier.Settings(environment: ProcessInfo.processInfo.environment)
         if telegram == nil {
             logger.warning("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set: offline agents are listed in the map, no notification is sent")
         }
         let alerts = AlertDispatcher(
-            client: client, configuration: configuration, notifier: telegram.map(TelegramNotifier.init(settings:)),
-            sendTimeout: telegram?.totalTimeout ?? .seconds(10), logger: logger)
+            client: client, notifier: telegram.map(TelegramNotifier.init(settings:)),
+            sendTimeout: telegram?.totalTimeout ?? .seconds(10), status: status, logger: logger)
         let checker = StatusCheckService(
-            checker: HeartbeatChecker(client: client, configuration: configuration), alerts: alerts, outputPath: outputPath, logger: logger)
-        // Shutdown runs in reverse order: the mirror stops and flushes first, then the checker writes the final map.
+            client: client, configurations: store, alerts: alerts, status: status, outputPath: outputPath, logger: logger)
+        let server = SidecarHTTPServer.application(address: address, status: status, mirror: mirror, registry: registry, logger: logger)
+        // Shutdown runs in reverse order: the mirror stops and flushes first, then the checker writes
+        // the final map, and the HTTP server answers probes until the end.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: checker), .init(service: mirror)],
+                services: [
+                    .init(service: server), .init(service: ReloadSignalService(store: store, logger: logger)),
+                    .init(service: checker), .init(service: mirror),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 cancellationSignals: [],
                 logger: logger))

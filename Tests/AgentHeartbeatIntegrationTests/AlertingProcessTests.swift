@@ -13,7 +13,7 @@ struct AlertingProcessTests {
     }
 
     static func configuration(_ ids: [String], cooldown: Duration, names: [String: String] = [:]) -> MonitorConfiguration {
-        var configuration = TestRedis.configuration(agents: ids, threshold: .seconds(2), interval: .seconds(1))
+        var configuration = TestRedis.configuration(agents: ids, threshold: .seconds(3), interval: .seconds(1))
         configuration.alertCooldown = cooldown
         for index in configuration.agents.indices { configuration.agents[index].name = names[ids[index]] ?? ids[index].capitalized }
         return configuration

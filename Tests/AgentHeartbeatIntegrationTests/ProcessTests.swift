@@ -7,19 +7,19 @@ import Testing
 @Suite("agent-heartbeat processes")
 struct ProcessTests {
     @Test func runWritesAMapThatValidatesAgainstTheShippedSchema() async throws {
-        let configuration = TestRedis.configuration(agents: ["mary", "lisa", "never"], threshold: .seconds(2), interval: .seconds(1))
+        let configuration = TestRedis.configuration(agents: ["mary", "lisa", "never"], threshold: .seconds(20), interval: .seconds(1))
         let redis = try TestRedis.client()
         let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)")
         try await redis.waitForSubscribers(configuration.agents[0].channel)
         try await redis.publish(configuration.agents[0].channel, #"{"status":"ok","signals_sent":42,"note":"<b>&"}"#)
-        try await storeHeartbeat(redis, configuration, "lisa", age: .seconds(30), payload: "[1]")
+        try await storeHeartbeat(redis, configuration, "lisa", age: .seconds(60), payload: "[1]")
         try await eventually("map with mary online and lisa offline") {
             sidecar.status(of: "mary") == "online" && sidecar.status(of: "lisa") == "offline"
         }
 
         let schema = sidecar.folder.appendingPathComponent("schema.json")
         try StatusMap.schema.write(to: schema, atomically: true, encoding: .utf8)
-        let valid = try runValidator(schema: schema.path, document: sidecar.mapPath)
+        let valid = try await runValidator(schema: schema.path, document: sidecar.mapPath)
         #expect(valid.status == 0, "\(valid.output)")
 
         // The validator is real: a map without its summary is refused.
@@ -27,7 +27,7 @@ struct ProcessTests {
         broken["summary"] = nil
         let brokenPath = sidecar.folder.appendingPathComponent("broken.json")
         try JSONSerialization.data(withJSONObject: broken).write(to: brokenPath)
-        #expect(try runValidator(schema: schema.path, document: brokenPath.path).status != 0)
+        #expect(try await runValidator(schema: schema.path, document: brokenPath.path).status != 0)
 
         // Without Telegram settings: one warning, and the map still lists the offline agent.
         let alerts = try #require(sidecar.map()?["alerts"] as? [[String: Any]])
@@ -104,7 +104,7 @@ struct ProcessTests {
     }
 
     @Test func passwordIsUsedAndNeverPrinted() async throws {
-        let server = try RedisServer(["--requirepass", "s3cr3t-pa55"])
+        let server = try await RedisServer.start(["--requirepass", "s3cr3t-pa55"])
         let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(1))
         let folder = try SidecarProcess.folder(config: configuration.yaml)
         let good = try SidecarProcess(
@@ -123,7 +123,7 @@ struct ProcessTests {
     }
 
     @Test func recoversWhenRedisIsKilledAndRestarted() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer.start()
         let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(1))
         let redis = RedisClient(url: server.url, name: "test-client")
         let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(server.url)")
@@ -131,8 +131,8 @@ struct ProcessTests {
         try await redis.publish(configuration.agents[0].channel, #"{"status":"before"}"#)
         try await eventually("mirrored before the crash") { try await !redis.heartbeatFields(configuration, "mary").isEmpty }
 
-        server.kill()
-        try server.start()
+        await server.stop()
+        try await server.restart()
         try await eventually("resubscribed after the restart") {
             // The restarted server is empty; publishing again proves the subscription is back.
             try? await redis.publish(configuration.agents[0].channel, #"{"status":"after"}"#)
@@ -175,8 +175,12 @@ struct ProcessTests {
     }
 }
 
-/// Runs check-jsonschema, a real JSON Schema validator (scripts/test.sh installs it).
-func runValidator(schema: String, document: String) throws -> (status: Int32, output: String) {
+/// Runs check-jsonschema, a real JSON Schema validator (scripts/test.sh installs it), off the cooperative pool.
+func runValidator(schema: String, document: String) async throws -> (status: Int32, output: String) {
+    try await onDedicatedThread(name: "check-jsonschema") { try runValidatorBlocking(schema: schema, document: document) }
+}
+
+private func runValidatorBlocking(schema: String, document: String) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = try findExecutable("check-jsonschema")
     process.arguments = ["--schemafile", schema, document]

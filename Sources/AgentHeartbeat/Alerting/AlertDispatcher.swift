@@ -1,40 +1,50 @@
 import AgentHeartbeatCore
+import Foundation
 import Logging
+import Metrics
 
 /// After every check: holds or seeks the leader lock and, on the leader, sends the notifications
 /// the policy finds due, recording each agent's alert state only once its message was delivered.
 public actor AlertDispatcher {
     let client: RedisClient
-    let configuration: MonitorConfiguration
     let notifier: (any Notifier)?
-    let lock: LeaderLock
-    let policy: AlertPolicy
+    let sendTimeout: Duration
+    let status: SidecarStatus
     let logger: Logger
-    /// Longest wait between two attempts inside one cycle; longer waits (429) span cycles.
-    let maximumRetryPause: Duration
     static let attemptsPerCycle = 3
+    /// Set for the cycle being processed (the configuration can be reloaded between cycles).
+    private var configuration = MonitorConfiguration()
+    private lazy var token = "\(status.replicaName)/\(UUID().uuidString)"
     public private(set) var isLeader = false
+    private let leaderGauge = Gauge(label: "agent_heartbeat_leader")
+    private let sent = Counter(label: "agent_heartbeat_notifications_sent_total")
+    private let failed = Counter(label: "agent_heartbeat_notifications_failed_total")
 
-    /// `sendTimeout` bounds one delivery attempt. The lock is renewed before every attempt and
-    /// every cycle, so its TTL covers the longest gap between renewals: a cycle, an attempt and
-    /// a pause, with a cycle to spare.
-    public init(client: RedisClient, configuration: MonitorConfiguration, notifier: (any Notifier)?, sendTimeout: Duration, logger: Logger) {
+    /// `sendTimeout` bounds one delivery attempt (see `lock`).
+    public init(client: RedisClient, notifier: (any Notifier)?, sendTimeout: Duration, status: SidecarStatus, logger: Logger) {
         self.client = client
-        self.configuration = configuration
         self.notifier = notifier
-        self.policy = AlertPolicy(cooldown: configuration.alertCooldown)
+        self.sendTimeout = sendTimeout
+        self.status = status
         self.logger = logger
-        self.maximumRetryPause = min(.seconds(5), configuration.checkInterval)
-        self.lock = LeaderLock(
-            key: configuration.leaderKey, ttl: configuration.checkInterval * 2 + sendTimeout + maximumRetryPause)
+        leaderGauge.record(0)
     }
 
-    public var lockTTL: Duration { lock.ttl }
+    /// Longest wait between two attempts inside one cycle; longer waits (429) span cycles.
+    var maximumRetryPause: Duration { min(.seconds(5), configuration.checkInterval) }
+
+    /// The lock is renewed every cycle and before every attempt, so its TTL covers the longest gap
+    /// between renewals (a cycle, an attempt, a pause) with a cycle to spare.
+    var lock: LeaderLock {
+        LeaderLock(key: configuration.leaderKey, token: token, ttl: configuration.checkInterval * 2 + sendTimeout + maximumRetryPause)
+    }
 
     /// Handles one check's result; returns the alert records as they stand afterwards.
-    public func process(_ result: HeartbeatChecker.Result) async -> [String: AlertRecord] {
+    public func process(_ result: HeartbeatChecker.Result, configuration: MonitorConfiguration) async -> [String: AlertRecord] {
+        self.configuration = configuration
         var records = result.alertRecords
         guard await renewLeadership(), let notifier else { return records }
+        let policy = AlertPolicy(cooldown: configuration.alertCooldown)
         let events = policy.events(states: result.states, records: records, now: result.now)
         for message in AlertMessage.render(events, now: result.now) {
             // In order: what is not delivered now is due again next cycle.
@@ -55,15 +65,20 @@ public actor AlertDispatcher {
             logger.warning("could not release the leader lock; it expires by itself", metadata: ["error": "\(error)"])
         }
         isLeader = false
+        leaderGauge.record(0)
     }
 
     private func renewLeadership() async -> Bool {
         let lock = lock
-        let holds = (try? await client.withConnection { connection throws(RedisError) in try lock.acquireOrRenew(on: connection) }) ?? false
+        let holder = try? await client.withConnection { connection throws(RedisError) in try lock.acquireOrRenew(on: connection) }
+        let holds = holder == lock.token
         if holds != isLeader {
             logger.notice(holds ? "became the leader: this replica sends notifications" : "lost the leader lock")
         }
         isLeader = holds
+        leaderGauge.record(holds ? 1 : 0)
+        // The dashboard names the leader by the replica part of its token.
+        status.leader(holder.flatMap { $0.split(separator: "/").first.map(String.init) })
         return holds
     }
 
@@ -89,11 +104,13 @@ public actor AlertDispatcher {
                     logger.error("delivered, but could not record the alert state", metadata: ["error": "\(error)"])
                     return false
                 }
+                sent.increment()
                 logger.info(
                     "notification delivered",
                     metadata: ["notifier": "\(notifier.name)", "events": "\(message.events.map(\.kind.rawValue))", "agents": "\(agents)"])
                 return true
             case .failed(let reason, let retryable, let retryAfter):
+                failed.increment()
                 logger.warning(
                     "notification not delivered",
                     metadata: [

@@ -1,19 +1,20 @@
 import AgentHeartbeatCore
-import Foundation
 
 /// Decides which replica sends notifications: `SET <prefix>:leader <token> NX PX <ttl>`, renewed by
 /// the holder with a compare-and-pexpire script and released with compare-and-delete.
 /// It is for efficiency, not correctness: alert state is recorded only after a delivery.
 struct LeaderLock: Sendable {
     let key: String
-    let token = UUID().uuidString
+    /// `<replica name>/<random>`: unique per process, and says who leads.
+    let token: String
     let ttl: Duration
 
-    /// Takes the lock if it is free, renews it if this replica holds it; true when it does.
-    func acquireOrRenew(on connection: RedisConnection) throws(RedisError) -> Bool {
+    /// Takes the lock if it is free, renews it if this replica holds it. Returns the holder's token
+    /// (this replica's when it leads), or nil when nobody holds it.
+    func acquireOrRenew(on connection: RedisConnection) throws(RedisError) -> String? {
         let milliseconds = String(ttl.wholeMilliseconds)
-        if try connection.call(RedisCommand("SET", key, token, "NX", "PX", milliseconds)) != .null { return true }
-        return try connection.call(.eval(.renewLeader, keys: [key], arguments: [token, milliseconds])) == .integer(1)
+        if try connection.call(RedisCommand("SET", key, token, "NX", "PX", milliseconds)) != .null { return token }
+        return try connection.call(.eval(.renewLeader, keys: [key], arguments: [token, milliseconds])).text
     }
 
     func release(on connection: RedisConnection) throws(RedisError) {

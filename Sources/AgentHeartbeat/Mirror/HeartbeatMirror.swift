@@ -1,5 +1,6 @@
 import AgentHeartbeatCore
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// Subscribes to every agent's channel and mirrors each heartbeat into the agent's TTL'd key.
@@ -11,15 +12,19 @@ public final class HeartbeatMirror: Service, Sendable, CustomStringConvertible {
     public var description: String { "HeartbeatMirror" }
     public let statistics = MirrorStatistics()
     let url: RedisURL
-    let configuration: MonitorConfiguration
+    let configurations: ConfigurationStore
     let logger: Logger
     /// Commands per pipelined round trip.
     static let batchSize = 1000
 
-    public init(url: RedisURL, configuration: MonitorConfiguration, logger: Logger) {
+    public init(url: RedisURL, configurations: ConfigurationStore, logger: Logger) {
         self.url = url
-        self.configuration = configuration
+        self.configurations = configurations
         self.logger = logger
+    }
+
+    public convenience init(url: RedisURL, configuration: MonitorConfiguration, logger: Logger) {
+        self.init(url: url, configurations: ConfigurationStore(configuration), logger: logger)
     }
 
     /// Mirrors until graceful shutdown (or cancellation), then writes what is pending and returns.
@@ -55,24 +60,24 @@ public final class HeartbeatMirror: Service, Sendable, CustomStringConvertible {
 }
 
 extension HeartbeatMirror {
-    /// The subscriber thread: reads messages and hands them to the writer.
+    /// The subscriber thread: reads messages and hands them to the writer; follows configuration reloads.
     final class Subscriber: @unchecked Sendable {
         // Only used from the subscriber thread.
         let mirror: HeartbeatMirror
         let pending: PendingHeartbeats
-        let agentByChannel: [[UInt8]: Int]
+        /// Channel → agent id, as subscribed on the live connection.
+        var agentByChannel: [[UInt8]: String] = [:]
+        var generation = -1
         var limiter = RateLimiter<String>(interval: .seconds(60))
+        var received = MetricsCache(label: "agent_heartbeat_heartbeats_received_total")
+        var malformed = MetricsCache(label: "agent_heartbeat_malformed_payloads_total")
         static let message = Array("message".utf8)
         static let subscribe = Array("subscribe".utf8)
+        static let unsubscribe = Array("unsubscribe".utf8)
 
         init(mirror: HeartbeatMirror, pending: PendingHeartbeats) {
             self.mirror = mirror
             self.pending = pending
-            var agentByChannel: [[UInt8]: Int] = [:]
-            for (index, agent) in mirror.configuration.agents.enumerated() {
-                agentByChannel[Array(agent.channel.utf8)] = index
-            }
-            self.agentByChannel = agentByChannel
         }
 
         func run() {
@@ -82,17 +87,15 @@ extension HeartbeatMirror {
             while !pending.isClosed {
                 do {
                     let connection = try RedisConnection(url: mirror.url)
-                    let channels = mirror.configuration.agents.map(\.channel)
-                    for start in stride(from: 0, to: channels.count, by: HeartbeatMirror.batchSize) {
-                        try connection.append(.subscribe(channels[start..<min(start + HeartbeatMirror.batchSize, channels.count)]))
-                    }
-                    try connection.flush()
+                    agentByChannel = [:]
+                    try follow(mirror.configurations, on: connection)
                     if let reason = outage {
                         logger.notice("subscriber reconnected and resubscribed", metadata: ["redis.lost": "\(reason)"])
                         outage = nil
                     }
                     backoff.reset()
                     while !pending.isClosed {
+                        if mirror.configurations.generation != generation { try follow(mirror.configurations, on: connection) }
                         guard try connection.waitForData(timeout: .milliseconds(250)) else { continue }
                         while let reply = try connection.nextBufferedReply() { handle(reply) }
                     }
@@ -101,7 +104,7 @@ extension HeartbeatMirror {
                     if outage == nil {
                         // Logged once per outage; the reconnected message closes it.
                         logger.error("subscriber lost Redis, reconnecting with backoff", metadata: ["error": "\(error)"])
-                        mirror.statistics.connectionLosses.add(1, ordering: .relaxed)
+                        mirror.statistics.recordConnectionLoss()
                         outage = error.description
                     }
                     _ = pending.sleep(backoff.next())
@@ -110,29 +113,48 @@ extension HeartbeatMirror {
             mirror.statistics.subscribedChannels.store(0, ordering: .relaxed)
         }
 
+        /// Subscribes to channels of agents added since the last call and unsubscribes removed ones.
+        func follow(_ store: ConfigurationStore, on connection: RedisConnection) throws(RedisError) {
+            generation = store.generation
+            var wanted: [[UInt8]: String] = [:]
+            for agent in store.current.agents { wanted[Array(agent.channel.utf8)] = agent.id }
+            let added = wanted.keys.filter { agentByChannel[$0] == nil }
+            let removed = agentByChannel.keys.filter { wanted[$0] == nil }
+            for start in stride(from: 0, to: added.count, by: HeartbeatMirror.batchSize) {
+                try connection.append(RedisCommand("SUBSCRIBE", Array(added[start..<min(start + HeartbeatMirror.batchSize, added.count)])))
+            }
+            for start in stride(from: 0, to: removed.count, by: HeartbeatMirror.batchSize) {
+                try connection.append(RedisCommand("UNSUBSCRIBE", Array(removed[start..<min(start + HeartbeatMirror.batchSize, removed.count)])))
+            }
+            try connection.flush()
+            agentByChannel = wanted
+            mirror.statistics.expectedChannels.store(wanted.count, ordering: .relaxed)
+        }
+
         func handle(_ reply: RedisReply) {
             guard let parts = reply.array, parts.count == 3, let kind = parts[0].bytes, let channel = parts[1].bytes else { return }
             guard kind == Self.message else {
-                if kind == Self.subscribe, let count = parts[2].integer {
+                if kind == Self.subscribe || kind == Self.unsubscribe, let count = parts[2].integer {
                     mirror.statistics.subscribedChannels.store(Int(count), ordering: .relaxed)
                 }
                 return
             }
-            guard let agentIndex = agentByChannel[channel] else { return }
+            guard let agentID = agentByChannel[channel] else { return }
             let payload = parts[2].bytes ?? []
             mirror.statistics.received.add(1, ordering: .relaxed)
+            received.counter(agentID).increment()
             switch HeartbeatPayload.parse(payload) {
             case .success:
-                pending.add(agentIndex: agentIndex, payload: payload, error: nil)
+                pending.add(agentID: agentID, payload: payload, error: nil)
             case .failure(let problem):
                 // Still a heartbeat: the agent is alive, only its payload is unusable.
                 mirror.statistics.malformed.add(1, ordering: .relaxed)
-                pending.add(agentIndex: agentIndex, payload: [], error: problem.description)
-                let agent = mirror.configuration.agents[agentIndex]
-                if let suppressed = limiter.permit(agent.id) {
+                malformed.counter(agentID).increment()
+                pending.add(agentID: agentID, payload: [], error: problem.description)
+                if let suppressed = limiter.permit(agentID) {
                     mirror.logger.warning(
                         "malformed heartbeat payload",
-                        metadata: ["agent": "\(agent.id)", "problem": "\(problem)", "suppressed": "\(suppressed)"])
+                        metadata: ["agent": "\(agentID)", "problem": "\(problem)", "suppressed": "\(suppressed)"])
                 }
             }
         }
@@ -143,14 +165,10 @@ extension HeartbeatMirror {
         // Only used from the writer thread.
         let mirror: HeartbeatMirror
         let pending: PendingHeartbeats
-        let keys: [String]
-        let ttl: [UInt8]
 
         init(mirror: HeartbeatMirror, pending: PendingHeartbeats) {
             self.mirror = mirror
             self.pending = pending
-            self.keys = mirror.configuration.agents.map { mirror.configuration.heartbeatKey(for: $0.id) }
-            self.ttl = Array(String(mirror.configuration.keyTTL.wholeSeconds).utf8)
         }
 
         // Only used from the writer thread.
@@ -175,7 +193,7 @@ extension HeartbeatMirror {
                     if outage == nil {
                         // Logged once per outage; the recovered message closes it.
                         logger.error("writer cannot store heartbeats, retrying with backoff", metadata: ["error": "\(error)"])
-                        mirror.statistics.connectionLosses.add(1, ordering: .relaxed)
+                        mirror.statistics.recordConnectionLoss()
                         outage = error.description
                     }
                     if pending.sleep(backoff.next()) {
@@ -195,8 +213,13 @@ extension HeartbeatMirror {
                     scriptSHA = try fresh.call(.scriptLoad(.mirrorHeartbeat)).text ?? ""
                     connection = fresh
                 }
+                // Key and TTL from the configuration of the moment, so a reload applies to the next write.
+                let configuration = mirror.configurations.current
+                let ttl = Array(String(configuration.keyTTL.wholeSeconds).utf8)
                 let replies = try connection!.pipeline(batch.map { heartbeat in
-                    .evalSHA(scriptSHA, keys: [keys[heartbeat.agentIndex]], arguments: [ttl, heartbeat.payload, Array((heartbeat.error ?? "").utf8), []])
+                    .evalSHA(
+                        scriptSHA, keys: [configuration.heartbeatKey(for: heartbeat.agentID)],
+                        arguments: [ttl, heartbeat.payload, Array((heartbeat.error ?? "").utf8), []])
                 })
                 var refused: [PendingHeartbeats.Heartbeat] = []
                 var firstError = ""

@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 /// Counters of the mirror, written by its threads and readable from anywhere.
@@ -13,6 +14,11 @@ public final class MirrorStatistics: Sendable {
         public var connectionLosses: Int
         /// Channels confirmed subscribed on the live connection.
         public var subscribedChannels: Int
+        /// Channels the configuration asks for.
+        public var expectedChannels: Int
+
+        /// Subscribed to every configured channel: what /readyz reports.
+        public var isSubscribed: Bool { subscribedChannels == expectedChannels }
     }
 
     let received = Atomic<Int>(0)
@@ -20,13 +26,23 @@ public final class MirrorStatistics: Sendable {
     let written = Atomic<Int>(0)
     let connectionLosses = Atomic<Int>(0)
     let subscribedChannels = Atomic<Int>(0)
+    let expectedChannels = Atomic<Int>(-1)
+
+    private let reconnects = Counter(label: "agent_heartbeat_redis_reconnects_total")
 
     public init() {}
+
+    /// A connection to Redis was lost (it will be re-established).
+    func recordConnectionLoss() {
+        connectionLosses.add(1, ordering: .relaxed)
+        reconnects.increment()
+    }
 
     public var snapshot: Snapshot {
         Snapshot(
             received: received.load(ordering: .relaxed), malformed: malformed.load(ordering: .relaxed),
             written: written.load(ordering: .relaxed), connectionLosses: connectionLosses.load(ordering: .relaxed),
-            subscribedChannels: subscribedChannels.load(ordering: .relaxed))
+            subscribedChannels: subscribedChannels.load(ordering: .relaxed),
+            expectedChannels: expectedChannels.load(ordering: .relaxed))
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 /// number of agents however fast they publish, and a burst costs one write per agent per batch.
 final class PendingHeartbeats: @unchecked Sendable {
     struct Heartbeat: Sendable {
-        var agentIndex: Int
+        var agentID: String
         /// Stored payload: empty when the payload was rejected.
         var payload: [UInt8]
         /// Why the payload was rejected, or nil.
@@ -16,7 +16,7 @@ final class PendingHeartbeats: @unchecked Sendable {
 
     // All state is guarded by `condition`.
     private let condition = NSCondition()
-    private var latest: [Int: Heartbeat] = [:]
+    private var latest: [String: Heartbeat] = [:]
     private var nextSequence: UInt64 = 0
     private var closed = false
 
@@ -26,10 +26,10 @@ final class PendingHeartbeats: @unchecked Sendable {
         return closed
     }
 
-    func add(agentIndex: Int, payload: [UInt8], error: String?) {
+    func add(agentID: String, payload: [UInt8], error: String?) {
         condition.lock()
         nextSequence += 1
-        latest[agentIndex] = Heartbeat(agentIndex: agentIndex, payload: payload, error: error, sequence: nextSequence)
+        latest[agentID] = Heartbeat(agentID: agentID, payload: payload, error: error, sequence: nextSequence)
         condition.signal()
         condition.unlock()
     }
@@ -44,15 +44,15 @@ final class PendingHeartbeats: @unchecked Sendable {
             return Array(latest.values)
         }
         let batch = Array(latest.values.prefix(limit))
-        for heartbeat in batch { latest[heartbeat.agentIndex] = nil }
+        for heartbeat in batch { latest[heartbeat.agentID] = nil }
         return batch
     }
 
     /// Puts back heartbeats whose write failed, unless a newer one for that agent arrived meanwhile.
     func putBack(_ batch: [Heartbeat]) {
         condition.lock()
-        for heartbeat in batch where latest[heartbeat.agentIndex] == nil {
-            latest[heartbeat.agentIndex] = heartbeat
+        for heartbeat in batch where latest[heartbeat.agentID] == nil {
+            latest[heartbeat.agentID] = heartbeat
         }
         condition.signal()
         condition.unlock()

@@ -1,24 +1,38 @@
 internal import CCurl
 import Foundation
 
-/// A blocking HTTP POST through libcurl. Call it on a dedicated thread (see `JobThread`).
-struct HTTPClient {
-    struct Response {
-        var status: Int
-        var body: [UInt8]
+/// Blocking HTTP through libcurl. Call it on a dedicated thread (see `JobThread`).
+public struct HTTPClient: Sendable {
+    public struct Response: Sendable {
+        public var status: Int
+        public var body: [UInt8]
     }
 
-    struct TransportError: Error {
-        var message: String
+    public struct TransportError: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
     }
 
     var connectTimeout: Duration
     var totalTimeout: Duration
 
+    public init(connectTimeout: Duration, totalTimeout: Duration) {
+        self.connectTimeout = connectTimeout
+        self.totalTimeout = totalTimeout
+    }
+
+    public func get(url: String) throws(TransportError) -> Response {
+        try perform(url: url, post: nil)
+    }
+
+    func post(url: String, contentType: String, body: [UInt8]) throws(TransportError) -> Response {
+        try perform(url: url, post: (contentType, body))
+    }
+
     /// libcurl's global set-up, once per process, before any handle exists.
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
-    func post(url: String, contentType: String, body: [UInt8]) throws(TransportError) -> Response {
+    private func perform(url: String, post: (contentType: String, body: [UInt8])?) throws(TransportError) -> Response {
         _ = Self.globalInit
         guard let handle = curl_easy_init() else { throw TransportError(message: "libcurl could not create a handle") }
         defer { curl_easy_cleanup(handle) }
@@ -26,8 +40,9 @@ struct HTTPClient {
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         defer { errorBuffer.deallocate() }
-        var headers: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Content-Type: \(contentType)")
-        headers = curl_slist_append(headers, "Expect:")  // no 100-continue round trip
+        // libcurl reads the header list during the transfer: it lives until this function returns.
+        var headers: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Expect:")  // no 100-continue round trip
+        if let post { headers = curl_slist_append(headers, "Content-Type: \(post.contentType)") }
         defer { curl_slist_free_all(headers) }
         let sink = ResponseSink()
         let context = Unmanaged.passRetained(sink)
@@ -36,8 +51,10 @@ struct HTTPClient {
         url.withCString { _ = ccurl_easy_setopt_pointer(handle, CURLOPT_URL, $0) }  // libcurl copies strings
         _ = ccurl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
         _ = ccurl_easy_setopt_pointer(handle, CURLOPT_HTTPHEADER, headers)
-        _ = ccurl_easy_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
-        body.withUnsafeBytes { _ = ccurl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) }
+        if let post {
+            _ = ccurl_easy_setopt_long(handle, CURLOPT_POSTFIELDSIZE, post.body.count)
+            post.body.withUnsafeBytes { _ = ccurl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) }
+        }
         _ = ccurl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout.wholeMilliseconds))
         _ = ccurl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(totalTimeout.wholeMilliseconds))
         _ = ccurl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)  // threads: no SIGALRM timeouts

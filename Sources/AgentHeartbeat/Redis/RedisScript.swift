@@ -32,12 +32,14 @@ extension RedisScript {
             return 1
             """)
 
-    /// Extends the leader lock if this replica holds it. KEYS[1] lock, ARGV[1] token, ARGV[2] TTL ms.
+    /// Extends the leader lock if this replica holds it; returns the holder's token (nil if none).
+    /// KEYS[1] lock, ARGV[1] token, ARGV[2] TTL ms.
     public static let renewLeader = RedisScript(
         name: "renew_leader",
         source: """
-            if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-            return 0
+            local holder = redis.call('GET', KEYS[1])
+            if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+            return holder
             """)
 
     /// Deletes the leader lock if this replica holds it. KEYS[1] lock, ARGV[1] token.

@@ -9,15 +9,29 @@ final class RedisServer: @unchecked Sendable {
 
     let extraArguments: [String]
 
-    init(_ extraArguments: [String] = []) throws {
+    private init(_ extraArguments: [String]) throws {
         port = try freeLoopbackPort()
         self.extraArguments = extraArguments
-        try start()
+    }
+
+    /// Starts a server and waits until it accepts connections, off the cooperative pool.
+    static func start(_ extraArguments: [String] = []) async throws -> RedisServer {
+        let server = try RedisServer(extraArguments)
+        try await server.restart()
+        return server
+    }
+
+    func restart() async throws {
+        try await onDedicatedThread(name: "redis-server") { try self.launch() }
+    }
+
+    func stop() async {
+        await (try? onDedicatedThread(name: "redis-server") { self.kill() }) ?? ()
     }
 
     var url: RedisURL { RedisURL(host: "127.0.0.1", port: port) }
 
-    func start() throws {
+    private func launch() throws {
         let process = Process()
         process.executableURL = try findExecutable("redis-server")
         process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"] + extraArguments

@@ -1,9 +1,12 @@
+import AgentHeartbeat
 import Foundation
 
 /// The real `agent-heartbeat` executable, started with `Process` in a folder of its own.
 final class SidecarProcess: @unchecked Sendable {
     let process = Process()
     let folder: URL
+    /// Each process serves HTTP on a port of its own, so replicas never collide.
+    let httpPort: Int
     private let outputFile: URL
 
     /// The binary `swift test` built beside the test bundle.
@@ -23,6 +26,7 @@ final class SidecarProcess: @unchecked Sendable {
     /// Starts `agent-heartbeat ARGUMENTS` in `folder`, stdout and stderr captured to one file.
     init(_ arguments: [String], folder: URL, redisURL: String?, environment extra: [String: String] = [:]) throws {
         self.folder = folder
+        httpPort = try freeLoopbackPort()
         outputFile = folder.appendingPathComponent("output-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         let output = try FileHandle(forWritingTo: outputFile)
@@ -34,6 +38,7 @@ final class SidecarProcess: @unchecked Sendable {
         environment["AGENT_HEARTBEAT_CONFIG"] = nil
         environment["AGENT_HEARTBEAT_OUTPUT"] = nil
         for name in ["TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID", "TELEGRAM_API_URL", "TELEGRAM_TIMEOUT_SECONDS"] { environment[name] = nil }
+        environment["AGENT_HEARTBEAT_HTTP"] = "127.0.0.1:\(httpPort)"
         environment.merge(extra) { $1 }
         process.environment = environment
         process.standardOutput = output
@@ -52,6 +57,14 @@ final class SidecarProcess: @unchecked Sendable {
     /// `agents.ID.status` of the last map.
     func status(of id: String) -> String? {
         ((map()?["agents"] as? [String: Any])?[id] as? [String: Any])?["status"] as? String
+    }
+
+    /// GET a path of this process's HTTP server: status and body, or nil while it does not answer.
+    func get(_ path: String) async -> (status: Int, body: String)? {
+        let url = "http://127.0.0.1:\(httpPort)\(path)"
+        let client = HTTPClient(connectTimeout: .seconds(1), totalTimeout: .seconds(5))
+        guard let response = try? await onDedicatedThread(name: "test-http", { try client.get(url: url) }) else { return nil }
+        return (response.status, String(decoding: response.body, as: UTF8.self))
     }
 
     var output: String { (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }

@@ -1,0 +1,25 @@
+import AgentHeartbeatCore
+import Logging
+import Metrics
+
+extension ConfigurationStore {
+    /// Reloads (see `reload(force:)`), logs what happened and counts it in
+    /// `agent_heartbeat_config_reloads_total{result="ok|failed"}`.
+    @discardableResult
+    public func reload(force: Bool = false, logger: Logger) -> ReloadOutcome {
+        let outcome = reload(force: force)
+        switch outcome {
+        case .unchanged:
+            break
+        case .reloaded(let configuration):
+            Counter(label: "agent_heartbeat_config_reloads_total", dimensions: [("result", "ok")]).increment()
+            logger.notice("configuration reloaded", metadata: ["agents": "\(configuration.agents.count)", "file": "\(path ?? "")"])
+        case .failed(let error):
+            Counter(label: "agent_heartbeat_config_reloads_total", dimensions: [("result", "failed")]).increment()
+            logger.error(
+                "configuration not reloaded; keeping the running one",
+                metadata: ["error": "\(error)", "line": "\(error.line)", "column": "\(error.column)"])
+        }
+        return outcome
+    }
+}

@@ -1,0 +1,52 @@
+import AgentHeartbeatCore
+import Foundation
+import Synchronization
+
+/// The running configuration, replaceable while the sidecar runs (SIGHUP, or the file changed).
+/// Readers take `current` whenever they need it; `generation` tells the subscriber to resubscribe.
+public final class ConfigurationStore: Sendable {
+    public enum ReloadOutcome: Sendable, Equatable {
+        case unchanged
+        case reloaded(MonitorConfiguration)
+        /// The file is invalid; the running configuration stays.
+        case failed(ConfigurationError)
+    }
+
+    /// Where the configuration came from; nil when it was given in code (tests).
+    public let path: String?
+    private let state: Mutex<(configuration: MonitorConfiguration, generation: Int, source: Data?)>
+
+    public init(_ configuration: MonitorConfiguration, path: String? = nil) {
+        self.path = path
+        let source = path.flatMap { FileManager.default.contents(atPath: $0) }
+        state = Mutex((configuration, 0, source))
+    }
+
+    public var current: MonitorConfiguration { state.withLock { $0.configuration } }
+    public var generation: Int { state.withLock { $0.generation } }
+
+    /// Reads the file again and applies it when its content changed (or `force`, for SIGHUP) and is
+    /// valid. Comparing the content, not the modification time, also catches a Kubernetes ConfigMap
+    /// swapped through a symlink.
+    public func reload(force: Bool = false) -> ReloadOutcome {
+        guard let path, let data = FileManager.default.contents(atPath: path) else {
+            return path == nil ? .unchanged : .failed(ConfigurationError(
+                code: .unreadable, file: path!, line: 1, column: 1, keyPath: "", message: "cannot read the file"))
+        }
+        if !force, state.withLock({ $0.source == data }) { return .unchanged }
+        do {
+            let configuration = try MonitorConfiguration(yaml: String(decoding: data, as: UTF8.self), file: path)
+            state.withLock { $0 = (configuration, $0.generation + 1, data) }
+            return .reloaded(configuration)
+        } catch {
+            // Remember the broken content so it is reported once, not every cycle.
+            state.withLock { $0.source = data }
+            return .failed(error)
+        }
+    }
+
+    /// Replaces the configuration directly.
+    public func replace(with configuration: MonitorConfiguration) {
+        state.withLock { $0 = (configuration, $0.generation + 1, $0.source) }
+    }
+}
