@@ -8,11 +8,18 @@ struct ProbeCommand: AsyncParsableCommand {
         commandName: "probe",
         abstract: "GET a URL of the running sidecar; exit 0 on HTTP 200, 1 otherwise (for HEALTHCHECK).")
 
-    @Argument(help: "The URL to fetch.")
-    var url: String = "http://127.0.0.1:9464/healthz"
+    @Argument(help: "The URL to fetch (default: /healthz at $AGENT_HEARTBEAT_HTTP, or 127.0.0.1:9464).")
+    var url: String?
+
+    /// The local /healthz of a sidecar listening where AGENT_HEARTBEAT_HTTP says (0.0.0.0 means any, so loopback).
+    static var localHealthURL: String {
+        var address = Environment.value("AGENT_HEARTBEAT_HTTP").flatMap(SidecarHTTPServer.Address.init) ?? .default
+        if address.host == "0.0.0.0" || address.host == "::" { address.host = "127.0.0.1" }
+        return "http://\(address)/healthz"
+    }
 
     func run() async throws {
-        let url = url
+        let url = url ?? Self.localHealthURL
         let client = HTTPClient(connectTimeout: .seconds(2), totalTimeout: .seconds(5))
         do {
             let response = try await onDedicatedThread(name: "probe") { try client.get(url: url) }

@@ -132,7 +132,7 @@ public actor AlertDispatcher {
     private func store(_ events: [AlertPolicy.Event]) async throws {
         let key = configuration.alertsKey
         let fields = events.flatMap { [$0.state.agent.id, $0.recordAfterDelivery.encoded] }
-        try await client.withConnection { connection throws(RedisError) in
+        _ = try await client.withConnection { connection throws(RedisError) in
             try connection.call(RedisCommand("HSET", [key] + fields))
         }
     }
