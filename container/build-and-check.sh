@@ -53,14 +53,15 @@ chown 10001:10001 "$work/hub"
 "${podman[@]}" run -d --name "$name" --network host \
   --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --health-interval disable \
   -e LUKA_REDIS_URL="redis://127.0.0.1:$redis_port" -e AGENT_HEARTBEAT_HTTP="127.0.0.1:$http_port" \
-  -v "$work/hub:/var/lib/agent-heartbeat/hub" "$image" >/dev/null
+  -v "$work/hub:/var/lib/agent-heartbeat/hub" "$image" >/dev/null 2>"$work/podman.log"
+# (podman cannot register HEALTHCHECK timers without systemd; `healthcheck run` below still works.)
 
 ready=""
 for _ in $(seq 1 150); do
   if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/readyz")" = "200" ]; then ready=yes; break; fi
   sleep 0.2
 done
-[ -n "$ready" ] || { echo "FAIL: /readyz never answered 200"; "${podman[@]}" logs "$name" | tail -20; exit 1; }
+[ -n "$ready" ] || { echo "FAIL: /readyz never answered 200"; cat "$work/podman.log"; "${podman[@]}" logs "$name" | tail -20; exit 1; }
 echo "ok: /readyz answers 200"
 
 redis-cli -p "$redis_port" PUBLISH agents:heartbeat:mary '{"status":"ok","source":"container-check"}' >/dev/null
@@ -90,7 +91,7 @@ rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 size=$("${podman[@]}" image inspect --format '{{.Size}}' "$image")
 user=$("${podman[@]}" image inspect --format '{{.Config.User}}' "$image")
 
-"${podman[@]}" stop -t 10 "$name" >/dev/null
+"${podman[@]}" stop -t 10 "$name" >/dev/null 2>>"$work/podman.log"
 code=$("${podman[@]}" inspect --format '{{.State.ExitCode}}' "$name")
 [ "$code" = "0" ] || { echo "FAIL: exit code $code after SIGTERM"; exit 1; }
 echo "ok: SIGTERM stops it with exit code 0"

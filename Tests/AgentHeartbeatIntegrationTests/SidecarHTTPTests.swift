@@ -12,6 +12,11 @@ struct SidecarHTTPTests {
         let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(server.url)")
         try await eventually("ready") { await sidecar.get("/readyz")?.status == 200 }
         #expect(await sidecar.get("/healthz")?.status == 200)
+        // The image's HEALTHCHECK: `probe` finds the sidecar through AGENT_HEARTBEAT_HTTP.
+        let probe = try SidecarProcess(["probe"], folder: SidecarProcess.folder(config: ""), redisURL: nil, environment: ["AGENT_HEARTBEAT_HTTP": "127.0.0.1:\(sidecar.httpPort)"])
+        #expect(try await probe.exitStatus(within: .seconds(10)) == 0)
+        let closed = try SidecarProcess(["probe", "http://127.0.0.1:\(try freeLoopbackPort())/healthz"], folder: SidecarProcess.folder(config: ""), redisURL: nil)
+        #expect(try await closed.exitStatus(within: .seconds(10)) == 1)
 
         await server.stop()
         try await eventually("not ready without Redis") { await sidecar.get("/readyz")?.status == 503 }
