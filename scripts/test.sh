@@ -17,5 +17,5 @@ trap 'kill "$(cat "$folder/redis.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf 
 wait_for_redis "$port"
 
 export AGENT_HEARTBEAT_TEST_REDIS_URL="redis://127.0.0.1:$port"
-swift build --build-tests "$@"
+swift build --build-tests
 swift test --skip-build "$@"

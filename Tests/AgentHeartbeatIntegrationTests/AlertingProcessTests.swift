@@ -101,6 +101,11 @@ struct AlertingProcessTests {
         beating.cancel()
         beating = Self.beat(redis, [configuration.agents[1]])
         try await eventually("alert for the first agent") { api.delivered.count == 1 }
+        // Kill once the delivery is recorded: between Telegram's answer and that write, a crash
+        // repeats the alert (delivery is at least once, by design).
+        try await eventually("alert recorded") {
+            try await redis.send("HGET", configuration.alertsKey, "first") != .null
+        }
         let leader = try #require(replicas.first { $0.output.contains("became the leader") })
         leader.signal(SIGKILL)
         let killedAt = ContinuousClock.now

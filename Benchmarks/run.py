@@ -1,0 +1,367 @@
+"""agent-heartbeat benchmarks: one table, every figure beside a reference measured in the same run.
+
+Started by Benchmarks/run.sh (which installs what is needed and builds the release binary). Starts
+its own redis-server on a free loopback port; every process it starts talks to 127.0.0.1 only.
+
+Scenarios (see Benchmarks/README.md):
+  1. ingest       a burst of heartbeats published with pipelining; mirrored/s by one replica
+  2. check        one full check of 100,000 agents vs. the bare pipelined HMGET round trips
+  3. memory       RSS idle with 4 agents and after a check of 100,000; CPU of an idle replica
+  4. detection    last heartbeat -> alert at a local HTTP server standing in for Telegram
+  5. replicas     the ingest burst with three replicas: Redis write load, anything lost
+"""
+import argparse
+import http.server
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout: float, what: str, interval: float = 0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Redis:
+    def __init__(self, work: str):
+        self.port = free_port()
+        self.pidfile = os.path.join(work, "redis.pid")
+        subprocess.run(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--daemonize", "yes", "--pidfile", self.pidfile, "--logfile", os.path.join(work, "redis.log")],
+            check=True)
+        wait_until(lambda: self.cli("PING") == "PONG", 10, "redis-server")
+
+    def cli(self, *args: str, stdin: bytes | None = None) -> str:
+        return subprocess.run(["redis-cli", "-p", str(self.port), *args], input=stdin, capture_output=True, check=True).stdout.decode().strip()
+
+    def pipe(self, path: str) -> float:
+        """Sends a RESP file with redis-cli --pipe; returns the seconds it took."""
+        start = time.monotonic()
+        with open(path, "rb") as f:
+            subprocess.run(["redis-cli", "-p", str(self.port), "--pipe"], stdin=f, stdout=subprocess.DEVNULL, check=True)
+        return time.monotonic() - start
+
+    def commandstats(self) -> dict[str, int]:
+        stats = {}
+        for line in self.cli("INFO", "commandstats").splitlines():
+            match = re.match(r"cmdstat_(\w+):calls=(\d+)", line)
+            if match:
+                stats[match.group(1)] = int(match.group(2))
+        return stats
+
+    def stop(self):
+        try:
+            os.kill(int(open(self.pidfile).read()), signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
+
+
+def resp(*args: str) -> bytes:
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+def write_config(path: str, ids: list[str], threshold=300, interval=3600, cooldown=1800):
+    with open(path, "w") as f:
+        f.write(f"offline_threshold_seconds: {threshold}\ncheck_interval_seconds: {interval}\n"
+                f"alert_cooldown_seconds: {cooldown}\nagents:\n")
+        for agent_id in ids:
+            f.write(f"  - id: {agent_id}\n    name: Agent {agent_id}\n")
+
+
+def write_burst(path: str, agents: int, total: int):
+    """`total` PUBLISH commands, round-robin over the agents, each payload a typical heartbeat."""
+    with open(path, "wb") as f:
+        chunk = []
+        for n in range(total):
+            i = n % agents
+            chunk.append(resp("PUBLISH", f"agents:heartbeat:a{i}", f'{{"status":"ok","signals_sent":{n},"queue":3}}'))
+            if len(chunk) == 10000:
+                f.write(b"".join(chunk))
+                chunk = []
+        f.write(b"".join(chunk))
+
+
+class Sidecar:
+    def __init__(self, binary: str, config: str, redis: Redis, work: str, env: dict | None = None, name="sidecar"):
+        self.http = free_port()
+        self.log = open(os.path.join(work, f"{name}-{self.http}.log"), "w")
+        environment = dict(os.environ, LUKA_REDIS_URL=f"redis://127.0.0.1:{redis.port}",
+                           AGENT_HEARTBEAT_HTTP=f"127.0.0.1:{self.http}")
+        for key in ["TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID", "TELEGRAM_API_URL"]:
+            environment.pop(key, None)
+        environment.update(env or {})
+        self.process = subprocess.Popen(
+            [binary, "run", "--config", config, "--output", os.path.join(work, f"{name}-{self.http}.json"),
+             "--log-level", "warning"],
+            env=environment, stdout=self.log, stderr=self.log)
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http}{path}", timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, ""
+        except OSError:
+            return 0, ""
+
+    def wait_ready(self, timeout=120):
+        wait_until(lambda: self.get("/readyz")[0] == 200, timeout, "readyz", interval=0.1)
+
+    def metrics(self) -> dict[str, float]:
+        values = {}
+        for line in self.get("/metrics")[1].splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                values[name] = float(value)
+        return values
+
+    def received(self) -> int:
+        return int(sum(v for k, v in self.metrics().items() if k.startswith("agent_heartbeat_heartbeats_received_total")))
+
+    def rss_mib(self) -> float:
+        for line in open(f"/proc/{self.process.pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def cpu_seconds(self) -> float:
+        fields = open(f"/proc/{self.process.pid}/stat").read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def wait_received(sidecars: list[Sidecar], total: int, stall: float = 10.0) -> float:
+    """Polls the sidecars' own counters until each has `total` or they stop moving; returns when the last got there."""
+    last_change, counts = time.monotonic(), None
+    while True:
+        now_counts = [s.received() for s in sidecars]
+        if now_counts != counts:
+            counts, last_change = now_counts, time.monotonic()
+        if all(c >= total for c in counts):
+            return time.monotonic()
+        if time.monotonic() - last_change > stall:
+            return last_change
+        time.sleep(0.01)
+
+
+def redis_benchmark(redis: Redis, *args: str) -> float:
+    out = subprocess.run(["redis-benchmark", "-p", str(redis.port), "--csv", *args], capture_output=True, check=True).stdout.decode()
+    rows = [line for line in out.splitlines() if line and not line.startswith('"test"')]
+    return float(rows[-1].split(",")[1].strip('"'))
+
+
+class FakeTelegram:
+    """A local stand-in for the Bot API that records when each message arrives."""
+
+    def __init__(self):
+        self.arrivals: list[float] = []
+        arrivals = self.arrivals
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                arrivals.append(time.time())
+                body = b'{"ok":true,"result":{}}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--heartbeats", type=int, default=1_000_000)
+    parser.add_argument("--agents", type=int, default=1000)
+    parser.add_argument("--check-agents", type=int, default=100_000)
+    parser.add_argument("--idle-seconds", type=int, default=60)
+    parser.add_argument("--only", default="1,2,3,4,5")
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    work = tempfile.mkdtemp(prefix="agent-heartbeat-bench-")
+    redis = Redis(work)
+    rows = []
+
+    def row(scenario, figure, reference="", ratio="", goal="", met=""):
+        rows.append((scenario, figure, reference, ratio, goal, met))
+        print(f"  {scenario}: {figure} | {reference} | {ratio} | {goal} | {met}", file=sys.stderr, flush=True)
+
+    ids = [f"a{i}" for i in range(args.agents)]
+    config = os.path.join(work, "agents.yaml")
+    write_config(config, ids)
+    burst = os.path.join(work, "burst.resp")
+    if only & {"1", "5"}:
+        write_burst(burst, args.agents, args.heartbeats)
+
+    try:
+        if "1" in only:
+            print("1. ingest", file=sys.stderr)
+            set_rate = redis_benchmark(redis, "-c", "1", "-P", "16", "-n", str(args.heartbeats), "-r", str(args.agents),
+                                       "SET", "bench:__rand_int__", '{"status":"ok","signals_sent":1,"queue":3}', "EX", "600")
+            redis.cli("FLUSHALL")
+            sidecar = Sidecar(args.binary, config, redis, work)
+            sidecar.wait_ready()
+            start = time.monotonic()
+            publish_seconds = redis.pipe(burst)
+            done = wait_received([sidecar], args.heartbeats)
+            received = sidecar.received()
+            rate = received / (done - start)
+            sidecar.stop()
+
+            ready = os.path.join(work, "peer.ready")
+            peer = subprocess.Popen([sys.executable, os.path.join(ROOT, "Benchmarks", "python_peer.py"), "--port", str(redis.port),
+                                     "--agents", str(args.agents), "--expect", str(args.heartbeats), "--ready-file", ready],
+                                    stdout=subprocess.PIPE)
+            wait_until(lambda: os.path.exists(ready), 60, "python peer")
+            start = time.monotonic()
+            redis.pipe(burst)
+            peer_result = json.loads(peer.communicate(timeout=600)[0])
+            peer_seconds = max(peer_result["seconds"], time.monotonic() - start - 10 if peer_result["received"] < args.heartbeats else 0)
+            peer_rate = peer_result["received"] / peer_result["seconds"] if peer_result["seconds"] else 0
+            row("1 ingest: mirrored/s, one replica", f"{rate:,.0f}/s ({args.heartbeats - received} lost; publisher took {publish_seconds:.2f} s)",
+                f"SET -c1 -P16: {set_rate:,.0f}/s", f"{rate / set_rate:.2f}×", "≥ 0.8×", "yes" if rate >= 0.8 * set_rate else "no")
+            row("1 ingest: vs Python peer", f"{rate:,.0f}/s",
+                f"Python peer: {peer_rate:,.0f}/s ({args.heartbeats - peer_result['received']} lost)", f"{rate / peer_rate:.1f}×" if peer_rate else "",
+                "≥ 3×", "yes" if peer_rate and rate >= 3 * peer_rate else "no")
+
+        if "2" in only or "3" in only:
+            print("2./3. check cycle and memory", file=sys.stderr)
+            redis.cli("FLUSHALL")
+            big_ids = [f"a{i:012d}" for i in range(args.check_agents)]
+            big_config = os.path.join(work, "agents-big.yaml")
+            write_config(big_config, big_ids, interval=3)
+            now_ms = int(redis.cli("TIME").split()[0]) * 1000
+            keys = os.path.join(work, "keys.resp")
+            with open(keys, "wb") as f:
+                for n, agent_id in enumerate(big_ids):
+                    age = 600_000 if n % 10 == 0 else 1_000
+                    f.write(resp("HSET", f"agents:last:{agent_id}", "received_at_ms", str(now_ms - age),
+                                 "payload", f'{{"status":"ok","signals_sent":{n},"queue":3}}'))
+            redis.pipe(keys)
+            sidecar = Sidecar(args.binary, big_config, redis, work, name="big")
+            wait_until(lambda: sidecar.metrics().get("agent_heartbeat_check_duration_seconds_count", 0) >= 1, 120, "first check")
+            first = sidecar.metrics()
+            wait_until(lambda: sidecar.metrics().get("agent_heartbeat_check_duration_seconds_count", 0) >= 2, 60, "second check")
+            second = sidecar.metrics()
+            check_ms = (second["agent_heartbeat_check_duration_seconds_sum"] - first["agent_heartbeat_check_duration_seconds_sum"]) * 1000
+            big_rss = sidecar.rss_mib()
+            sidecar.stop()
+            hmget_rate = redis_benchmark(redis, "-c", "1", "-P", "1000", "-n", str(args.check_agents), "-r", str(args.check_agents),
+                                         "HMGET", "agents:last:a__rand_int__", "received_at_ms", "payload", "error")
+            bare_ms = args.check_agents / hmget_rate * 1000
+            if "2" in only:
+                row(f"2 check: {args.check_agents:,} agents", f"{check_ms:.0f} ms", f"bare HMGET round trips: {bare_ms:.0f} ms",
+                    f"{check_ms / bare_ms:.1f}×", "≤ 250 ms", "yes" if check_ms <= 250 else "no")
+            if "3" in only:
+                redis.cli("FLUSHALL")
+                small = Sidecar(args.binary, os.path.join(ROOT, "agents.yaml"), redis, work, name="small")
+                small.wait_ready()
+                time.sleep(2)  # let start-up settle before measuring idle use
+                cpu_start = small.cpu_seconds()
+                time.sleep(args.idle_seconds)
+                idle_cpu = small.cpu_seconds() - cpu_start
+                small_rss = small.rss_mib()
+                small.stop()
+                row("3 memory: RSS, 4 agents idle", f"{small_rss:.1f} MiB")
+                row(f"3 memory: RSS, {args.check_agents:,} agents after a check", f"{big_rss:.1f} MiB", "", "", "≤ 64 MB",
+                    "yes" if big_rss * 1.048576 <= 64 else "no")
+                row(f"3 idle CPU over {args.idle_seconds} s, 4 agents", f"{idle_cpu:.2f} CPU-seconds")
+
+        if "4" in only:
+            print("4. detection latency", file=sys.stderr)
+            redis.cli("FLUSHALL")
+            telegram = FakeTelegram()
+            latency_config = os.path.join(work, "agents-latency.yaml")
+            write_config(latency_config, ["watched"], threshold=2, interval=1, cooldown=600)
+            sidecar = Sidecar(args.binary, latency_config, redis, work, name="latency", env={
+                "TELEGRAM_BOT_TOKEN": "0:bench", "TELEGRAM_CHAT_ID": "1", "TELEGRAM_API_URL": telegram.url})
+            sidecar.wait_ready()
+            latencies = []
+            for _ in range(3):
+                redis.cli("PUBLISH", "agents:heartbeat:watched", '{"status":"ok"}')
+                last_beat = time.time()
+                before = len(telegram.arrivals)
+                wait_until(lambda: len(telegram.arrivals) > before, 30, "alert")
+                latencies.append(telegram.arrivals[-1] - last_beat)
+                # Recover (the recovery message), then go silent again.
+                redis.cli("PUBLISH", "agents:heartbeat:watched", '{"status":"ok"}')
+                count = len(telegram.arrivals)
+                wait_until(lambda: len(telegram.arrivals) > count, 30, "recovery")
+            sidecar.stop()
+            worst = max(latencies)
+            row("4 detection: last heartbeat → alert", f"{worst:.2f} s worst of 3 (" + ", ".join(f"{l:.2f}" for l in latencies) + ")",
+                "threshold 2 s + interval 1 s", "", "≤ 4 s", "yes" if worst <= 4 else "no")
+
+        if "5" in only:
+            print("5. three replicas", file=sys.stderr)
+            redis.cli("FLUSHALL")
+            replicas = [Sidecar(args.binary, config, redis, work, name=f"replica{i}") for i in range(3)]
+            for replica in replicas:
+                replica.wait_ready()
+            before = redis.commandstats()
+            start = time.monotonic()
+            redis.pipe(burst)
+            done = wait_received(replicas, args.heartbeats)
+            received = [r.received() for r in replicas]
+            after = redis.commandstats()
+            for replica in replicas:
+                replica.stop()
+            writes = after.get("evalsha", 0) - before.get("evalsha", 0)
+            lost = sum(args.heartbeats - r for r in received)
+            row("5 three replicas: ingest", f"{min(received) / (done - start):,.0f}/s each; {lost} lost",
+                f"{writes:,} key writes for {args.heartbeats:,} heartbeats × 3", f"{writes / (3 * args.heartbeats):.3f} writes per heartbeat per replica")
+    finally:
+        redis.stop()
+
+    print()
+    print(f"agent-heartbeat benchmarks, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
+          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 2**30} GiB")
+    print()
+    print("| scenario | figure | reference | ratio | goal | met |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
+if __name__ == "__main__":
+    main()
