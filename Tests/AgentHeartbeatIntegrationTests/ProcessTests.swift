@@ -136,7 +136,7 @@ struct ProcessTests {
         try await eventually("resubscribed after the restart") {
             // The restarted server is empty; publishing again proves the subscription is back.
             try? await redis.publish(configuration.agents[0].channel, #"{"status":"after"}"#)
-            return try await (try? redis.heartbeatFields(configuration, "mary")["payload"]) == #"{"status":"after"}"#
+            return await (try? redis.heartbeatFields(configuration, "mary")["payload"]) == #"{"status":"after"}"#
         }
         try await eventually("map shows the agent again") { sidecar.status(of: "mary") == "online" }
         #expect(sidecar.process.isRunning)

@@ -28,7 +28,7 @@ final class SidecarProcess: @unchecked Sendable {
         self.folder = folder
         httpPort = try freeLoopbackPort()
         outputFile = folder.appendingPathComponent("output-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         let output = try FileHandle(forWritingTo: outputFile)
         process.executableURL = Self.binary
         process.arguments = arguments
