@@ -20,7 +20,7 @@ def main() -> None:
     parser.add_argument("--agents", type=int, required=True)
     parser.add_argument("--expect", type=int, required=True)
     parser.add_argument("--ready-file", required=True, help="written once subscribed")
-    parser.add_argument("--idle-timeout", type=float, default=10.0)
+    parser.add_argument("--idle-timeout", type=float, default=30.0)
     args = parser.parse_args()
 
     client = redis.Redis(host="127.0.0.1", port=args.port)
@@ -38,10 +38,14 @@ def main() -> None:
     last: dict[str, tuple[float, object]] = {}
     received = malformed = 0
     first = last_at = None
+    waiting_since = time.time()
     while received < args.expect:
-        message = pubsub.get_message(timeout=args.idle_timeout)
-        if message is None:
-            break  # the burst is over (or lost)
+        message = pubsub.get_message(timeout=1.0)
+        if message is None or message.get("type") != "message":
+            # Nothing (or a subscribe confirmation): stop once the burst has been quiet long enough.
+            if time.time() - (last_at or waiting_since) > args.idle_timeout:
+                break
+            continue
         now = time.time()
         if first is None:
             first = now

@@ -36,7 +36,7 @@ struct SidecarHTTPTests {
         let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)")
         try await eventually("ready") { await sidecar.get("/readyz")?.status == 200 }
         let before = try await parsedMetrics(sidecar)
-        #expect(before["agent_heartbeat_heartbeats_received_total{agent=\"mary\"}"] == nil)
+        #expect(before["agent_heartbeat_heartbeats_received_total{agent=\"mary\"}"] == 0, "per-agent series exist from the start")
         #expect(before["agent_heartbeat_leader"] != nil)
         #expect(before["agent_heartbeat_config_reloads_total{result=\"failed\"}"] == 0)
 

@@ -65,15 +65,29 @@ extension HeartbeatMirror {
         // Only used from the subscriber thread.
         let mirror: HeartbeatMirror
         let pending: PendingHeartbeats
-        /// Channel → agent id, as subscribed on the live connection.
-        var agentByChannel: [[UInt8]: String] = [:]
+        /// One per agent ever subscribed (never reused, so an index stays valid across reloads).
+        var slots: [Slot] = []
+        /// Channel → slot, as subscribed on the live connection: the one hash lookup per message.
+        var slotByChannel: [[UInt8]: Int] = [:]
         var generation = -1
         var limiter = RateLimiter<String>(interval: .seconds(60))
-        var received = MetricsCache(label: "agent_heartbeat_heartbeats_received_total")
-        var malformed = MetricsCache(label: "agent_heartbeat_malformed_payloads_total")
+        /// Heartbeats read from one socket read, handed to the writer under one lock.
+        var batch: [PendingHeartbeats.Heartbeat] = []
         static let message = Array("message".utf8)
         static let subscribe = Array("subscribe".utf8)
         static let unsubscribe = Array("unsubscribe".utf8)
+
+        struct Slot {
+            var agentID: String
+            var received: Counter
+            var malformed: Counter
+
+            init(agentID: String) {
+                self.agentID = agentID
+                received = Counter(label: "agent_heartbeat_heartbeats_received_total", dimensions: [("agent", agentID)])
+                malformed = Counter(label: "agent_heartbeat_malformed_payloads_total", dimensions: [("agent", agentID)])
+            }
+        }
 
         init(mirror: HeartbeatMirror, pending: PendingHeartbeats) {
             self.mirror = mirror
@@ -87,7 +101,7 @@ extension HeartbeatMirror {
             while !pending.isClosed {
                 do {
                     let connection = try RedisConnection(url: mirror.url)
-                    agentByChannel = [:]
+                    slotByChannel = [:]
                     try follow(mirror.configurations, on: connection)
                     if let reason = outage {
                         logger.notice("subscriber reconnected and resubscribed", metadata: ["redis.lost": "\(reason)"])
@@ -98,8 +112,12 @@ extension HeartbeatMirror {
                         if mirror.configurations.generation != generation { try follow(mirror.configurations, on: connection) }
                         guard try connection.waitForData(timeout: .milliseconds(250)) else { continue }
                         while let reply = try connection.nextBufferedReply() { handle(reply) }
+                        pending.add(batch)
+                        batch.removeAll(keepingCapacity: true)
                     }
                 } catch {
+                    pending.add(batch)
+                    batch.removeAll(keepingCapacity: true)
                     mirror.statistics.subscribedChannels.store(0, ordering: .relaxed)
                     if outage == nil {
                         // Logged once per outage; the reconnected message closes it.
@@ -118,16 +136,21 @@ extension HeartbeatMirror {
             generation = store.generation
             var wanted: [[UInt8]: String] = [:]
             for agent in store.current.agents { wanted[Array(agent.channel.utf8)] = agent.id }
-            let added = wanted.keys.filter { agentByChannel[$0] == nil }
-            let removed = agentByChannel.keys.filter { wanted[$0] == nil }
-            for start in stride(from: 0, to: added.count, by: HeartbeatMirror.batchSize) {
-                try connection.append(RedisCommand("SUBSCRIBE", Array(added[start..<min(start + HeartbeatMirror.batchSize, added.count)])))
+            let removed = slotByChannel.keys.filter { wanted[$0] == nil }
+            var added: [[UInt8]] = []
+            for (channel, id) in wanted {
+                if let slot = slotByChannel[channel], slots[slot].agentID == id { continue }
+                if slotByChannel[channel] == nil { added.append(channel) }
+                slots.append(Slot(agentID: id))
+                slotByChannel[channel] = slots.count - 1
             }
-            for start in stride(from: 0, to: removed.count, by: HeartbeatMirror.batchSize) {
-                try connection.append(RedisCommand("UNSUBSCRIBE", Array(removed[start..<min(start + HeartbeatMirror.batchSize, removed.count)])))
+            for channel in removed { slotByChannel[channel] = nil }
+            for (command, channels) in [("SUBSCRIBE", added), ("UNSUBSCRIBE", removed)] {
+                for start in stride(from: 0, to: channels.count, by: HeartbeatMirror.batchSize) {
+                    try connection.append(RedisCommand(command, Array(channels[start..<min(start + HeartbeatMirror.batchSize, channels.count)])))
+                }
             }
             try connection.flush()
-            agentByChannel = wanted
             mirror.statistics.expectedChannels.store(wanted.count, ordering: .relaxed)
         }
 
@@ -139,23 +162,23 @@ extension HeartbeatMirror {
                 }
                 return
             }
-            guard let agentID = agentByChannel[channel] else { return }
+            guard let index = slotByChannel[channel] else { return }
+            let slot = slots[index]
             let payload = parts[2].bytes ?? []
             mirror.statistics.received.add(1, ordering: .relaxed)
-            received.counter(agentID).increment()
-            switch HeartbeatPayload.parse(payload) {
-            case .success:
-                pending.add(agentID: agentID, payload: payload, error: nil)
-            case .failure(let problem):
-                // Still a heartbeat: the agent is alive, only its payload is unusable.
-                mirror.statistics.malformed.add(1, ordering: .relaxed)
-                malformed.counter(agentID).increment()
-                pending.add(agentID: agentID, payload: [], error: problem.description)
-                if let suppressed = limiter.permit(agentID) {
-                    mirror.logger.warning(
-                        "malformed heartbeat payload",
-                        metadata: ["agent": "\(agentID)", "problem": "\(problem)", "suppressed": "\(suppressed)"])
-                }
+            slot.received.increment()
+            guard let problem = HeartbeatPayload.problem(with: payload) else {
+                batch.append(.init(slot: index, agentID: slot.agentID, payload: payload, error: nil))
+                return
+            }
+            // Still a heartbeat: the agent is alive, only its payload is unusable.
+            mirror.statistics.malformed.add(1, ordering: .relaxed)
+            slot.malformed.increment()
+            batch.append(.init(slot: index, agentID: slot.agentID, payload: [], error: problem.description))
+            if let suppressed = limiter.permit(slot.agentID) {
+                mirror.logger.warning(
+                    "malformed heartbeat payload",
+                    metadata: ["agent": "\(slot.agentID)", "problem": "\(problem)", "suppressed": "\(suppressed)"])
             }
         }
     }

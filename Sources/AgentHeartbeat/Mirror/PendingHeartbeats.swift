@@ -5,19 +5,18 @@ import Foundation
 /// number of agents however fast they publish, and a burst costs one write per agent per batch.
 final class PendingHeartbeats: @unchecked Sendable {
     struct Heartbeat: Sendable {
+        /// The subscriber's slot for the agent: a cheap key.
+        var slot: Int
         var agentID: String
         /// Stored payload: empty when the payload was rejected.
         var payload: [UInt8]
         /// Why the payload was rejected, or nil.
         var error: String?
-        /// Order of arrival, so a retried batch never replaces something newer.
-        var sequence: UInt64
     }
 
     // All state is guarded by `condition`.
     private let condition = NSCondition()
-    private var latest: [String: Heartbeat] = [:]
-    private var nextSequence: UInt64 = 0
+    private var latest: [Int: Heartbeat] = [:]
     private var closed = false
 
     var isClosed: Bool {
@@ -26,10 +25,11 @@ final class PendingHeartbeats: @unchecked Sendable {
         return closed
     }
 
-    func add(agentID: String, payload: [UInt8], error: String?) {
+    /// Adds heartbeats in arrival order: a later one for the same agent replaces an earlier one.
+    func add(_ heartbeats: [Heartbeat]) {
+        guard !heartbeats.isEmpty else { return }
         condition.lock()
-        nextSequence += 1
-        latest[agentID] = Heartbeat(agentID: agentID, payload: payload, error: error, sequence: nextSequence)
+        for heartbeat in heartbeats { latest[heartbeat.slot] = heartbeat }
         condition.signal()
         condition.unlock()
     }
@@ -44,15 +44,15 @@ final class PendingHeartbeats: @unchecked Sendable {
             return Array(latest.values)
         }
         let batch = Array(latest.values.prefix(limit))
-        for heartbeat in batch { latest[heartbeat.agentID] = nil }
+        for heartbeat in batch { latest[heartbeat.slot] = nil }
         return batch
     }
 
     /// Puts back heartbeats whose write failed, unless a newer one for that agent arrived meanwhile.
     func putBack(_ batch: [Heartbeat]) {
         condition.lock()
-        for heartbeat in batch where latest[heartbeat.agentID] == nil {
-            latest[heartbeat.agentID] = heartbeat
+        for heartbeat in batch where latest[heartbeat.slot] == nil {
+            latest[heartbeat.slot] = heartbeat
         }
         condition.signal()
         condition.unlock()

@@ -31,7 +31,19 @@ public struct HeartbeatPayload: Sendable, Equatable {
         }
     }
 
-    /// Reads a payload as published. Pure: the mirror and the checker both use it.
+    /// Why a payload cannot be used, or nil when it is a JSON object within the size limit.
+    /// The mirror's check for every message: the same verdict as `parse`, without building values.
+    public static func problem(with bytes: [UInt8]) -> Problem? {
+        guard bytes.count <= maximumSize else { return .tooLarge(bytes: bytes.count) }
+        let isObject = bytes.withUnsafeBufferPointer { try? JSONParser.isObject($0) }
+        switch isObject {
+        case true: return nil
+        case false: return .notAnObject
+        default: return .notJSON
+        }
+    }
+
+    /// Reads a payload as published. Pure: the checker uses it for the map.
     public static func parse(_ bytes: some Collection<UInt8>) -> Result<HeartbeatPayload, Problem> {
         guard bytes.count <= maximumSize else { return .failure(.tooLarge(bytes: bytes.count)) }
         let parsed = bytes.withContiguousStorageIfAvailable { buffer in try? JSONParser.parse(buffer) }

@@ -3,24 +3,41 @@
 /// The mirror reads every payload it receives; Foundation's `JSONDecoder` into an enum costs a
 /// thrown error per type it tries, which made it 2/3 of the mirror's time. This is one pass, no
 /// Foundation, and refuses invalid UTF-8, control characters in strings and nesting deeper than 512.
+/// `isObject` runs the same grammar without building values, for the mirror's per-message check.
 public struct JSONParser {
     public struct Failure: Error {}
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
+    /// Checks the grammar without building values: what the mirror needs for every message.
+    private let validatesOnly: Bool
     static let maximumDepth = 512
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    private init(_ bytes: UnsafeBufferPointer<UInt8>, validatesOnly: Bool) {
         self.bytes = bytes
+        self.validatesOnly = validatesOnly
     }
 
     /// Parses a whole document: one value, surrounded by optional whitespace.
     public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(Failure) -> JSONValue {
-        var parser = JSONParser(bytes)
-        let value = try parser.value()
+        var parser = JSONParser(bytes, validatesOnly: false)
+        return try parser.document()
+    }
+
+    /// Whether `bytes` is a valid JSON document whose value is an object; builds nothing.
+    public static func isObject(_ bytes: UnsafeBufferPointer<UInt8>) throws(Failure) -> Bool {
+        var parser = JSONParser(bytes, validatesOnly: true)
         parser.skipWhitespace()
-        guard parser.index == bytes.count else { throw Failure() }
+        let isObject = parser.index < bytes.count && bytes[parser.index] == UInt8(ascii: "{")
+        _ = try parser.document()
+        return isObject
+    }
+
+    private mutating func document() throws(Failure) -> JSONValue {
+        let value = try value()
+        skipWhitespace()
+        guard index == bytes.count else { throw Failure() }
         return value
     }
 
@@ -76,7 +93,8 @@ public struct JSONParser {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw Failure() }
             index += 1
-            fields[key] = try value()
+            let field = try value()
+            if !validatesOnly { fields[key] = field }
             skipWhitespace()
             guard index < bytes.count else { throw Failure() }
             if bytes[index] == UInt8(ascii: ",") {
@@ -101,7 +119,8 @@ public struct JSONParser {
             return .array(items)
         }
         while true {
-            items.append(try value())
+            let item = try value()
+            if !validatesOnly { items.append(item) }
             skipWhitespace()
             guard index < bytes.count else { throw Failure() }
             if bytes[index] == UInt8(ascii: ",") {
@@ -192,6 +211,17 @@ public struct JSONParser {
     }
 
     private func text(_ buffer: UnsafeBufferPointer<UInt8>) throws(Failure) -> String {
+        if validatesOnly {
+            var iterator = buffer.makeIterator()
+            var decoder = Unicode.UTF8.ForwardParser()
+            while true {
+                switch decoder.parseScalar(from: &iterator) {
+                case .valid: continue
+                case .emptyInput: return ""
+                case .error: throw Failure()
+                }
+            }
+        }
         guard let text = String(validating: buffer, as: UTF8.self) else { throw Failure() }
         return text
     }
