@@ -65,7 +65,7 @@ public struct StatusCheckService: Service, CustomStringConvertible {
             status.checked(map: data)
             let elapsed = ContinuousClock.now - started
             Timer(label: "agent_heartbeat_check_duration_seconds").recordNanoseconds(elapsed.nanoseconds)
-            export(result.states, &cycle)
+            export(result.states, summary: map.summary, &cycle)
             if cycle.failing { logger.notice("checks recovered") }
             cycle.failing = false
             logger.debug(
@@ -81,11 +81,14 @@ public struct StatusCheckService: Service, CustomStringConvertible {
         }
     }
 
-    /// Per-agent gauges: up (1 online, 0 otherwise) and seconds since the last heartbeat.
-    func export(_ states: [AgentState], _ cycle: inout Cycle) {
+    /// Agents per status, and per agent (up to `SidecarMetrics.perAgentLimit` agents): up (1 online,
+    /// 0 otherwise) and seconds since the last heartbeat.
+    func export(_ states: [AgentState], summary: StatusMap.Summary, _ cycle: inout Cycle) {
+        for (status, count) in [("online", summary.onlineAgents), ("offline", summary.offlineAgents), ("unknown", summary.unknownAgents)] {
+            Gauge(label: "agent_heartbeat_agents", dimensions: [("status", status)]).record(count)
+        }
         var current: [String: (up: Gauge, seconds: Gauge)] = [:]
-        current.reserveCapacity(states.count)
-        for state in states {
+        for state in states where SidecarMetrics.perAgent(states.count) {
             let id = state.agent.id
             let gauges = cycle.gauges[id] ?? (
                 Gauge(label: "agent_heartbeat_agent_up", dimensions: [("agent", id)]),

@@ -79,11 +79,13 @@ extension HeartbeatMirror {
 
         struct Slot {
             var agentID: String
-            var received: Counter
-            var malformed: Counter
+            /// Per-agent counters, nil above `SidecarMetrics.perAgentLimit` agents.
+            var received: Counter?
+            var malformed: Counter?
 
-            init(agentID: String) {
+            init(agentID: String, perAgentMetrics: Bool) {
                 self.agentID = agentID
+                guard perAgentMetrics else { return }
                 received = Counter(label: "agent_heartbeat_heartbeats_received_total", dimensions: [("agent", agentID)])
                 malformed = Counter(label: "agent_heartbeat_malformed_payloads_total", dimensions: [("agent", agentID)])
             }
@@ -137,11 +139,12 @@ extension HeartbeatMirror {
             var wanted: [[UInt8]: String] = [:]
             for agent in store.current.agents { wanted[Array(agent.channel.utf8)] = agent.id }
             let removed = slotByChannel.keys.filter { wanted[$0] == nil }
+            let perAgentMetrics = SidecarMetrics.perAgent(wanted.count)
             var added: [[UInt8]] = []
             for (channel, id) in wanted {
                 if let slot = slotByChannel[channel], slots[slot].agentID == id { continue }
                 if slotByChannel[channel] == nil { added.append(channel) }
-                slots.append(Slot(agentID: id))
+                slots.append(Slot(agentID: id, perAgentMetrics: perAgentMetrics))
                 slotByChannel[channel] = slots.count - 1
             }
             for channel in removed { slotByChannel[channel] = nil }
@@ -166,14 +169,14 @@ extension HeartbeatMirror {
             let slot = slots[index]
             let payload = parts[2].bytes ?? []
             mirror.statistics.received.add(1, ordering: .relaxed)
-            slot.received.increment()
+            slot.received?.increment()
             guard let problem = HeartbeatPayload.problem(with: payload) else {
                 batch.append(.init(slot: index, agentID: slot.agentID, payload: payload, error: nil))
                 return
             }
             // Still a heartbeat: the agent is alive, only its payload is unusable.
             mirror.statistics.malformed.add(1, ordering: .relaxed)
-            slot.malformed.increment()
+            slot.malformed?.increment()
             batch.append(.init(slot: index, agentID: slot.agentID, payload: [], error: problem.description))
             if let suppressed = limiter.permit(slot.agentID) {
                 mirror.logger.warning(
