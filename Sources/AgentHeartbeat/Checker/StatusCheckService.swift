@@ -88,7 +88,8 @@ public struct StatusCheckService: Service, CustomStringConvertible {
             Gauge(label: "agent_heartbeat_agents", dimensions: [("status", status)]).record(count)
         }
         var current: [String: (up: Gauge, seconds: Gauge)] = [:]
-        for state in states where SidecarMetrics.perAgent(states.count) {
+        let perAgent = SidecarMetrics.perAgent(states.count)
+        for state in states where perAgent {
             let id = state.agent.id
             let gauges = cycle.gauges[id] ?? (
                 Gauge(label: "agent_heartbeat_agent_up", dimensions: [("agent", id)]),

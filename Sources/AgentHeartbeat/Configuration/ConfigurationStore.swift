@@ -29,10 +29,9 @@ public final class ConfigurationStore: Sendable {
     /// valid. Comparing the content, not the modification time, also catches a Kubernetes ConfigMap
     /// swapped through a symlink.
     public func reload(force: Bool = false) -> ReloadOutcome {
-        guard let path, let data = FileManager.default.contents(atPath: path) else {
-            return path == nil ? .unchanged : .failed(ConfigurationError(
-                code: .unreadable, file: path!, line: 1, column: 1, keyPath: "", message: "cannot read the file"))
-        }
+        guard let path else { return .unchanged }
+        // An unreadable file reads as empty: reported once, like any broken content.
+        let data = FileManager.default.contents(atPath: path) ?? Data()
         if !force, state.withLock({ $0.source == data }) { return .unchanged }
         do {
             let configuration = try MonitorConfiguration(yaml: String(decoding: data, as: UTF8.self), file: path)
