@@ -43,9 +43,4 @@ public final class ConfigurationStore: Sendable {
             return .failed(error)
         }
     }
-
-    /// Replaces the configuration directly.
-    public func replace(with configuration: MonitorConfiguration) {
-        state.withLock { $0 = (configuration, $0.generation + 1, $0.source) }
-    }
 }

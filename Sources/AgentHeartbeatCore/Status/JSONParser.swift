@@ -80,13 +80,8 @@ public struct JSONParser {
     private mutating func object() throws(Failure) -> JSONValue {
         try enter()
         var fields: [String: JSONValue] = [:]
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            depth -= 1
-            return .object(fields)
-        }
-        while true {
+        if isEmpty(closedBy: UInt8(ascii: "}")) { return .object(fields) }
+        repeat {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw Failure() }
             let key = try string()
@@ -95,43 +90,44 @@ public struct JSONParser {
             index += 1
             let field = try value()
             if !validatesOnly { fields[key] = field }
-            skipWhitespace()
-            guard index < bytes.count else { throw Failure() }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-            } else if bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                depth -= 1
-                return .object(fields)
-            } else {
-                throw Failure()
-            }
-        }
+        } while try !isClosed(by: UInt8(ascii: "}"))
+        return .object(fields)
     }
 
     private mutating func array() throws(Failure) -> JSONValue {
         try enter()
         var items: [JSONValue] = []
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            depth -= 1
-            return .array(items)
-        }
-        while true {
+        if isEmpty(closedBy: UInt8(ascii: "]")) { return .array(items) }
+        repeat {
             let item = try value()
             if !validatesOnly { items.append(item) }
-            skipWhitespace()
-            guard index < bytes.count else { throw Failure() }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-            } else if bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                depth -= 1
-                return .array(items)
-            } else {
-                throw Failure()
-            }
+        } while try !isClosed(by: UInt8(ascii: "]"))
+        return .array(items)
+    }
+
+    /// Right after `{` or `[`: consumes `close` if the container is empty.
+    private mutating func isEmpty(closedBy close: UInt8) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == close else { return false }
+        index += 1
+        depth -= 1
+        return true
+    }
+
+    /// After an element: `,` means another follows (false), `close` ends the container (true).
+    private mutating func isClosed(by close: UInt8) throws(Failure) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count else { throw Failure() }
+        switch bytes[index] {
+        case UInt8(ascii: ","):
+            index += 1
+            return false
+        case close:
+            index += 1
+            depth -= 1
+            return true
+        default:
+            throw Failure()
         }
     }
 
