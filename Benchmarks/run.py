@@ -5,7 +5,7 @@ its own redis-server on a free loopback port; every process it starts talks to 1
 
 Scenarios (see Benchmarks/README.md):
   1. ingest       a burst of heartbeats published with pipelining; mirrored/s by one replica
-  2. check        one full check of 100,000 agents vs. the bare pipelined HMGET round trips
+  2. check        one full check of 100,000 agents vs. the bare pipelined MGET round trips
   3. memory       RSS idle with 4 agents and after a check of 100,000; CPU of an idle replica
   4. detection    last heartbeat -> alert at a local HTTP server standing in for Telegram
   5. replicas     the ingest burst with three replicas: Redis write load, anything lost
@@ -280,8 +280,8 @@ def main():
             with open(keys, "wb") as f:
                 for n, agent_id in enumerate(big_ids):
                     age = 600_000 if n % 10 == 0 else 1_000
-                    f.write(resp("HSET", f"agents:last:{agent_id}", "received_at_ms", str(now_ms - age),
-                                 "payload", f'{{"status":"ok","signals_sent":{n},"queue":3}}'))
+                    f.write(resp("SET", f"agents:last:{agent_id}", f'{{"received_at_ms":{now_ms - age},'
+                                 f'"payload":{{"status":"ok","signals_sent":{n},"queue":3}}}}', "EX", "3600"))
             redis.pipe(keys)
             sidecar = Sidecar(args.binary, big_config, redis, work, name="big", log_level="debug")
             # Read the check time from the sidecar's own "checked" log line: /metrics at 100,000
@@ -292,11 +292,14 @@ def main():
             check_ms = checks()[1]
             big_rss = sidecar.rss_mib()
             sidecar.stop()
-            hmget_rate = redis_benchmark(redis, "-c", "1", "-P", "1000", "-n", str(args.check_agents), "-r", str(args.check_agents),
-                                         "HMGET", "agents:last:a__rand_int__", "received_at_ms", "payload", "error")
-            bare_ms = args.check_agents / hmget_rate * 1000
+            # The reference: the same keys read with MGET, 1,000 per command, all pipelined by redis-cli.
+            mgets = os.path.join(work, "mget.resp")
+            with open(mgets, "wb") as f:
+                for start in range(0, len(big_ids), 1000):
+                    f.write(resp("MGET", *(f"agents:last:{agent_id}" for agent_id in big_ids[start:start + 1000])))
+            bare_ms = min(redis.pipe(mgets) for _ in range(3)) * 1000
             if "2" in only:
-                row(f"2 check: {args.check_agents:,} agents", f"{check_ms:.0f} ms", f"bare HMGET round trips: {bare_ms:.0f} ms",
+                row(f"2 check: {args.check_agents:,} agents", f"{check_ms:.0f} ms", f"bare MGET round trips: {bare_ms:.0f} ms",
                     f"{check_ms / bare_ms:.1f}×", "≤ 250 ms", "yes" if check_ms <= 250 else "no")
             if "3" in only:
                 redis.cli("FLUSHALL")

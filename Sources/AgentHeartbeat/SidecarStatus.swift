@@ -5,8 +5,8 @@ import Synchronization
 /// who leads. Written by the check loop, read by request handlers.
 public final class SidecarStatus: Sendable {
     public struct Snapshot: Sendable {
-        /// The last status map written, byte for byte.
-        public var mapJSON: Data?
+        /// Where the last status map was written; nil before the first check succeeds.
+        public var mapPath: String?
         /// Why the last check failed; nil after a successful one.
         public var checkError: String?
         /// The replica holding the leader lock, if any.
@@ -15,7 +15,7 @@ public final class SidecarStatus: Sendable {
 
     /// This replica's name in the leader lock and on the dashboard: host and process id.
     public let replicaName: String
-    private let state = Mutex(Snapshot(mapJSON: nil, checkError: "no check yet", leader: nil))
+    private let state = Mutex(Snapshot(mapPath: nil, checkError: "no check yet", leader: nil))
 
     public init(replicaName: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)") {
         self.replicaName = replicaName
@@ -23,9 +23,9 @@ public final class SidecarStatus: Sendable {
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 
-    func checked(map: Data) {
+    func checked(mapPath: String) {
         state.withLock {
-            $0.mapJSON = map
+            $0.mapPath = mapPath
             $0.checkError = nil
         }
     }

@@ -41,8 +41,9 @@ struct CheckCommand: AsyncParsableCommand {
             throw error
         }
         let outputPath = output ?? Environment.outputPath
-        try AtomicFile.write(result.map.jsonData(), to: outputPath)
-        let summary = result.map.summary
+        let map = result.map()
+        try AtomicFile.write(to: outputPath) { write in try map.render(to: write) }
+        let summary = map.summary
         print(
             "\(summary.totalAgents) agents: \(summary.onlineAgents) online, \(summary.offlineAgents) offline, "
                 + "\(summary.unknownAgents) unknown; map written to \(outputPath)")

@@ -11,17 +11,21 @@ struct StatusMapTests {
         MonitorConfiguration.Agent(id: "hybrid", name: "Hybrid", channel: "custom", offlineThreshold: .seconds(300)),
     ]
 
-    func map() -> StatusMap {
+    func renderer(payload: String = #"{"status":"ok","signals_sent":42}"#) -> StatusMapRenderer {
         let records: [HeartbeatRecord?] = [
-            HeartbeatRecord(receivedAt: now - 2_500, payload: Array(#"{"status":"ok","signals_sent":42}"#.utf8)),
+            HeartbeatRecord(receivedAt: now - 2_500, payload: Array(payload.utf8)),
             HeartbeatRecord(receivedAt: now - 3_725_000, payload: nil, error: "payload is not valid JSON"),
             nil,
         ]
-        return StatusMap(states: zip(agents, records).map { AgentState(agent: $0, record: $1, now: now) }, now: now)
+        return StatusMapRenderer(states: zip(agents, records).map { AgentState(agent: $0, record: $1, now: now) }, now: now)
     }
 
-    @Test func summaryAndAlerts() {
-        let map = map()
+    func map(payload: String = #"{"status":"ok","signals_sent":42}"#) throws -> StatusMap {
+        try StatusMap(json: renderer(payload: payload).render())
+    }
+
+    @Test func summaryAndAlerts() throws {
+        let map = try map()
         #expect(map.timestamp == "2026-11-30T00:53:20.000Z")
         #expect(map.summary == .init(totalAgents: 3, onlineAgents: 1, offlineAgents: 1, unknownAgents: 1))
         #expect(map.alerts.count == 1)
@@ -34,7 +38,7 @@ struct StatusMapTests {
     }
 
     @Test func entries() throws {
-        let map = map()
+        let map = try map()
         let mary = try #require(map.agents["mary"])
         #expect(mary.status == .online)
         #expect(mary.lastHeartbeat == "2026-11-30T00:53:17.500Z")
@@ -47,7 +51,7 @@ struct StatusMapTests {
     }
 
     @Test func jsonHasExplicitNullsAndOmitsAbsentExtras() throws {
-        let object = try #require(try JSONSerialization.jsonObject(with: map().jsonData()) as? [String: Any])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(renderer().render())) as? [String: Any])
         let agents = try #require(object["agents"] as? [String: [String: Any]])
         let hybrid = try #require(agents["hybrid"])
         #expect(hybrid["last_heartbeat"] is NSNull)
@@ -60,9 +64,57 @@ struct StatusMapTests {
         #expect(summary == ["total_agents": 3, "online_agents": 1, "offline_agents": 1, "unknown_agents": 1])
     }
 
-    @Test func roundTrips() throws {
-        let map = map()
-        #expect(try JSONDecoder().decode(StatusMap.self, from: map.jsonData()) == map)
+    @Test func prettyPrintedWithKeysSorted() throws {
+        let text = String(decoding: renderer(payload: #"{"z":1,"status":"ok","a":{"y":[],"x":[1,{}]}}"#).render(), as: UTF8.self)
+        #expect(text.hasPrefix("{\n  \"agents\" : {\n    \"hybrid\" : {\n      \"channel\" : \"custom\",\n"))
+        #expect(text.contains("""
+                  "metadata" : {
+                    "a" : {
+                      "y" : [],
+                      "x" : [
+                        1,
+                        {}
+                      ]
+                    },
+                    "z" : 1
+                  },
+            """))
+        #expect(text.hasSuffix("  \"timestamp\" : \"2026-11-30T00:53:20.000Z\"\n}\n"))
+        let ids = ["hybrid", "lisa", "mary"].map { text.range(of: "\"\($0)\" : {")!.lowerBound }
+        #expect(ids == ids.sorted())
+    }
+
+    @Test(arguments: [
+        #"{"note":"line\nbreak \"quoted\" \u00e9 \/"}"#,
+        #"{ "spaced" : [ 1 , 2.5e-3 , true , null ] , "status" : 3 }"#,
+        #"{"dup":1,"dup":2,"timestamp":{"t":1}}"#,
+        "{}",
+    ])
+    func payloadsPassThroughAsValidJSON(payload: String) throws {
+        let rendered = try #require(try map(payload: payload).agents["mary"])
+        let expected = try HeartbeatPayload.parse(Array(payload.utf8)).get()
+        #expect(rendered.metadata == expected.metadata)
+        #expect(rendered.reportedStatus == expected.reportedStatus)
+        #expect(rendered.reportedAt == expected.reportedAt)
+    }
+
+    @Test func textIsEscaped() throws {
+        let odd = MonitorConfiguration.Agent(id: "a\"b", name: "Tab\tand \\ and \u{1}", offlineThreshold: .seconds(300))
+        let map = try StatusMap(json: StatusMapRenderer(states: [AgentState(agent: odd, record: nil, now: now)], now: now).render())
+        #expect(map.agents["a\"b"]?.name == "Tab\tand \\ and \u{1}")
+    }
+
+    @Test func chunksJoinToTheWholeMap() throws {
+        let whole = renderer().render()
+        var chunks: [[UInt8]] = []
+        renderer().render(chunkSize: 100) { chunks.append($0) }
+        #expect(chunks.count > 1)
+        #expect(Array(chunks.joined()) == whole)
+    }
+
+    @Test func emptyMap() throws {
+        let map = try StatusMap(json: StatusMapRenderer(states: [], now: now).render())
+        #expect(map.agents.isEmpty && map.alerts.isEmpty && map.summary.totalAgents == 0)
     }
 
     @Test func schemaIsDraft2020AndRequiresSummary() throws {

@@ -42,14 +42,14 @@ struct MirrorTests {
         try await withMirror(configuration) { mirror, redis in
             let before = try await redis.serverMilliseconds()
             try await redis.publish(configuration.agents[0].channel, #"{"status":"ok","signals_sent":42}"#)
-            try await eventually("key written") { try await !redis.heartbeatFields(configuration, "mary").isEmpty }
+            try await eventually("key written") { try await redis.heartbeat(configuration, "mary") != nil }
             let after = try await redis.serverMilliseconds()
 
-            let fields = try await redis.heartbeatFields(configuration, "mary")
-            #expect(fields["payload"] == #"{"status":"ok","signals_sent":42}"#)
-            #expect(fields["error"] == nil)
-            let receivedAt = try #require(fields["received_at_ms"].flatMap { Int64($0) })
-            #expect((before...after).contains(receivedAt))
+            let stored = try await redis.send("GET", configuration.heartbeatKey(for: "mary")).text ?? ""
+            let record = try #require(HeartbeatRecord(stored: Array(stored.utf8)))
+            #expect(stored == #"{"received_at_ms":\#(record.receivedAt),"payload":{"status":"ok","signals_sent":42}}"#)
+            #expect(record.error == nil)
+            #expect((before...after).contains(record.receivedAt))
             let ttl = try await redis.send("TTL", configuration.heartbeatKey(for: "mary")).integer ?? -1
             #expect((895...900).contains(ttl))
             #expect(mirror.statistics.snapshot.received == 1)
@@ -60,27 +60,25 @@ struct MirrorTests {
         let configuration = TestRedis.configuration(agents: ["mary"])
         try await withMirror(configuration) { _, redis in
             try await redis.publish(configuration.agents[0].channel, #"{"status":"new"}"#)
-            try await eventually("key written") { try await !redis.heartbeatFields(configuration, "mary").isEmpty }
-            let stored = try await redis.heartbeatFields(configuration, "mary")
-            let receivedAt = try #require(stored["received_at_ms"].flatMap { Int64($0) })
+            try await eventually("key written") { try await redis.heartbeat(configuration, "mary") != nil }
+            let stored = try #require(try await redis.heartbeat(configuration, "mary"))
+            let receivedAt = stored.receivedAt
 
             // Another replica delivering an older heartbeat late: refused, key unchanged.
             let key = configuration.heartbeatKey(for: "mary")
-            let late = try await redis.send(
-                RedisCommand("EVAL", RedisScript.mirrorHeartbeat.source, "1", key, "900", #"{"status":"old"}"#, "", String(receivedAt - 1)))
+            let late = try await redis.send(.storeHeartbeat(key, payload: #"{"status":"old"}"#, at: receivedAt - 1))
             #expect(late == .integer(0))
-            #expect(try await redis.heartbeatFields(configuration, "mary") == stored)
+            #expect(try await redis.heartbeat(configuration, "mary") == stored)
 
             // The same instant again (a duplicate) is accepted and changes nothing that matters.
-            let duplicate = try await redis.send(
-                RedisCommand("EVAL", RedisScript.mirrorHeartbeat.source, "1", key, "900", #"{"status":"new"}"#, "", String(receivedAt)))
+            let duplicate = try await redis.send(.storeHeartbeat(key, payload: #"{"status":"new"}"#, at: receivedAt))
             #expect(duplicate == .integer(1))
-            #expect(try await redis.heartbeatFields(configuration, "mary") == stored)
+            #expect(try await redis.heartbeat(configuration, "mary") == stored)
 
             // A newer heartbeat wins.
             try await redis.publish(configuration.agents[0].channel, #"{"status":"newer"}"#)
             try await eventually("newer heartbeat stored") {
-                try await redis.heartbeatFields(configuration, "mary")["payload"] == #"{"status":"newer"}"#
+                try await redis.heartbeat(configuration, "mary")?.payloadText == #"{"status":"newer"}"#
             }
         }
     }
@@ -97,18 +95,18 @@ struct MirrorTests {
             try await redis.publish(channels["good"]!, #"{"status":"ok"}"#)
 
             try await eventually("all five stored") {
-                for agent in configuration.agents where try await redis.heartbeatFields(configuration, agent.id).isEmpty { return false }
+                for agent in configuration.agents where try await redis.heartbeat(configuration, agent.id) == nil { return false }
                 return true
             }
             #expect(mirror.statistics.snapshot.received == 5)
             #expect(mirror.statistics.snapshot.malformed == 4)
-            #expect(try await redis.heartbeatFields(configuration, "text")["error"] == "payload is not valid JSON")
-            #expect(try await redis.heartbeatFields(configuration, "list")["error"] == "payload is JSON but not an object")
-            #expect(try await redis.heartbeatFields(configuration, "huge")["error"] == "payload of 1048576 bytes is larger than the 65536-byte limit")
-            #expect(try await redis.heartbeatFields(configuration, "binary")["error"] == "payload is not valid JSON")
-            let good = try await redis.heartbeatFields(configuration, "good")
-            #expect(good["payload"] == #"{"status":"ok"}"#)
-            #expect(good["error"] == nil)
+            #expect(try await redis.heartbeat(configuration, "text")?.error == "payload is not valid JSON")
+            #expect(try await redis.heartbeat(configuration, "list")?.error == "payload is JSON but not an object")
+            #expect(try await redis.heartbeat(configuration, "huge")?.error == "payload of 1048576 bytes is larger than the 65536-byte limit")
+            #expect(try await redis.heartbeat(configuration, "binary")?.error == "payload is not valid JSON")
+            let good = try await redis.heartbeat(configuration, "good")
+            #expect(good?.payloadText == #"{"status":"ok"}"#)
+            #expect(good?.error == nil)
 
             // The same agent misbehaving again within the minute is counted but not logged again.
             for _ in 0..<3 { try await redis.publish(channels["text"]!, "still not JSON") }
@@ -133,7 +131,7 @@ struct MirrorTests {
             }
             for id in ids {
                 try await eventually("\(id) holds its last heartbeat") {
-                    try await redis.heartbeatFields(configuration, id)["payload"] == #"{"status":"ok","sequence":\#(perAgent - 1)}"#
+                    try await redis.heartbeat(configuration, id)?.payloadText == #"{"status":"ok","sequence":\#(perAgent - 1)}"#
                 }
             }
             #expect(mirror.statistics.snapshot.malformed == 0)

@@ -49,7 +49,7 @@ struct ProcessTests {
         try await eventually("first map") { sidecar.status(of: "mary") == "unknown" }
         try await redis.waitForSubscribers(configuration.agents[0].channel)
         try await redis.publish(configuration.agents[0].channel, #"{"status":"ok"}"#)
-        try await eventually("heartbeat mirrored") { try await !redis.heartbeatFields(configuration, "mary").isEmpty }
+        try await eventually("heartbeat mirrored") { try await redis.heartbeat(configuration, "mary") != nil }
 
         sidecar.signal(SIGTERM)
         #expect(try await sidecar.exitStatus(within: .seconds(5)) == 0)
@@ -129,14 +129,14 @@ struct ProcessTests {
         let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(server.url)")
         try await redis.waitForSubscribers(configuration.agents[0].channel)
         try await redis.publish(configuration.agents[0].channel, #"{"status":"before"}"#)
-        try await eventually("mirrored before the crash") { try await !redis.heartbeatFields(configuration, "mary").isEmpty }
+        try await eventually("mirrored before the crash") { try await redis.heartbeat(configuration, "mary") != nil }
 
         await server.stop()
         try await server.restart()
         try await eventually("resubscribed after the restart") {
             // The restarted server is empty; publishing again proves the subscription is back.
             try? await redis.publish(configuration.agents[0].channel, #"{"status":"after"}"#)
-            return await (try? redis.heartbeatFields(configuration, "mary")["payload"]) == #"{"status":"after"}"#
+            return await (try? redis.heartbeat(configuration, "mary")?.payloadText) == #"{"status":"after"}"#
         }
         try await eventually("map shows the agent again") { sidecar.status(of: "mary") == "online" }
         #expect(sidecar.process.isRunning)

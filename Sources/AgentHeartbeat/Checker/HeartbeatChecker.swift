@@ -1,7 +1,7 @@
 import AgentHeartbeatCore
 import Foundation
 
-/// One check: read every agent's key, evaluate against the Redis clock, build the status map.
+/// One check: read every agent's key and evaluate it against the Redis clock.
 public struct HeartbeatChecker: Sendable {
     public let client: RedisClient
     public let configuration: MonitorConfiguration
@@ -17,7 +17,10 @@ public struct HeartbeatChecker: Sendable {
         /// What was last told about each agent (see `AlertRecord`).
         public var alertRecords: [String: AlertRecord]
 
-        public var map: StatusMap { StatusMap(states: states, now: now, alertRecords: alertRecords) }
+        /// The status map of this result; `order` is `StatusMapRenderer.keyOrder` when known.
+        public func map(order: [Int]? = nil) -> StatusMapRenderer {
+            StatusMapRenderer(states: states, now: now, alertRecords: alertRecords, order: order)
+        }
     }
 
     public func check() async throws -> Result {

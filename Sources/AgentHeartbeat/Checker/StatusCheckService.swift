@@ -51,6 +51,8 @@ public struct StatusCheckService: Service, CustomStringConvertible {
         /// Per-agent gauges, made once (a factory lookup each would cost seconds at 100,000 agents);
         /// removed agents' gauges are destroyed.
         var gauges: [String: (up: Gauge, seconds: Gauge)] = [:]
+        /// The map's agent order, sorted once per configuration (see `StatusMapRenderer.keyOrder`).
+        var keyOrder: (agents: [MonitorConfiguration.Agent], order: [Int])?
     }
 
     func checkAndWrite(_ cycle: inout Cycle) async {
@@ -59,20 +61,23 @@ public struct StatusCheckService: Service, CustomStringConvertible {
             let configuration = configurations.current
             var result = try await HeartbeatChecker(client: client, configuration: configuration).check()
             if let alerts { result.alertRecords = await alerts.process(result, configuration: configuration) }
-            let map = result.map
-            let data = try map.jsonData()
-            try AtomicFile.write(data, to: outputPath)
-            status.checked(map: data)
+            if cycle.keyOrder?.agents != configuration.agents {
+                cycle.keyOrder = (configuration.agents, StatusMapRenderer.keyOrder(of: configuration.agents))
+            }
+            let map = result.map(order: cycle.keyOrder?.order)
+            try AtomicFile.write(to: outputPath) { write in try map.render(to: write) }
+            status.checked(mapPath: outputPath)
+            let summary = map.summary
             let elapsed = ContinuousClock.now - started
             Timer(label: "agent_heartbeat_check_duration_seconds").recordNanoseconds(elapsed.nanoseconds)
-            export(result.states, summary: map.summary, &cycle)
+            export(result.states, summary: summary, &cycle)
             if cycle.failing { logger.notice("checks recovered") }
             cycle.failing = false
             logger.debug(
                 "checked",
                 metadata: [
-                    "online": "\(map.summary.onlineAgents)", "offline": "\(map.summary.offlineAgents)",
-                    "unknown": "\(map.summary.unknownAgents)", "duration_ms": "\(elapsed.wholeMilliseconds)",
+                    "online": "\(summary.onlineAgents)", "offline": "\(summary.offlineAgents)",
+                    "unknown": "\(summary.unknownAgents)", "duration_ms": "\(elapsed.wholeMilliseconds)",
                 ])
         } catch {
             status.checkFailed("\(error)")

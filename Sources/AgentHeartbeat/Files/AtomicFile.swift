@@ -11,9 +11,10 @@ public enum AtomicFile {
         public var description: String { "cannot write \(path): \(reason)" }
     }
 
-    /// Writes `data` to a temporary file beside `path`, flushes it, and renames it over `path`.
-    /// Creates the folder if it is missing.
-    public static func write(_ data: Data, to path: String) throws {
+    /// Writes what `contents` hands its `write` function (in as many chunks as it likes) to a
+    /// temporary file beside `path`, flushes it, and renames it over `path`. Creates the folder if
+    /// it is missing.
+    public static func write(to path: String, contents: (_ write: ([UInt8]) throws -> Void) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         do {
@@ -24,25 +25,33 @@ public enum AtomicFile {
         let temporary = "\(folder)/.\(url.lastPathComponent).\(getpid()).tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
-        var failure: String?
-        data.withUnsafeBytes { buffer in
+        do {
+            try contents { chunk in try writeAll(chunk, to: descriptor, path: path) }
+            guard fsync(descriptor) == 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+        } catch {
+            close(descriptor)
+            unlink(temporary)
+            throw error
+        }
+        close(descriptor)
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw WriteError(path: path, reason: reason)
+        }
+    }
+
+    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws {
+        try bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
-                    return
+                    throw WriteError(path: path, reason: String(cString: strerror(errno)))
                 }
                 offset += written
             }
-        }
-        if failure == nil, fsync(descriptor) != 0 { failure = String(cString: strerror(errno)) }
-        close(descriptor)
-        if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
-        if let failure {
-            unlink(temporary)
-            throw WriteError(path: path, reason: failure)
         }
     }
 }

@@ -51,7 +51,10 @@ public enum SidecarHTTPServer {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
         router.get("api/status") { _, _ in
-            guard let map = status.snapshot.mapJSON else { return text("no check has completed yet\n", status: .serviceUnavailable) }
+            // The file itself, not a copy in memory: at 100,000 agents it is tens of megabytes.
+            guard let path = status.snapshot.mapPath, let map = FileManager.default.contents(atPath: path) else {
+                return text("no check has completed yet\n", status: .serviceUnavailable)
+            }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: map)))
         }
         router.get("api/replica") { _, _ in

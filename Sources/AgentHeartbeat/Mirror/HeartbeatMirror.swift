@@ -171,13 +171,13 @@ extension HeartbeatMirror {
             mirror.statistics.received.add(1, ordering: .relaxed)
             slot.received?.increment()
             guard let problem = HeartbeatPayload.problem(with: payload) else {
-                batch.append(.init(slot: index, agentID: slot.agentID, payload: payload, error: nil))
+                batch.append(.init(slot: index, agentID: slot.agentID, payload: payload, problem: nil))
                 return
             }
             // Still a heartbeat: the agent is alive, only its payload is unusable.
             mirror.statistics.malformed.add(1, ordering: .relaxed)
             slot.malformed?.increment()
-            batch.append(.init(slot: index, agentID: slot.agentID, payload: [], error: problem.description))
+            batch.append(.init(slot: index, agentID: slot.agentID, payload: [], problem: problem))
             if let suppressed = limiter.permit(slot.agentID) {
                 mirror.logger.warning(
                     "malformed heartbeat payload",
@@ -245,7 +245,7 @@ extension HeartbeatMirror {
                 let replies = try connection!.pipeline(batch.map { heartbeat in
                     .evalSHA(
                         scriptSHA, keys: [configuration.heartbeatKey(for: heartbeat.agentID)],
-                        arguments: [ttl, heartbeat.payload, Array((heartbeat.error ?? "").utf8), []])
+                        arguments: [ttl, HeartbeatRecord.storedFields(payload: heartbeat.payload, problem: heartbeat.problem), []])
                 })
                 var refused: [PendingHeartbeats.Heartbeat] = []
                 var firstError = ""

@@ -1,3 +1,4 @@
+import AgentHeartbeatCore
 import Foundation
 
 /// Heartbeats received but not yet written, at most one per agent: a newer heartbeat replaces
@@ -8,10 +9,10 @@ final class PendingHeartbeats: @unchecked Sendable {
         /// The subscriber's slot for the agent: a cheap key.
         var slot: Int
         var agentID: String
-        /// Stored payload: empty when the payload was rejected.
+        /// The payload as published; empty when it was rejected.
         var payload: [UInt8]
         /// Why the payload was rejected, or nil.
-        var error: String?
+        var problem: HeartbeatPayload.Problem?
     }
 
     // All state is guarded by `condition`.

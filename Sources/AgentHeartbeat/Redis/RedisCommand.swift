@@ -35,10 +35,8 @@ extension RedisCommand {
         RedisCommand("SUBSCRIBE", channels.map { Array($0.utf8) })
     }
 
-    /// The fields of a heartbeat key that the checker reads.
-    static func readHeartbeat(_ key: String) -> RedisCommand {
-        RedisCommand("HMGET", key, HeartbeatRecord.Field.receivedAt, HeartbeatRecord.Field.payload, HeartbeatRecord.Field.error)
-    }
+    /// `MGET key...`: the heartbeat keys the checker reads.
+    static func readHeartbeats(_ keys: [String]) -> RedisCommand { RedisCommand("MGET", keys) }
 
     /// `HMGET <prefix>:alerts id...`: what was last told about these agents.
     static func readAlertRecords(_ key: String, ids: some Sequence<String>) -> RedisCommand {

@@ -9,8 +9,8 @@ public struct RedisScript: Sendable {
 extension RedisScript {
     /// Stores a heartbeat as the agent's last one, unless the key already holds a later one.
     ///
-    /// KEYS[1] the heartbeat key. ARGV[1] TTL in seconds, ARGV[2] payload ('' when rejected),
-    /// ARGV[3] payload error ('' when none), ARGV[4] received time in ms ('' = now on the server clock).
+    /// KEYS[1] the heartbeat key. ARGV[1] TTL in seconds, ARGV[2] the record's fields after the time
+    /// (`HeartbeatRecord.storedFields`), ARGV[3] received time in ms ('' = now on the server clock).
     /// Returns 1 when stored, 0 when a later heartbeat was already there. Monotonic, so a late or
     /// duplicate write from another replica never moves the last heartbeat backwards.
     public static let mirrorHeartbeat = RedisScript(
@@ -18,17 +18,14 @@ extension RedisScript {
         source: """
             local t = redis.call('TIME')
             local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-            local at = tonumber(ARGV[4]) or now
+            local at = tonumber(ARGV[3]) or now
             if at > now then at = now end
-            local previous = redis.pcall('HGET', KEYS[1], '\(HeartbeatRecord.Field.receivedAt)')
-            if type(previous) == 'string' and tonumber(previous) and tonumber(previous) > at then return 0 end
-            redis.call('DEL', KEYS[1])
-            if ARGV[3] == '' then
-              redis.call('HSET', KEYS[1], '\(HeartbeatRecord.Field.receivedAt)', string.format('%d', at), '\(HeartbeatRecord.Field.payload)', ARGV[2])
-            else
-              redis.call('HSET', KEYS[1], '\(HeartbeatRecord.Field.receivedAt)', string.format('%d', at), '\(HeartbeatRecord.Field.error)', ARGV[3])
+            local previous = redis.pcall('GET', KEYS[1])
+            if type(previous) == 'string' then
+              local stored = tonumber(string.match(previous, '^{"\(HeartbeatRecord.Field.receivedAt)":(%d+)'))
+              if stored and stored > at then return 0 end
             end
-            redis.call('EXPIRE', KEYS[1], ARGV[1])
+            redis.call('SET', KEYS[1], '{"\(HeartbeatRecord.Field.receivedAt)":' .. string.format('%d', at) .. ',' .. ARGV[2] .. '}', 'EX', ARGV[1])
             return 1
             """)
 

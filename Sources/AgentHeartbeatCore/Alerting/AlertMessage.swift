@@ -61,7 +61,7 @@ public struct AlertMessage: Sendable, Equatable {
             if let before = event.lastSeenBefore, let now = state.lastHeartbeat {
                 lines.append("Was offline for: \(formatDuration(seconds: max(0, now - before) / 1000))")
             }
-            if let reported = state.payload?.reportedStatus { lines.append("Reported status: \(escapeHTML(reported))") }
+            if let reported = state.reportedStatus { lines.append("Reported status: \(escapeHTML(reported))") }
             return lines.joined(separator: "\n")
         }
     }

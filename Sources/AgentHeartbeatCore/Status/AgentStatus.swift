@@ -15,8 +15,14 @@ public struct AgentState: Sendable, Equatable {
     public var lastHeartbeat: Int64?
     /// Whole seconds since the last heartbeat, rounded down.
     public var secondsSinceHeartbeat: Int64?
-    public var payload: HeartbeatPayload?
+    /// The last payload, a JSON object as the agent sent it.
+    public var payload: ArraySlice<UInt8>?
     public var payloadError: String?
+
+    /// The payload's `status` field, when it is text; read when needed, not for every agent.
+    public var reportedStatus: String? {
+        payload.flatMap { try? HeartbeatPayload.parse($0).get().reportedStatus }
+    }
 
     /// Decides an agent's status from its record and the Redis server's `now` (milliseconds).
     /// Offline means strictly more than the threshold: exactly at the threshold is still online.
@@ -31,13 +37,7 @@ public struct AgentState: Sendable, Equatable {
         self.status = elapsed > agent.offlineThreshold.wholeMilliseconds ? .offline : .online
         self.lastHeartbeat = record.receivedAt
         self.secondsSinceHeartbeat = elapsed / 1000
-        if let error = record.error {
-            self.payloadError = error
-        } else if let bytes = record.payload {
-            switch HeartbeatPayload.parse(bytes) {
-            case .success(let payload): self.payload = payload
-            case .failure(let problem): self.payloadError = problem.description
-            }
-        }
+        self.payload = record.payload
+        self.payloadError = record.error
     }
 }

@@ -1,22 +1,71 @@
-/// An agent's last heartbeat as its Redis key holds it (see README, "Redis key contract").
+/// An agent's last heartbeat as its Redis key holds it (see README, "Redis key contract"):
+/// a string, `{"received_at_ms":<ms>,"payload":{…}}` or `{"received_at_ms":<ms>,"error":"…"}`.
 public struct HeartbeatRecord: Sendable, Equatable {
     /// When the heartbeat arrived, in milliseconds since 1970 on the Redis server's clock.
     public var receivedAt: Int64
-    /// The payload as published; nil when it was rejected (too large).
-    public var payload: [UInt8]?
-    /// Why the payload could not be read, as the mirror recorded it.
-    public var error: String?
+    /// The payload's bytes, always a valid JSON object; nil when absent or unusable.
+    public private(set) var payload: ArraySlice<UInt8>?
+    /// Why the payload could not be used.
+    public private(set) var error: String?
 
+    /// A record from its parts; a payload that is not a JSON object becomes an `error`.
     public init(receivedAt: Int64, payload: [UInt8]? = nil, error: String? = nil) {
         self.receivedAt = receivedAt
-        self.payload = payload
         self.error = error
+        guard error == nil, let payload else { return }
+        if let problem = HeartbeatPayload.problem(with: payload) {
+            self.error = problem.description
+        } else {
+            self.payload = payload[...]
+        }
     }
 
-    /// Hash field names of the key contract.
+    /// Reads a stored value; nil when it is not a record (written by something else, or without a
+    /// valid time), which the checker treats as never heard from.
+    public init?(stored value: [UInt8]) {
+        let members = value.withUnsafeBufferPointer { try? JSONParser.members(of: $0) }
+        guard let members = members ?? nil else { return nil }
+        var receivedAt: Int64?
+        for member in members {
+            let bytes = value[member.value]
+            switch member.key {
+            case Field.receivedAt: receivedAt = Int64(String(decoding: bytes, as: UTF8.self))
+            case Field.payload: payload = bytes
+            case Field.error:
+                if case .string(let text) = bytes.withUnsafeBufferPointer({ try? JSONParser.parse($0) }) { error = text }
+            default: continue
+            }
+        }
+        guard let receivedAt else { return nil }
+        self.receivedAt = receivedAt
+        if error != nil {
+            payload = nil
+        } else if let first = payload?.first, first != UInt8(ascii: "{") {
+            payload = nil
+            error = HeartbeatPayload.Problem.notAnObject.description
+        }
+    }
+
+    /// Member names of the stored value.
     public enum Field {
         public static let receivedAt = "received_at_ms"
         public static let payload = "payload"
         public static let error = "error"
+    }
+
+    /// What the mirror stores after the time: `"payload":{…}` when the payload is usable,
+    /// else `"error":"<problem>"`. The script that writes the key adds the time around it.
+    public static func storedFields(payload: [UInt8], problem: HeartbeatPayload.Problem?) -> [UInt8] {
+        var output = JSONOutput()
+        if let problem {
+            output.string(Field.error)
+            output.bytes.append(UInt8(ascii: ":"))
+            output.string(problem.description)
+        } else {
+            output.string(Field.payload)
+            output.bytes.append(UInt8(ascii: ":"))
+            output.bytes.append(contentsOf: payload)
+        }
+        return output.bytes
     }
 }

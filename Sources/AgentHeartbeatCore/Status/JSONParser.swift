@@ -11,7 +11,7 @@ public struct JSONParser {
     private var index = 0
     private var depth = 0
     /// Checks the grammar without building values: what the mirror needs for every message.
-    private let validatesOnly: Bool
+    private var validatesOnly: Bool
     static let maximumDepth = 512
 
     private init(_ bytes: UnsafeBufferPointer<UInt8>, validatesOnly: Bool) {
@@ -32,6 +32,39 @@ public struct JSONParser {
         let isObject = parser.index < bytes.count && bytes[parser.index] == UInt8(ascii: "{")
         _ = try parser.document()
         return isObject
+    }
+
+    /// One member of an object: its key, and where its value's bytes are.
+    public struct Member: Sendable, Equatable {
+        public var key: String
+        public var value: Range<Int>
+    }
+
+    /// The members of an object document in order, each value checked but not built, so a caller
+    /// can copy values as they are; nil when the document is valid JSON but not an object.
+    public static func members(of bytes: UnsafeBufferPointer<UInt8>) throws(Failure) -> [Member]? {
+        var parser = JSONParser(bytes, validatesOnly: true)
+        parser.skipWhitespace()
+        guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else {
+            _ = try parser.document()
+            return nil
+        }
+        try parser.enter()
+        var members: [Member] = []
+        if !parser.isEmpty(closedBy: UInt8(ascii: "}")) {
+            repeat {
+                parser.validatesOnly = false
+                let key = try parser.key()
+                parser.validatesOnly = true
+                parser.skipWhitespace()
+                let start = parser.index
+                _ = try parser.value()
+                members.append(Member(key: key, value: start..<parser.index))
+            } while try !parser.isClosed(by: UInt8(ascii: "}"))
+        }
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else { throw Failure() }
+        return members
     }
 
     private mutating func document() throws(Failure) -> JSONValue {
@@ -82,16 +115,22 @@ public struct JSONParser {
         var fields: [String: JSONValue] = [:]
         if isEmpty(closedBy: UInt8(ascii: "}")) { return .object(fields) }
         repeat {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw Failure() }
-            let key = try string()
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw Failure() }
-            index += 1
+            let key = try key()
             let field = try value()
             if !validatesOnly { fields[key] = field }
         } while try !isClosed(by: UInt8(ascii: "}"))
         return .object(fields)
+    }
+
+    /// `"key" :` inside an object.
+    private mutating func key() throws(Failure) -> String {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw Failure() }
+        let key = try string()
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw Failure() }
+        index += 1
+        return key
     }
 
     private mutating func array() throws(Failure) -> JSONValue {

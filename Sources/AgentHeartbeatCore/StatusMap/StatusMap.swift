@@ -1,9 +1,10 @@
 import Foundation
 
-/// The status map written to hub/agent_heartbeat.json, in the original monitor's format.
-/// Its JSON Schema is `agent_heartbeat.schema.json` beside this file.
-public struct StatusMap: Sendable, Equatable, Codable {
-    public struct Entry: Sendable, Equatable, Codable {
+/// The status map written to hub/agent_heartbeat.json, in the original monitor's format, as a
+/// reader sees it; `StatusMapRenderer` writes it. Its JSON Schema is `agent_heartbeat.schema.json`
+/// beside this file.
+public struct StatusMap: Sendable, Equatable, Decodable {
+    public struct Entry: Sendable, Equatable, Decodable {
         public var id: String
         public var name: String
         public var status: AgentStatus
@@ -23,25 +24,9 @@ public struct StatusMap: Sendable, Equatable, Codable {
             case reportedAt = "reported_at"
             case payloadError = "payload_error"
         }
-
-        /// The original format always has `last_heartbeat` and `seconds_since_heartbeat`, null when unknown;
-        /// our additions appear only where present.
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(id, forKey: .id)
-            try container.encode(name, forKey: .name)
-            try container.encode(status, forKey: .status)
-            try container.encode(lastHeartbeat, forKey: .lastHeartbeat)
-            try container.encode(secondsSinceHeartbeat, forKey: .secondsSinceHeartbeat)
-            try container.encode(channel, forKey: .channel)
-            try container.encode(metadata, forKey: .metadata)
-            try container.encodeIfPresent(reportedStatus, forKey: .reportedStatus)
-            try container.encodeIfPresent(reportedAt, forKey: .reportedAt)
-            try container.encodeIfPresent(payloadError, forKey: .payloadError)
-        }
     }
 
-    public struct Alert: Sendable, Equatable, Codable {
+    public struct Alert: Sendable, Equatable, Decodable {
         public var agentID: String
         public var agentName: String
         public var secondsOffline: Int64
@@ -58,19 +43,9 @@ public struct StatusMap: Sendable, Equatable, Codable {
             case message
             case lastNotified = "last_notified"
         }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(agentID, forKey: .agentID)
-            try container.encode(agentName, forKey: .agentName)
-            try container.encode(secondsOffline, forKey: .secondsOffline)
-            try container.encode(alertTime, forKey: .alertTime)
-            try container.encode(message, forKey: .message)
-            try container.encode(lastNotified, forKey: .lastNotified)
-        }
     }
 
-    public struct Summary: Sendable, Equatable, Codable {
+    public struct Summary: Sendable, Equatable, Decodable {
         public var totalAgents: Int
         public var onlineAgents: Int
         public var offlineAgents: Int
@@ -81,6 +56,17 @@ public struct StatusMap: Sendable, Equatable, Codable {
             self.onlineAgents = onlineAgents
             self.offlineAgents = offlineAgents
             self.unknownAgents = unknownAgents
+        }
+
+        public init(states: [AgentState]) {
+            self.init(totalAgents: states.count, onlineAgents: 0, offlineAgents: 0, unknownAgents: 0)
+            for state in states {
+                switch state.status {
+                case .online: onlineAgents += 1
+                case .offline: offlineAgents += 1
+                case .unknown: unknownAgents += 1
+                }
+            }
         }
 
         enum CodingKeys: String, CodingKey {
@@ -96,53 +82,9 @@ public struct StatusMap: Sendable, Equatable, Codable {
     public var alerts: [Alert]
     public var summary: Summary
 
-    /// Builds the map from evaluated states at `now` (Redis server clock, milliseconds).
-    public init(states: [AgentState], now: Int64, alertRecords: [String: AlertRecord] = [:]) {
-        let time = iso8601(milliseconds: now)
-        var agents: [String: Entry] = [:]
-        agents.reserveCapacity(states.count)
-        var alerts: [Alert] = []
-        var counts: [AgentStatus: Int] = [:]
-        for state in states {
-            counts[state.status, default: 0] += 1
-            agents[state.agent.id] = Entry(
-                id: state.agent.id,
-                name: state.agent.name,
-                status: state.status,
-                lastHeartbeat: state.lastHeartbeat.map { iso8601(milliseconds: $0) },
-                secondsSinceHeartbeat: state.secondsSinceHeartbeat,
-                channel: state.agent.channel,
-                metadata: state.payload?.metadata ?? [:],
-                reportedStatus: state.payload?.reportedStatus,
-                reportedAt: state.payload?.reportedAt,
-                payloadError: state.payloadError)
-            if state.status == .offline, let seconds = state.secondsSinceHeartbeat {
-                alerts.append(Alert(
-                    agentID: state.agent.id, agentName: state.agent.name, secondsOffline: seconds,
-                    alertTime: time, message: Self.offlineMessage(for: state.agent, secondsOffline: seconds),
-                    lastNotified: alertRecords[state.agent.id].flatMap { $0.alerted ? iso8601(milliseconds: $0.lastNotified) : nil }))
-            }
-        }
-        self.timestamp = time
-        self.agents = agents
-        self.alerts = alerts
-        self.summary = Summary(
-            totalAgents: states.count, onlineAgents: counts[.online, default: 0],
-            offlineAgents: counts[.offline, default: 0], unknownAgents: counts[.unknown, default: 0])
-    }
-
-    static func offlineMessage(for agent: MonitorConfiguration.Agent, secondsOffline: Int64) -> String {
-        "Agent \(agent.name) (\(agent.id)) is offline: no heartbeat for \(formatDuration(seconds: secondsOffline))"
-            + " (threshold \(formatDuration(seconds: agent.offlineThreshold.wholeSeconds)))"
-    }
-
-    /// The file's bytes: pretty-printed, keys sorted, so two replicas' maps diff cleanly.
-    public func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(self)
-        data.append(UInt8(ascii: "\n"))
-        return data
+    /// Reads a map file's bytes.
+    public init(json: [UInt8]) throws {
+        self = try JSONDecoder().decode(StatusMap.self, from: Data(json))
     }
 
     /// The shipped JSON Schema (draft 2020-12) of this document.

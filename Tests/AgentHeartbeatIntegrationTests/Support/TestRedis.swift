@@ -68,13 +68,14 @@ extension RedisClient {
         }
     }
 
-    /// The heartbeat key's fields, or [:] when it does not exist.
-    func heartbeatFields(_ configuration: MonitorConfiguration, _ id: String) async throws -> [String: String] {
-        let items = try await send("HGETALL", configuration.heartbeatKey(for: id)).array ?? []
-        var fields: [String: String] = [:]
-        for index in stride(from: 0, to: items.count, by: 2) { fields[items[index].text ?? ""] = items[index + 1].text }
-        return fields
+    /// The agent's heartbeat record as stored, or nil when its key does not exist.
+    func heartbeat(_ configuration: MonitorConfiguration, _ id: String) async throws -> HeartbeatRecord? {
+        try await send("GET", configuration.heartbeatKey(for: id)).bytes.flatMap(HeartbeatRecord.init(stored:))
     }
+}
+
+extension HeartbeatRecord {
+    var payloadText: String? { payload.map { String(decoding: $0, as: UTF8.self) } }
 }
 
 /// Polls `condition` until it holds or the deadline passes; never a fixed sleep that hopes.
