@@ -5,7 +5,9 @@ let package = Package(
     name: "agent-heartbeat",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "agent-heartbeat", targets: ["agent-heartbeat"])
+        .executable(name: "agent-heartbeat", targets: ["agent-heartbeat"]),
+        // For the micro-benchmarks in Benchmarks/Package.swift.
+        .library(name: "AgentHeartbeatCore", targets: ["AgentHeartbeatCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -107,7 +107,7 @@ struct StatusMapTests {
     @Test func chunksJoinToTheWholeMap() throws {
         let whole = renderer().render()
         var chunks: [[UInt8]] = []
-        renderer().render(chunkSize: 100) { chunks.append($0) }
+        renderer().render(chunkSize: 100) { chunks.append(Array($0)) }
         #expect(chunks.count > 1)
         #expect(Array(chunks.joined()) == whole)
     }

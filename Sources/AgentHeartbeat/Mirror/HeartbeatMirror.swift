@@ -68,14 +68,11 @@ extension HeartbeatMirror {
         /// One per agent ever subscribed (never reused, so an index stays valid across reloads).
         var slots: [Slot] = []
         /// Channel → slot, as subscribed on the live connection: the one hash lookup per message.
-        var slotByChannel: [[UInt8]: Int] = [:]
+        var slotByChannel: [ChannelKey: Int] = [:]
         var generation = -1
         var limiter = RateLimiter<String>(interval: .seconds(60))
         /// Heartbeats read from one socket read, handed to the writer under one lock.
         var batch: [PendingHeartbeats.Heartbeat] = []
-        static let message = Array("message".utf8)
-        static let subscribe = Array("subscribe".utf8)
-        static let unsubscribe = Array("unsubscribe".utf8)
 
         struct Slot {
             var agentID: String
@@ -113,11 +110,13 @@ extension HeartbeatMirror {
                     while !pending.isClosed {
                         if mirror.configurations.generation != generation { try follow(mirror.configurations, on: connection) }
                         guard try connection.waitForData(timeout: .milliseconds(250)) else { continue }
-                        while let reply = try connection.nextBufferedReply() { handle(reply) }
+                        try connection.drainBufferedPushes { handle($0) }
+                        mirror.statistics.received.add(batch.count, ordering: .relaxed)
                         pending.add(batch)
                         batch.removeAll(keepingCapacity: true)
                     }
                 } catch {
+                    mirror.statistics.received.add(batch.count, ordering: .relaxed)
                     pending.add(batch)
                     batch.removeAll(keepingCapacity: true)
                     mirror.statistics.subscribedChannels.store(0, ordering: .relaxed)
@@ -136,11 +135,11 @@ extension HeartbeatMirror {
         /// Subscribes to channels of agents added since the last call and unsubscribes removed ones.
         func follow(_ store: ConfigurationStore, on connection: RedisConnection) throws(RedisError) {
             generation = store.generation
-            var wanted: [[UInt8]: String] = [:]
-            for agent in store.current.agents { wanted[Array(agent.channel.utf8)] = agent.id }
+            var wanted: [ChannelKey: String] = [:]
+            for agent in store.current.agents { wanted[ChannelKey(Array(agent.channel.utf8))] = agent.id }
             let removed = slotByChannel.keys.filter { wanted[$0] == nil }
             let perAgentMetrics = SidecarMetrics.perAgent(wanted.count)
-            var added: [[UInt8]] = []
+            var added: [ChannelKey] = []
             for (channel, id) in wanted {
                 if let slot = slotByChannel[channel], slots[slot].agentID == id { continue }
                 if slotByChannel[channel] == nil { added.append(channel) }
@@ -150,28 +149,23 @@ extension HeartbeatMirror {
             for channel in removed { slotByChannel[channel] = nil }
             for (command, channels) in [("SUBSCRIBE", added), ("UNSUBSCRIBE", removed)] {
                 for start in stride(from: 0, to: channels.count, by: HeartbeatMirror.batchSize) {
-                    try connection.append(RedisCommand(command, Array(channels[start..<min(start + HeartbeatMirror.batchSize, channels.count)])))
+                    try connection.append(RedisCommand(command, channels[start..<min(start + HeartbeatMirror.batchSize, channels.count)].map(\.bytes)))
                 }
             }
             try connection.flush()
             mirror.statistics.expectedChannels.store(wanted.count, ordering: .relaxed)
         }
 
-        func handle(_ reply: RedisReply) {
-            guard let parts = reply.array, parts.count == 3, let kind = parts[0].bytes, let channel = parts[1].bytes else { return }
-            guard kind == Self.message else {
-                if kind == Self.subscribe || kind == Self.unsubscribe, let count = parts[2].integer {
-                    mirror.statistics.subscribedChannels.store(Int(count), ordering: .relaxed)
-                }
+        func handle(_ push: borrowing RedisPush) {
+            guard push.kind == .message else {
+                mirror.statistics.subscribedChannels.store(push.subscriptions, ordering: .relaxed)
                 return
             }
-            guard let index = slotByChannel[channel] else { return }
+            guard let index = slotByChannel[ChannelKey(borrowing: push.channel)] else { return }
             let slot = slots[index]
-            let payload = parts[2].bytes ?? []
-            mirror.statistics.received.add(1, ordering: .relaxed)
             slot.received?.increment()
-            guard let problem = HeartbeatPayload.problem(with: payload) else {
-                batch.append(.init(slot: index, agentID: slot.agentID, payload: payload, problem: nil))
+            guard let problem = HeartbeatPayload.problem(with: push.payload) else {
+                batch.append(.init(slot: index, agentID: slot.agentID, payload: Array(push.payload), problem: nil))
                 return
             }
             // Still a heartbeat: the agent is alive, only its payload is unusable.

@@ -102,15 +102,18 @@ public final class RedisConnection {
         return true
     }
 
-    /// The next complete reply already in hiredis' buffer, without touching the socket.
-    public func nextBufferedReply() throws(RedisError) -> RedisReply? {
-        var raw: UnsafeMutableRawPointer?
-        guard redisReaderGetReply(context.pointee.reader, &raw) == REDIS_OK else {
-            throw RedisError(.connectionLost, "protocol error from Redis")
+    /// Hands every complete push already in hiredis' buffer to `handle`, in order, without
+    /// touching the socket or copying; replies that are not pushes are skipped.
+    func drainBufferedPushes(_ handle: (borrowing RedisPush) -> Void) throws(RedisError) {
+        while true {
+            var raw: UnsafeMutableRawPointer?
+            guard redisReaderGetReply(context.pointee.reader, &raw) == REDIS_OK else {
+                throw RedisError(.connectionLost, "protocol error from Redis")
+            }
+            guard let raw else { return }
+            defer { freeReplyObject(raw) }
+            if let push = RedisPush(raw.assumingMemoryBound(to: redisReply.self)) { handle(push) }
         }
-        guard let raw else { return nil }
-        defer { freeReplyObject(raw) }
-        return RedisReply(raw.assumingMemoryBound(to: redisReply.self))
     }
 
     private func lost() -> RedisError {

@@ -34,8 +34,12 @@ public struct HeartbeatPayload: Sendable, Equatable {
     /// Why a payload cannot be used, or nil when it is a JSON object within the size limit.
     /// The mirror's check for every message: the same verdict as `parse`, without building values.
     public static func problem(with bytes: [UInt8]) -> Problem? {
+        bytes.withUnsafeBufferPointer { problem(with: $0) }
+    }
+
+    public static func problem(with bytes: UnsafeBufferPointer<UInt8>) -> Problem? {
         guard bytes.count <= maximumSize else { return .tooLarge(bytes: bytes.count) }
-        let isObject = bytes.withUnsafeBufferPointer { try? JSONParser.isObject($0) }
+        let isObject = try? JSONParser.isObject(bytes)
         switch isObject {
         case true: return nil
         case false: return .notAnObject

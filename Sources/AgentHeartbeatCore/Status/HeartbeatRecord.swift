@@ -23,6 +23,10 @@ public struct HeartbeatRecord: Sendable, Equatable {
     /// Reads a stored value; nil when it is not a record (written by something else, or without a
     /// valid time), which the checker treats as never heard from.
     public init?(stored value: [UInt8]) {
+        if let record = Self(mirrored: value) {
+            self = record
+            return
+        }
         let members = value.withUnsafeBufferPointer { try? JSONParser.members(of: $0) }
         guard let members = members ?? nil else { return nil }
         var receivedAt: Int64?
@@ -46,6 +50,27 @@ public struct HeartbeatRecord: Sendable, Equatable {
         }
     }
 
+    /// The mirror's own layout, `{"received_at_ms":<digits>,"payload":{…}}`, read without a general
+    /// parse (the checker reads one per agent); only the payload is validated.
+    private static let head = Array(#"{"received_at_ms":"#.utf8)
+    private static let middle = Array(#","payload":"#.utf8)
+
+    private init?(mirrored value: [UInt8]) {
+        let (head, middle) = (Self.head, Self.middle)
+        guard value.count > head.count + middle.count + 3, value.starts(with: head), value.last == UInt8(ascii: "}") else { return nil }
+        var index = head.count
+        var time: Int64 = 0
+        while index < value.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(value[index]), index - head.count < 18 {
+            time = time * 10 + Int64(value[index] - UInt8(ascii: "0"))
+            index += 1
+        }
+        guard index > head.count, value[index...].starts(with: middle) else { return nil }
+        let payload = value[(index + middle.count)..<(value.count - 1)]
+        guard payload.withUnsafeBufferPointer({ (try? JSONParser.isObject($0)) == true }) else { return nil }
+        receivedAt = time
+        self.payload = payload
+    }
+
     /// Member names of the stored value.
     public enum Field {
         public static let receivedAt = "received_at_ms"
@@ -59,13 +84,13 @@ public struct HeartbeatRecord: Sendable, Equatable {
         var output = JSONOutput()
         if let problem {
             output.string(Field.error)
-            output.bytes.append(UInt8(ascii: ":"))
+            output.append(UInt8(ascii: ":"))
             output.string(problem.description)
         } else {
             output.string(Field.payload)
-            output.bytes.append(UInt8(ascii: ":"))
-            output.bytes.append(contentsOf: payload)
+            output.append(UInt8(ascii: ":"))
+            payload.withUnsafeBufferPointer { output.append($0) }
         }
-        return output.bytes
+        return Array(output.bytes)
     }
 }

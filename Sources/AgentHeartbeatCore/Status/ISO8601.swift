@@ -1,6 +1,11 @@
 /// Formats Unix milliseconds as `2026-11-29T04:05:56.123Z` without a formatter object:
 /// the map renders one per agent, and this is pure arithmetic (days-from-civil inverted).
 public func iso8601(milliseconds: Int64) -> String {
+    withISO8601(milliseconds: milliseconds) { String(decoding: $0, as: UTF8.self) }
+}
+
+/// The same as bytes, handed to `body`: what the map renderer writes for every agent.
+func withISO8601<Result>(milliseconds: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
     let totalSeconds = milliseconds.floorDivided(by: 1000)
     let millis = milliseconds - totalSeconds * 1000
     let days = totalSeconds.floorDivided(by: 86_400)
@@ -17,12 +22,37 @@ public func iso8601(milliseconds: Int64) -> String {
     let month = mp < 10 ? mp + 3 : mp - 9
     let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
 
-    func pad(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    // Years outside 0...9999 keep all their digits (and sign), as before.
+    let yearText = year >= 0 && year <= 9999 ? nil : String(year)
+    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32 + (yearText?.utf8.count ?? 0)) { buffer in
+        var count = 0
+        func put(_ value: Int64, width: Int, then separator: Unicode.Scalar) {
+            var rest = value
+            for position in (count..<count + width).reversed() {
+                buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            buffer[count + width] = UInt8(ascii: separator)
+            count += width + 1
+        }
+        if let yearText {
+            for byte in yearText.utf8 {
+                buffer[count] = byte
+                count += 1
+            }
+            buffer[count] = UInt8(ascii: "-")
+            count += 1
+        } else {
+            put(year, width: 4, then: "-")
+        }
+        put(month, width: 2, then: "-")
+        put(day, width: 2, then: "T")
+        put(secondOfDay / 3600, width: 2, then: ":")
+        put(secondOfDay % 3600 / 60, width: 2, then: ":")
+        put(secondOfDay % 60, width: 2, then: ".")
+        put(millis, width: 3, then: "Z")
+        return body(UnsafeBufferPointer(rebasing: buffer[..<count]))
     }
-    return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
-        + "\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis, 3))Z"
 }
 
 extension Int64 {

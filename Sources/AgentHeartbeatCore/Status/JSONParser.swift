@@ -257,6 +257,8 @@ public struct JSONParser {
                 }
             }
         }
+        // ASCII (keys, most values) needs no validation; String(validating:) is generic and slower.
+        if !buffer.contains(where: { $0 >= 0x80 }) { return String(decoding: buffer, as: UTF8.self) }
         guard let text = String(validating: buffer, as: UTF8.self) else { throw Failure() }
         return text
     }
@@ -284,6 +286,9 @@ public struct JSONParser {
             guard digits() > 0 else { throw Failure() }
             isInteger = false
         }
+        // Only a value to build, or a number that might overflow to infinity, needs converting
+        // (308 digits stay below Double's maximum).
+        if validatesOnly && isInteger && integerDigits <= 308 { return .null }
         let literal = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if isInteger, let value = Int64(literal) { return .integer(value) }
         guard let value = Double(literal), value.isFinite else { throw Failure() }

@@ -1,28 +1,97 @@
 /// Pretty-printed JSON written straight into bytes: two-space indents and `"key" : value`, the
 /// layout of Foundation's pretty printer, without building a value tree first.
-struct JSONOutput {
-    var bytes: [UInt8] = []
+///
+/// Owns a plain growing buffer: the map renderer appends some forty pieces per agent, and Swift
+/// arrays' uniqueness and capacity checks on every append were a measurable share of a check.
+struct JSONOutput: ~Copyable {
+    private var start: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int = 4096) {
+        self.capacity = max(capacity, 16)
+        start = .allocate(capacity: self.capacity)
+    }
+
+    deinit { start.deallocate() }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: start, count: count) }
+
+    mutating func removeAll() { count = 0 }
+
+    private mutating func reserve(_ extra: Int) {
+        guard count + extra > capacity else { return }
+        let grown = max(capacity * 2, count + extra)
+        let moved = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+        moved.update(from: start, count: count)
+        start.deallocate()
+        start = moved
+        capacity = grown
+    }
+
+    mutating func append(_ byte: UInt8) {
+        reserve(1)
+        start[count] = byte
+        count += 1
+    }
+
+    mutating func append(_ buffer: UnsafeBufferPointer<UInt8>) {
+        guard let base = buffer.baseAddress, !buffer.isEmpty else { return }
+        reserve(buffer.count)
+        (start + count).update(from: base, count: buffer.count)
+        count += buffer.count
+    }
 
     mutating func append(_ text: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     mutating func newline(indent: Int) {
-        bytes.append(UInt8(ascii: "\n"))
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent * 2))
+        append(UInt8(ascii: "\n"))
+        let spaces: StaticString = "                                                                "
+        var remaining = indent * 2
+        while remaining > 0 {
+            let count = min(remaining, spaces.utf8CodeUnitCount)
+            append(UnsafeBufferPointer(start: spaces.utf8Start, count: count))
+            remaining -= count
+        }
     }
 
     /// `"key" : ` on a new line at `indent`.
     mutating func key(_ key: StaticString, indent: Int) {
         newline(indent: indent)
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
         append(key)
         append("\" : ")
     }
 
     mutating func string(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
+        var text = text
+        text.withUTF8 { string($0) }
+    }
+
+    mutating func string(_ text: String?) {
+        if let text { string(text) } else { append("null") }
+    }
+
+    mutating func string(_ text: UnsafeBufferPointer<UInt8>) {
+        append(UInt8(ascii: "\""))
+        stringContents(text)
+        append(UInt8(ascii: "\""))
+    }
+
+    /// Text escaped for the inside of a JSON string, without the quotes.
+    mutating func stringContents(_ text: String) {
+        var text = text
+        text.withUTF8 { stringContents($0) }
+    }
+
+    mutating func stringContents(_ text: UnsafeBufferPointer<UInt8>) {
+        // Most text needs no escaping: copied whole.
+        guard text.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+            return append(text)
+        }
+        for byte in text {
             switch byte {
             case UInt8(ascii: "\""): append("\\\"")
             case UInt8(ascii: "\\"): append("\\\\")
@@ -31,21 +100,42 @@ struct JSONOutput {
             case 0x09: append("\\t")
             case 0..<0x20:
                 append("\\u00")
-                bytes.append(Self.hexDigits[Int(byte >> 4)])
-                bytes.append(Self.hexDigits[Int(byte & 0x0F)])
-            default: bytes.append(byte)
+                append(Self.hexDigit(byte >> 4))
+                append(Self.hexDigit(byte & 0x0F))
+            default: append(byte)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 
-    mutating func string(_ text: String?) {
-        if let text { string(text) } else { append("null") }
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+    }
+
+    /// A quoted ISO 8601 time, or null.
+    mutating func time(milliseconds: Int64?) {
+        guard let milliseconds else { return append("null") }
+        append(UInt8(ascii: "\""))
+        withISO8601(milliseconds: milliseconds) { append($0) }
+        append(UInt8(ascii: "\""))
+    }
+
+    /// `3725` → `1h 2m 5s`, as `formatDuration` writes it.
+    mutating func duration(seconds: Int64) {
+        guard seconds > 0 else { return append("0s") }
+        let parts: [(Int64, UInt8)] = [(seconds / 86_400, UInt8(ascii: "d")), (seconds % 86_400 / 3600, UInt8(ascii: "h")), (seconds % 3600 / 60, UInt8(ascii: "m")), (seconds % 60, UInt8(ascii: "s"))]
+        var first = true
+        for (amount, unit) in parts where amount > 0 {
+            if !first { append(UInt8(ascii: " ")) }
+            first = false
+            integer(amount)
+            append(unit)
+        }
     }
 
     mutating func integer(_ value: Int64) {
         // A decimal Int64 fits a small string: no allocation.
-        bytes.append(contentsOf: String(value).utf8)
+        var text = String(value)
+        text.withUTF8 { append($0) }
     }
 
     mutating func integer(_ value: Int64?) {
@@ -63,18 +153,15 @@ struct JSONOutput {
             case 0x20, 0x09, 0x0A, 0x0D:
                 index += 1
             case UInt8(ascii: "\""):
-                let start = index
-                index += 1
-                while raw[index] != UInt8(ascii: "\"") { index += raw[index] == UInt8(ascii: "\\") ? 2 : 1 }
-                index += 1
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: raw[start..<index]))
+                let end = JSONScanner.endOfString(raw, from: index)
+                append(UnsafeBufferPointer(rebasing: raw[index..<end]))
+                index = end
             case UInt8(ascii: "{"), UInt8(ascii: "["):
-                bytes.append(byte)
-                index += 1
-                while raw[index] == 0x20 || raw[index] == 0x09 || raw[index] == 0x0A || raw[index] == 0x0D { index += 1 }
+                append(byte)
+                index = JSONScanner.skipWhitespace(raw, from: index + 1)
                 // Valid JSON: the next byte closes the container only when it is empty.
                 if raw[index] == UInt8(ascii: "}") || raw[index] == UInt8(ascii: "]") {
-                    bytes.append(raw[index])
+                    append(raw[index])
                     index += 1
                 } else {
                     level += 1
@@ -83,21 +170,19 @@ struct JSONOutput {
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 level -= 1
                 newline(indent: level)
-                bytes.append(byte)
+                append(byte)
                 index += 1
             case UInt8(ascii: ","):
-                bytes.append(byte)
+                append(byte)
                 newline(indent: level)
                 index += 1
             case UInt8(ascii: ":"):
                 append(" : ")
                 index += 1
             default:
-                bytes.append(byte)
+                append(byte)
                 index += 1
             }
         }
     }
-
-    static let hexDigits = Array("0123456789abcdef".utf8)
 }

@@ -93,7 +93,7 @@ public struct StatusMap: Sendable, Equatable, Decodable {
 
 /// `3725` → `1h 2m 5s`; what people read in alerts.
 public func formatDuration(seconds: Int64) -> String {
-    guard seconds > 0 else { return "0s" }
-    let parts: [(Int64, String)] = [(seconds / 86_400, "d"), (seconds % 86_400 / 3600, "h"), (seconds % 3600 / 60, "m"), (seconds % 60, "s")]
-    return parts.filter { $0.0 > 0 }.map { "\($0.0)\($0.1)" }.joined(separator: " ")
+    var output = JSONOutput()
+    output.duration(seconds: seconds)
+    return String(decoding: output.bytes, as: UTF8.self)
 }

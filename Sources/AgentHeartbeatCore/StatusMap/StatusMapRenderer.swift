@@ -26,19 +26,19 @@ public struct StatusMapRenderer: Sendable {
     public var summary: StatusMap.Summary { StatusMap.Summary(states: states) }
 
     /// Renders the map, handing `write` a chunk whenever about `chunkSize` bytes are ready.
-    public func render(chunkSize: Int = 1 << 16, to write: ([UInt8]) throws -> Void) rethrows {
-        var output = JSONOutput()
-        output.bytes.reserveCapacity(min(chunkSize, 1 << 16) + 4096)
+    public func render(chunkSize: Int = 1 << 16, to write: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var output = JSONOutput(capacity: min(chunkSize, 1 << 16) + 4096)
         let time = iso8601(milliseconds: now)
         output.append("{")
         output.key("agents", indent: 1)
         output.append("{")
+        var members: [JSONScanner.Member] = []  // reused: no allocation per agent
         for (position, index) in order.enumerated() {
             if position > 0 { output.append(",") }
-            entry(states[index], into: &output)
-            if output.bytes.count >= chunkSize {
+            entry(states[index], into: &output, members: &members)
+            if output.count >= chunkSize {
                 try write(output.bytes)
-                output.bytes.removeAll(keepingCapacity: true)
+                output.removeAll()
             }
         }
         if !order.isEmpty { output.newline(indent: 1) }
@@ -79,14 +79,13 @@ public struct StatusMapRenderer: Sendable {
     /// The whole map in memory (tests, and `check --once`).
     public func render() -> [UInt8] {
         var all: [UInt8] = []
-        render(chunkSize: .max) { all = $0 }
+        render(chunkSize: .max) { all = Array($0) }
         return all
     }
 
     /// The original format always has `last_heartbeat` and `seconds_since_heartbeat`, null when
     /// unknown; `payload_error`, `reported_at` and `reported_status` appear only when present.
-    private func entry(_ state: AgentState, into output: inout JSONOutput) {
-        let fields = state.payload.map(PayloadFields.init)
+    private func entry(_ state: AgentState, into output: inout JSONOutput, members: inout [JSONScanner.Member]) {
         output.newline(indent: 2)
         output.string(state.agent.id)
         output.append(" : {")
@@ -97,23 +96,50 @@ public struct StatusMapRenderer: Sendable {
         output.string(state.agent.id)
         output.append(",")
         output.key("last_heartbeat", indent: 3)
-        output.string(state.lastHeartbeat.map { iso8601(milliseconds: $0) })
+        output.time(milliseconds: state.lastHeartbeat)
         output.append(",")
-        output.key("metadata", indent: 3)
-        if let fields, !fields.metadata.isEmpty {
-            output.append("{")
-            for (position, member) in fields.metadata.enumerated() {
-                if position > 0 { output.append(",") }
-                output.newline(indent: 4)
-                output.string(member.key)
-                output.append(" : ")
-                fields.value(member, indent: 4, into: &output)
-            }
-            output.newline(indent: 3)
-            output.append("},")
-        } else {
-            output.append("{},")
+        guard let payload = state.payload else {
+            entryEnd(state, into: &output)
+            return
         }
+        payload.withUnsafeBufferPointer { payload in
+            let (status, timestamp) = PayloadFields.split(payload, metadata: &members)
+            func value(_ member: JSONScanner.Member, indent: Int) {
+                output.value(UnsafeBufferPointer(rebasing: payload[member.value]), indent: indent)
+            }
+            output.key("metadata", indent: 3)
+            output.append("{")
+            for (position, member) in members.enumerated() {
+                output.append(position == 0 ? "" : ",")
+                output.newline(indent: 4)
+                output.append(UInt8(ascii: "\""))
+                output.append(UnsafeBufferPointer(rebasing: payload[member.key]))
+                output.append("\" : ")
+                value(member, indent: 4)
+            }
+            if !members.isEmpty { output.newline(indent: 3) }
+            output.append("},")
+            output.key("name", indent: 3)
+            output.string(state.agent.name)
+            output.append(",")
+            if let timestamp {
+                output.key("reported_at", indent: 3)
+                value(timestamp, indent: 3)
+                output.append(",")
+            }
+            if let status {
+                output.key("reported_status", indent: 3)
+                value(status, indent: 3)
+                output.append(",")
+            }
+        }
+        entryTail(state, into: &output)
+    }
+
+    /// An entry without a payload: no metadata, perhaps a payload error.
+    private func entryEnd(_ state: AgentState, into output: inout JSONOutput) {
+        output.key("metadata", indent: 3)
+        output.append("{},")
         output.key("name", indent: 3)
         output.string(state.agent.name)
         output.append(",")
@@ -122,16 +148,10 @@ public struct StatusMapRenderer: Sendable {
             output.string(error)
             output.append(",")
         }
-        if let fields, let timestamp = fields.timestamp {
-            output.key("reported_at", indent: 3)
-            fields.value(timestamp, indent: 3, into: &output)
-            output.append(",")
-        }
-        if let fields, let status = fields.status {
-            output.key("reported_status", indent: 3)
-            fields.value(status, indent: 3, into: &output)
-            output.append(",")
-        }
+        entryTail(state, into: &output)
+    }
+
+    private func entryTail(_ state: AgentState, into output: inout JSONOutput) {
         output.key("seconds_since_heartbeat", indent: 3)
         output.integer(state.secondsSinceHeartbeat)
         output.append(",")
@@ -156,50 +176,58 @@ public struct StatusMapRenderer: Sendable {
         output.string(time)
         output.append(",")
         output.key("last_notified", indent: 3)
-        output.string(record.flatMap { $0.alerted ? iso8601(milliseconds: $0.lastNotified) : nil })
+        output.time(milliseconds: record.flatMap { $0.alerted ? $0.lastNotified : nil })
         output.append(",")
         output.key("message", indent: 3)
-        output.string(Self.offlineMessage(for: state.agent, secondsOffline: seconds))
+        // "Agent <name> (<id>) is offline: no heartbeat for <duration> (threshold <duration>)",
+        // written in place: one String per offline agent was most of this function's cost.
+        output.append("\"Agent ")
+        output.stringContents(state.agent.name)
+        output.append(" (")
+        output.stringContents(state.agent.id)
+        output.append(") is offline: no heartbeat for ")
+        output.duration(seconds: seconds)
+        output.append(" (threshold ")
+        output.duration(seconds: state.agent.offlineThreshold.wholeSeconds)
+        output.append(")\"")
         output.append(",")
         output.key("seconds_offline", indent: 3)
         output.integer(seconds)
         output.newline(indent: 2)
         output.append("}")
     }
-
-    static func offlineMessage(for agent: MonitorConfiguration.Agent, secondsOffline: Int64) -> String {
-        "Agent \(agent.name) (\(agent.id)) is offline: no heartbeat for \(formatDuration(seconds: secondsOffline))"
-            + " (threshold \(formatDuration(seconds: agent.offlineThreshold.wholeSeconds)))"
-    }
 }
 
 /// A payload split the way the map shows it: `status` (when text), `timestamp`, and the other
-/// fields as metadata, sorted by key, the last of duplicate keys winning.
-private struct PayloadFields {
-    let payload: ArraySlice<UInt8>
-    var status: JSONParser.Member?
-    var timestamp: JSONParser.Member?
-    var metadata: [JSONParser.Member] = []
-
-    init(_ payload: ArraySlice<UInt8>) {
-        self.payload = payload
-        let members = payload.withUnsafeBufferPointer { try? JSONParser.members(of: $0) } ?? nil
-        for member in members ?? [] {
-            switch member.key {
-            case "status" where payload[payload.startIndex + member.value.lowerBound] == UInt8(ascii: "\""): status = member
-            case "timestamp": timestamp = member
-            default: metadata.append(member)
+/// fields as metadata, sorted by key, the last of duplicate keys winning. Keys are compared as
+/// written: a key spelled with escapes (`"st\u0061tus"`) counts as a different key.
+enum PayloadFields {
+    /// Fills `metadata` (emptied first) and returns the `status` and `timestamp` members.
+    static func split(
+        _ payload: UnsafeBufferPointer<UInt8>, metadata: inout [JSONScanner.Member]
+    ) -> (status: JSONScanner.Member?, timestamp: JSONScanner.Member?) {
+        var status: JSONScanner.Member?
+        var timestamp: JSONScanner.Member?
+        metadata.removeAll(keepingCapacity: true)
+        JSONScanner.forEachMember(ofObject: payload) { member in
+            let key = UnsafeBufferPointer(rebasing: payload[member.key])
+            if key.elementsEqual("status".utf8), payload[member.value.lowerBound] == UInt8(ascii: "\"") {
+                status = member
+            } else if key.elementsEqual("timestamp".utf8) {
+                timestamp = member
+            } else {
+                metadata.append(member)
             }
         }
-        guard metadata.count > 1 else { return }
-        // Ranges grow through the payload, so the later of two equal keys sorts after.
-        metadata.sort { ($0.key, $0.value.lowerBound) < ($1.key, $1.value.lowerBound) }
-        metadata = metadata.indices.filter { $0 + 1 == metadata.count || metadata[$0 + 1].key != metadata[$0].key }.map { metadata[$0] }
-    }
-
-    func value(_ member: JSONParser.Member, indent: Int, into output: inout JSONOutput) {
-        payload.withUnsafeBufferPointer { bytes in
-            output.value(UnsafeBufferPointer(rebasing: bytes[member.value]), indent: indent)
+        func precedes(_ first: JSONScanner.Member, _ second: JSONScanner.Member) -> Bool {
+            payload[first.key].lexicographicallyPrecedes(payload[second.key])
         }
+        // Usually already in order. Swift's sort is stable, so duplicates stay in payload order
+        // and the last of each is kept.
+        if zip(metadata, metadata.dropFirst()).contains(where: { !precedes($0, $1) }) {
+            metadata.sort(by: precedes)
+            metadata = metadata.indices.filter { $0 + 1 == metadata.count || precedes(metadata[$0], metadata[$0 + 1]) }.map { metadata[$0] }
+        }
+        return (status, timestamp)
     }
 }

@@ -1,0 +1,49 @@
+internal import CHiredis
+
+/// A pub/sub push (`message`, `subscribe`, `unsubscribe`) seen in place inside hiredis' reply
+/// object: nothing is copied, and the buffers are valid only while the handler runs.
+struct RedisPush: ~Copyable {
+    enum Kind {
+        case message
+        case subscribe
+        case unsubscribe
+    }
+
+    var kind: Kind
+    var channel: UnsafeBufferPointer<UInt8>
+    /// The message's payload; empty for (un)subscribe confirmations.
+    var payload: UnsafeBufferPointer<UInt8>
+    /// For (un)subscribe confirmations: how many channels the connection is subscribed to now.
+    var subscriptions: Int
+
+    /// Nil for anything that is not a well-formed push.
+    init?(_ reply: UnsafePointer<redisReply>) {
+        let value = reply.pointee
+        guard value.type == REDIS_REPLY_ARRAY, value.elements == 3, let items = value.element,
+            let first = items[0], let second = items[1], let third = items[2],
+            let kind = Self.bytes(first), let channel = Self.bytes(second)
+        else { return nil }
+        // Noncopyable: every stored property is set once, at the end.
+        let pushKind: Kind
+        var payload = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+        var subscriptions = 0
+        if kind.elementsEqual("message".utf8), let bytes = Self.bytes(third) {
+            pushKind = .message
+            payload = bytes
+        } else if third.pointee.type == REDIS_REPLY_INTEGER, kind.elementsEqual("subscribe".utf8) || kind.elementsEqual("unsubscribe".utf8) {
+            pushKind = kind.elementsEqual("subscribe".utf8) ? .subscribe : .unsubscribe
+            subscriptions = Int(third.pointee.integer)
+        } else {
+            return nil
+        }
+        self.kind = pushKind
+        self.channel = channel
+        self.payload = payload
+        self.subscriptions = subscriptions
+    }
+
+    private static func bytes(_ reply: UnsafeMutablePointer<redisReply>) -> UnsafeBufferPointer<UInt8>? {
+        guard reply.pointee.type == REDIS_REPLY_STRING else { return nil }
+        return UnsafeRawBufferPointer(start: reply.pointee.str, count: reply.pointee.len).assumingMemoryBound(to: UInt8.self)
+    }
+}
