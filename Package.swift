@@ -22,6 +22,8 @@ let package = Package(
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // glibc's malloc.h (malloc_trim); part of libc, nothing to install.
+        .systemLibrary(name: "CMalloc"),
 
         // Functional core: configuration, status evaluation, map rendering. No I/O.
         .target(
@@ -36,6 +38,7 @@ let package = Package(
                 "AgentHeartbeatCore",
                 "CHiredis",
                 "CCurl",
+                "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -112,6 +112,16 @@ struct StatusMapTests {
         #expect(Array(chunks.joined()) == whole)
     }
 
+    @Test func compactAboveThePrettyLimit() throws {
+        let many = (0...StatusMapRenderer.prettyLimit).map { MonitorConfiguration.Agent(id: "agent-\($0)", name: "Agent \($0)") }
+        let record = HeartbeatRecord(receivedAt: now - 1_000, payload: Array(#"{"status":"ok","nested":{"a":[1,2]}}"#.utf8))
+        let bytes = StatusMapRenderer(states: many.map { AgentState(agent: $0, record: record, now: now) }, now: now).render()
+        #expect(bytes.firstIndex(of: UInt8(ascii: "\n")) == bytes.count - 1)
+        let map = try StatusMap(json: bytes)
+        #expect(map.agents.count == many.count)
+        #expect(map.agents["agent-7"]?.metadata == ["nested": .object(["a": .array([.integer(1), .integer(2)])])])
+    }
+
     @Test func emptyMap() throws {
         let map = try StatusMap(json: StatusMapRenderer(states: [], now: now).render())
         #expect(map.agents.isEmpty && map.alerts.isEmpty && map.summary.totalAgents == 0)

@@ -1,13 +1,20 @@
 import AgentHeartbeatCore
 import Foundation
 
-/// One check: read every agent's key and evaluate it against the Redis clock.
+/// One check: read every agent's key and evaluate it against the Redis clock. Made once per
+/// configuration: what depends only on it (requests, the map's order) is prepared here.
 public struct HeartbeatChecker: Sendable {
     public let client: RedisClient
     public let configuration: MonitorConfiguration
+    let reader: HeartbeatReader
+    /// The map's agent order (see `StatusMapRenderer.keyOrder`).
+    let order: [Int]
+
     public init(client: RedisClient, configuration: MonitorConfiguration) {
         self.client = client
         self.configuration = configuration
+        reader = HeartbeatReader(configuration: configuration)
+        order = StatusMapRenderer.keyOrder(of: configuration.agents)
     }
 
     public struct Result: Sendable {
@@ -16,18 +23,15 @@ public struct HeartbeatChecker: Sendable {
         public var states: [AgentState]
         /// What was last told about each agent (see `AlertRecord`).
         public var alertRecords: [String: AlertRecord]
+        let order: [Int]
 
-        /// The status map of this result; `order` is `StatusMapRenderer.keyOrder` when known.
-        public func map(order: [Int]? = nil) -> StatusMapRenderer {
-            StatusMapRenderer(states: states, now: now, alertRecords: alertRecords, order: order)
-        }
+        /// The status map of this result.
+        public var map: StatusMapRenderer { StatusMapRenderer(states: states, now: now, alertRecords: alertRecords, order: order) }
     }
 
     public func check() async throws -> Result {
-        let snapshot = try await client.withConnection { [configuration] connection throws(RedisError) in
-            try connection.readSnapshot(of: configuration)
-        }
+        let snapshot = try await client.withConnection { [reader] connection throws(RedisError) in try reader.read(on: connection) }
         let states = zip(configuration.agents, snapshot.records).map { AgentState(agent: $0, record: $1, now: snapshot.now) }
-        return Result(now: snapshot.now, states: states, alertRecords: snapshot.alertRecords)
+        return Result(now: snapshot.now, states: states, alertRecords: snapshot.alertRecords, order: order)
     }
 }

@@ -1,6 +1,11 @@
 import AgentHeartbeatCore
 
-extension RedisConnection {
+/// Reads the server clock, every agent's heartbeat key and alert record: an MGET and an HMGET
+/// per chunk of at most `chunkSize` agents, TIME first. The requests depend only on the
+/// configuration, so they are encoded once (at 100,000 agents, building them took a sixth of a
+/// check). Every chunk is sent before the first reply is read, so Redis answers the next chunk
+/// while this one is parsed.
+struct HeartbeatReader: Sendable {
     struct Snapshot {
         /// The Redis server's clock, milliseconds since 1970.
         var now: Int64
@@ -8,33 +13,39 @@ extension RedisConnection {
         var alertRecords: [String: AlertRecord]
     }
 
-    /// Reads the server clock, every agent's heartbeat key and alert record: one pipelined round
-    /// trip per chunk of at most `chunkSize` agents (an MGET and an HMGET), TIME riding in the first.
-    func readSnapshot(of configuration: MonitorConfiguration, chunkSize: Int = 1000) throws(RedisError) -> Snapshot {
+    let agents: [MonitorConfiguration.Agent]
+    let alertsKey: String
+    let chunks: [Range<Int>]
+    /// Per chunk, `MGET <keys>` and `HMGET <alerts> <ids>` in the wire format.
+    let requests: [[UInt8]]
+
+    init(configuration: MonitorConfiguration, chunkSize: Int = 1000) {
         let agents = configuration.agents
-        let alertsKey = configuration.alertsKey
-        var snapshot = Snapshot(now: 0, records: [], alertRecords: [:])
+        let chunks = stride(from: 0, to: agents.count, by: chunkSize).map { $0..<min($0 + chunkSize, agents.count) }
+        requests = chunks.map { chunk in
+            let ids = agents[chunk].map { $0.id }
+            return RedisCommand.readHeartbeats(ids.map { configuration.heartbeatKey(for: $0) }).encoded
+                + RedisCommand.readAlertRecords(configuration.alertsKey, ids: ids).encoded
+        }
+        self.agents = agents
+        self.chunks = chunks
+        alertsKey = configuration.alertsKey
+    }
+
+    func read(on connection: RedisConnection) throws(RedisError) -> Snapshot {
+        try connection.append(.time)
+        for request in requests { try connection.appendEncoded(request) }
+        try connection.flush()
+        var snapshot = Snapshot(now: try connection.readReply().serverMilliseconds(), records: [], alertRecords: [:])
         snapshot.records.reserveCapacity(agents.count)
-        var start = 0
-        repeat {
-            let chunk = agents[start..<min(start + chunkSize, agents.count)]
-            var commands: [RedisCommand] = start == 0 ? [.time] : []
-            if !chunk.isEmpty {
-                commands.append(.readHeartbeats(chunk.map { configuration.heartbeatKey(for: $0.id) }))
-                commands.append(.readAlertRecords(alertsKey, ids: chunk.map(\.id)))
+        for chunk in chunks {
+            let values = try connection.readReply().items(chunk.count, of: "MGET")
+            snapshot.records.append(contentsOf: values.map { $0.bytes.flatMap(HeartbeatRecord.init(stored:)) })
+            let fields = try connection.readReply().items(chunk.count, of: "HMGET \(alertsKey)")
+            for (agent, field) in zip(agents[chunk], fields) {
+                if let record = field.text.flatMap(AlertRecord.init(encoded:)) { snapshot.alertRecords[agent.id] = record }
             }
-            var replies = try pipeline(commands)[...]
-            if start == 0 { snapshot.now = try replies.removeFirst().serverMilliseconds() }
-            if !chunk.isEmpty {
-                let values = try replies.removeFirst().items(chunk.count, of: "MGET")
-                snapshot.records.append(contentsOf: values.map { $0.bytes.flatMap(HeartbeatRecord.init(stored:)) })
-                let fields = try replies.removeFirst().items(chunk.count, of: "HMGET \(alertsKey)")
-                for (agent, field) in zip(chunk, fields) {
-                    if let record = field.text.flatMap(AlertRecord.init(encoded:)) { snapshot.alertRecords[agent.id] = record }
-                }
-            }
-            start += chunkSize
-        } while start < agents.count
+        }
         return snapshot
     }
 }

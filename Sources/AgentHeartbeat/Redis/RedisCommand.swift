@@ -15,6 +15,17 @@ public struct RedisCommand: Sendable {
     public init(_ name: String, _ arguments: [String]) {
         self.init(name, arguments.map { Array($0.utf8) })
     }
+
+    /// The command in Redis' wire format (RESP), as `RedisConnection.appendEncoded` sends it.
+    var encoded: [UInt8] {
+        var bytes = Array("*\(arguments.count)\r\n".utf8)
+        for argument in arguments {
+            bytes += Array("$\(argument.count)\r\n".utf8)
+            bytes += argument
+            bytes += [0x0D, 0x0A]
+        }
+        return bytes
+    }
 }
 
 extension RedisCommand {

@@ -76,6 +76,14 @@ public final class RedisConnection {
         guard status == REDIS_OK else { throw RedisError(.connectionLost, Self.errorText(context)) }
     }
 
+    /// Queues commands already in the wire format (`RedisCommand.encoded`), as they are.
+    public func appendEncoded(_ bytes: [UInt8]) throws(RedisError) {
+        let status = bytes.withUnsafeBytes { buffer in
+            redisAppendFormattedCommand(context, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count)
+        }
+        guard status == REDIS_OK else { throw RedisError(.connectionLost, Self.errorText(context)) }
+    }
+
     /// Writes everything queued by `append`.
     public func flush() throws(RedisError) {
         var done: Int32 = 0

@@ -1,5 +1,5 @@
-/// Pretty-printed JSON written straight into bytes: two-space indents and `"key" : value`, the
-/// layout of Foundation's pretty printer, without building a value tree first.
+/// JSON written straight into bytes, without building a value tree first: pretty-printed with
+/// two-space indents and `"key" : value` (the layout of Foundation's pretty printer), or compact.
 ///
 /// Owns a plain growing buffer: the map renderer appends some forty pieces per agent, and Swift
 /// arrays' uniqueness and capacity checks on every append were a measurable share of a check.
@@ -7,8 +7,11 @@ struct JSONOutput: ~Copyable {
     private var start: UnsafeMutablePointer<UInt8>
     private var capacity: Int
     private(set) var count = 0
+    /// Compact output drops the line breaks, indents and spaces around colons.
+    let pretty: Bool
 
-    init(capacity: Int = 4096) {
+    init(capacity: Int = 4096, pretty: Bool = true) {
+        self.pretty = pretty
         self.capacity = max(capacity, 16)
         start = .allocate(capacity: self.capacity)
     }
@@ -19,8 +22,12 @@ struct JSONOutput: ~Copyable {
 
     mutating func removeAll() { count = 0 }
 
+    @inline(__always)
     private mutating func reserve(_ extra: Int) {
-        guard count + extra > capacity else { return }
+        if count + extra > capacity { grow(extra) }
+    }
+
+    private mutating func grow(_ extra: Int) {
         let grown = max(capacity * 2, count + extra)
         let moved = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
         moved.update(from: start, count: count)
@@ -29,12 +36,14 @@ struct JSONOutput: ~Copyable {
         capacity = grown
     }
 
+    @inline(__always)
     mutating func append(_ byte: UInt8) {
         reserve(1)
         start[count] = byte
         count += 1
     }
 
+    @inline(__always)
     mutating func append(_ buffer: UnsafeBufferPointer<UInt8>) {
         guard let base = buffer.baseAddress, !buffer.isEmpty else { return }
         reserve(buffer.count)
@@ -42,11 +51,13 @@ struct JSONOutput: ~Copyable {
         count += buffer.count
     }
 
+    @inline(__always)
     mutating func append(_ text: StaticString) {
         append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     mutating func newline(indent: Int) {
+        guard pretty else { return }
         append(UInt8(ascii: "\n"))
         let spaces: StaticString = "                                                                "
         var remaining = indent * 2
@@ -62,7 +73,13 @@ struct JSONOutput: ~Copyable {
         newline(indent: indent)
         append(UInt8(ascii: "\""))
         append(key)
-        append("\" : ")
+        append(UInt8(ascii: "\""))
+        colon()
+    }
+
+    /// Between a key and its value.
+    mutating func colon() {
+        if pretty { append(" : ") } else { append(UInt8(ascii: ":")) }
     }
 
     mutating func string(_ text: String) {
@@ -177,7 +194,7 @@ struct JSONOutput: ~Copyable {
                 newline(indent: level)
                 index += 1
             case UInt8(ascii: ":"):
-                append(" : ")
+                colon()
                 index += 1
             default:
                 append(byte)

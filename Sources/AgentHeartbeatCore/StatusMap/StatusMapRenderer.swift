@@ -1,4 +1,5 @@
-/// Writes the status map's bytes: pretty-printed, keys sorted, so two replicas' maps diff cleanly.
+/// Writes the status map's bytes, keys sorted so that two replicas' maps diff cleanly;
+/// pretty-printed up to `prettyLimit` agents, compact above (half the bytes to render and write).
 ///
 /// Streamed in chunks and built from the stored payload bytes, never a value tree: at 100,000
 /// agents a tree and Foundation's encoder took seconds and hundreds of megabytes.
@@ -9,6 +10,8 @@ public struct StatusMapRenderer: Sendable {
     public var alertRecords: [String: AlertRecord]
     /// Indices into `states` in the order of agent ids (see `keyOrder`).
     public var order: [Int]
+
+    public static let prettyLimit = 1000
 
     public init(states: [AgentState], now: Int64, alertRecords: [String: AlertRecord] = [:], order: [Int]? = nil) {
         self.states = states
@@ -27,7 +30,7 @@ public struct StatusMapRenderer: Sendable {
 
     /// Renders the map, handing `write` a chunk whenever about `chunkSize` bytes are ready.
     public func render(chunkSize: Int = 1 << 16, to write: (UnsafeRawBufferPointer) throws -> Void) rethrows {
-        var output = JSONOutput(capacity: min(chunkSize, 1 << 16) + 4096)
+        var output = JSONOutput(capacity: min(chunkSize, 1 << 16) + 4096, pretty: states.count <= Self.prettyLimit)
         let time = iso8601(milliseconds: now)
         output.append("{")
         output.key("agents", indent: 1)
@@ -72,7 +75,8 @@ public struct StatusMapRenderer: Sendable {
         output.key("timestamp", indent: 1)
         output.string(time)
         output.newline(indent: 0)
-        output.append("}\n")
+        output.append("}")
+        output.append(UInt8(ascii: "\n"))
         try write(output.bytes)
     }
 
@@ -88,7 +92,8 @@ public struct StatusMapRenderer: Sendable {
     private func entry(_ state: AgentState, into output: inout JSONOutput, members: inout [JSONScanner.Member]) {
         output.newline(indent: 2)
         output.string(state.agent.id)
-        output.append(" : {")
+        output.colon()
+        output.append("{")
         output.key("channel", indent: 3)
         output.string(state.agent.channel)
         output.append(",")
@@ -110,11 +115,12 @@ public struct StatusMapRenderer: Sendable {
             output.key("metadata", indent: 3)
             output.append("{")
             for (position, member) in members.enumerated() {
-                output.append(position == 0 ? "" : ",")
+                if position > 0 { output.append(",") }
                 output.newline(indent: 4)
                 output.append(UInt8(ascii: "\""))
                 output.append(UnsafeBufferPointer(rebasing: payload[member.key]))
-                output.append("\" : ")
+                output.append(UInt8(ascii: "\""))
+                output.colon()
                 value(member, indent: 4)
             }
             if !members.isEmpty { output.newline(indent: 3) }
@@ -224,10 +230,14 @@ enum PayloadFields {
         }
         // Usually already in order. Swift's sort is stable, so duplicates stay in payload order
         // and the last of each is kept.
-        if zip(metadata, metadata.dropFirst()).contains(where: { !precedes($0, $1) }) {
-            metadata.sort(by: precedes)
-            metadata = metadata.indices.filter { $0 + 1 == metadata.count || precedes(metadata[$0], metadata[$0 + 1]) }.map { metadata[$0] }
+        guard zip(metadata, metadata.dropFirst()).contains(where: { !precedes($0, $1) }) else { return (status, timestamp) }
+        metadata.sort(by: precedes)
+        var kept = 0
+        for index in metadata.indices where index + 1 == metadata.count || precedes(metadata[index], metadata[index + 1]) {
+            metadata[kept] = metadata[index]
+            kept += 1
         }
+        metadata.removeLast(metadata.count - kept)
         return (status, timestamp)
     }
 }
