@@ -112,9 +112,11 @@ private struct ConfigurationDecoder {
             throw error(.wrongType, at: agentsPair.value, "agents", "expected a list of agents, found \(agentsPair.value.kindDescription)")
         }
 
-        var idNodes: [String: YAMLNode] = [:]
-        var channelNodes: [String: YAMLNode] = [:]
+        // Where each id and channel was first seen, for duplicate errors.
+        var idMarks: [String: YAMLMark] = [:]
+        var channelMarks: [String: YAMLMark] = [:]
         var overrides: [(YAMLNode, String, Duration)] = []
+        config.agents.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             let path = "agents[\(index)]"
             let fields = try mapping(item, at: path, allowed: MonitorConfiguration.agentKeys)
@@ -125,10 +127,10 @@ private struct ConfigurationDecoder {
             guard id.utf8.allSatisfy(Self.isIDByte) else {
                 throw error(.invalidValue, at: idPair.value, path + ".id", "\"\(id)\" may only contain a-z, 0-9, _ and -")
             }
-            if let first = idNodes[id] {
-                throw error(.duplicateID, at: idPair.value, path + ".id", "duplicate id \"\(id)\" (first used on line \(first.mark.line))")
+            if let first = idMarks[id] {
+                throw error(.duplicateID, at: idPair.value, path + ".id", "duplicate id \"\(id)\" (first used on line \(first.line))")
             }
-            idNodes[id] = idPair.value
+            idMarks[id] = idPair.value.mark
             guard let namePair = fields["name"] else {
                 throw error(.missingKey, at: item, path + ".name", "missing required key \"name\" for agent \"\(id)\"")
             }
@@ -138,12 +140,12 @@ private struct ConfigurationDecoder {
                 agent.channel = try text(pair.value, at: path + ".channel")
             }
             let channelNode = fields["channel"]?.value ?? idPair.value
-            if let first = channelNodes[agent.channel] {
+            if let first = channelMarks[agent.channel] {
                 throw error(
                     .duplicateChannel, at: channelNode, path + ".channel",
-                    "channel \"\(agent.channel)\" is already used by the agent on line \(first.mark.line)")
+                    "channel \"\(agent.channel)\" is already used by the agent on line \(first.line)")
             }
-            channelNodes[agent.channel] = channelNode
+            channelMarks[agent.channel] = channelNode.mark
             if let pair = fields["offline_threshold_seconds"] {
                 agent.offlineThreshold = try seconds(pair.value, at: path + ".offline_threshold_seconds")
                 overrides.append((pair.value, path + ".offline_threshold_seconds", agent.offlineThreshold))

@@ -139,13 +139,12 @@ struct JSONOutput: ~Copyable {
     /// `3725` → `1h 2m 5s`, as `formatDuration` writes it.
     mutating func duration(seconds: Int64) {
         guard seconds > 0 else { return append("0s") }
-        let parts: [(Int64, UInt8)] = [(seconds / 86_400, UInt8(ascii: "d")), (seconds % 86_400 / 3600, UInt8(ascii: "h")), (seconds % 3600 / 60, UInt8(ascii: "m")), (seconds % 60, UInt8(ascii: "s"))]
-        var first = true
-        for (amount, unit) in parts where amount > 0 {
-            if !first { append(UInt8(ascii: " ")) }
-            first = false
+        let start = count
+        for (amount, unit) in [(seconds / 86_400, "d"), (seconds % 86_400 / 3600, "h"), (seconds % 3600 / 60, "m"), (seconds % 60, "s")] as [(Int64, Unicode.Scalar)]
+        where amount > 0 {
+            if count > start { append(UInt8(ascii: " ")) }
             integer(amount)
-            append(unit)
+            append(UInt8(ascii: unit))
         }
     }
 
