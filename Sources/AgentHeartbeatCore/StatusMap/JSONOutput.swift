@@ -77,6 +77,13 @@ struct JSONOutput: ~Copyable {
         colon()
     }
 
+    /// `"key" : "text",` on a new line at `indent`: a member followed by another.
+    mutating func stringMember(_ key: StaticString, _ text: String, indent: Int) {
+        self.key(key, indent: indent)
+        string(text)
+        append(UInt8(ascii: ","))
+    }
+
     /// Between a key and its value.
     mutating func colon() {
         if pretty { append(" : ") } else { append(UInt8(ascii: ":")) }

@@ -95,12 +95,8 @@ public struct StatusMapRenderer: Sendable {
         output.string(state.agent.id)
         output.colon()
         output.append("{")
-        output.key("channel", indent: 3)
-        output.string(state.agent.channel)
-        output.append(",")
-        output.key("id", indent: 3)
-        output.string(state.agent.id)
-        output.append(",")
+        output.stringMember("channel", state.agent.channel, indent: 3)
+        output.stringMember("id", state.agent.id, indent: 3)
         output.key("last_heartbeat", indent: 3)
         output.time(milliseconds: state.lastHeartbeat)
         output.append(",")
@@ -126,9 +122,7 @@ public struct StatusMapRenderer: Sendable {
             }
             if !members.isEmpty { output.newline(indent: 3) }
             output.append("},")
-            output.key("name", indent: 3)
-            output.string(state.agent.name)
-            output.append(",")
+            output.stringMember("name", state.agent.name, indent: 3)
             if let timestamp {
                 output.key("reported_at", indent: 3)
                 value(timestamp, indent: 3)
@@ -147,13 +141,9 @@ public struct StatusMapRenderer: Sendable {
     private func entryWithoutPayload(_ state: AgentState, into output: inout JSONOutput) {
         output.key("metadata", indent: 3)
         output.append("{},")
-        output.key("name", indent: 3)
-        output.string(state.agent.name)
-        output.append(",")
+        output.stringMember("name", state.agent.name, indent: 3)
         if let error = state.payloadError {
-            output.key("payload_error", indent: 3)
-            output.string(error)
-            output.append(",")
+            output.stringMember("payload_error", error, indent: 3)
         }
         entryTail(state, into: &output)
     }
@@ -173,15 +163,9 @@ public struct StatusMapRenderer: Sendable {
         let record = alertRecords[state.agent.id]
         output.newline(indent: 2)
         output.append("{")
-        output.key("agent_id", indent: 3)
-        output.string(state.agent.id)
-        output.append(",")
-        output.key("agent_name", indent: 3)
-        output.string(state.agent.name)
-        output.append(",")
-        output.key("alert_time", indent: 3)
-        output.string(time)
-        output.append(",")
+        output.stringMember("agent_id", state.agent.id, indent: 3)
+        output.stringMember("agent_name", state.agent.name, indent: 3)
+        output.stringMember("alert_time", time, indent: 3)
         output.key("last_notified", indent: 3)
         output.time(milliseconds: record.flatMap { $0.alerted ? $0.lastNotified : nil })
         output.append(",")
