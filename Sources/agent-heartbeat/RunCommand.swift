@@ -24,6 +24,7 @@ struct RunCommand: AsyncParsableCommand {
     var http: String?
 
     func run() async throws {
+        Malloc.limitArenas()
         let configuration = try configOptions.load()
         let url = try Environment.redisURL()
         let httpText = http ?? Environment.value("AGENT_HEARTBEAT_HTTP") ?? SidecarHTTPServer.Address.default.description

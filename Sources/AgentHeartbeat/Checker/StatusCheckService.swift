@@ -2,7 +2,6 @@ import AgentHeartbeatCore
 import Logging
 import Metrics
 import ServiceLifecycle
-internal import CMalloc
 
 /// Checks every `check_interval_seconds` (the first right away) and writes the status map; picks
 /// up a changed agents.yaml first. On graceful shutdown it writes a final map, releases the leader
@@ -33,7 +32,7 @@ public struct StatusCheckService: Service, CustomStringConvertible {
         while !Task.isCancelled {
             configurations.reload(logger: logger)
             await checkAndWrite(&cycle)
-            releaseFreedMemory()
+            Malloc.releaseFreed()
             do {
                 let interval = configurations.current.checkInterval
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
@@ -112,13 +111,6 @@ public struct StatusCheckService: Service, CustomStringConvertible {
         }
         cycle.gauges = current
     }
-}
-
-/// Hands memory freed by a check (the records, a reload's YAML tree) back to the system. glibc
-/// keeps it otherwise, and a sidecar is judged by its resident size: at 100,000 agents this is
-/// most of the difference between the peak and the steady state.
-func releaseFreedMemory() {
-    malloc_trim(0)
 }
 
 extension Duration {
