@@ -50,11 +50,11 @@ public struct HeartbeatRecord: Sendable, Equatable {
         }
     }
 
+    private static let head = Array(#"{"\#(Field.receivedAt)":"#.utf8)
+    private static let middle = Array(#","\#(Field.payload)":"#.utf8)
+
     /// The mirror's own layout, `{"received_at_ms":<digits>,"payload":{…}}`, read without a general
     /// parse (the checker reads one per agent); only the payload is validated.
-    private static let head = Array(#"{"received_at_ms":"#.utf8)
-    private static let middle = Array(#","payload":"#.utf8)
-
     private init?(mirrored value: [UInt8]) {
         let (head, middle) = (Self.head, Self.middle)
         guard value.count > head.count + middle.count + 3, value.starts(with: head), value.last == UInt8(ascii: "}") else { return nil }
