@@ -31,7 +31,6 @@ public struct HeartbeatChecker: Sendable {
 
     public func check() async throws -> Result {
         let snapshot = try await client.withConnection { [reader] connection throws(RedisError) in try reader.read(on: connection) }
-        let states = zip(configuration.agents, snapshot.records).map { AgentState(agent: $0, record: $1, now: snapshot.now) }
-        return Result(now: snapshot.now, states: states, alertRecords: snapshot.alertRecords, order: order)
+        return Result(now: snapshot.now, states: snapshot.states, alertRecords: snapshot.alertRecords, order: order)
     }
 }

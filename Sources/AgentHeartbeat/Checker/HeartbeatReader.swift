@@ -1,7 +1,7 @@
 import AgentHeartbeatCore
 
-/// Reads the server clock, every agent's heartbeat key and alert record: an MGET and an HMGET
-/// per chunk of at most `chunkSize` agents, TIME first. The requests depend only on the
+/// Reads the server clock, every agent's heartbeat key and alert record, and evaluates each agent
+/// as its chunk arrives: an MGET and an HMGET per chunk of at most `chunkSize` agents, TIME first. The requests depend only on the
 /// configuration, so they are encoded once (at 100,000 agents, building them took a sixth of a
 /// check). Every chunk is sent before the first reply is read, so Redis answers the next chunk
 /// while this one is parsed.
@@ -9,7 +9,7 @@ struct HeartbeatReader: Sendable {
     struct Snapshot {
         /// The Redis server's clock, milliseconds since 1970.
         var now: Int64
-        var records: [HeartbeatRecord?]
+        var states: [AgentState]
         var alertRecords: [String: AlertRecord]
     }
 
@@ -36,11 +36,14 @@ struct HeartbeatReader: Sendable {
         try connection.append(.time)
         for request in requests { try connection.appendEncoded(request) }
         try connection.flush()
-        var snapshot = Snapshot(now: try connection.readReply().serverMilliseconds(), records: [], alertRecords: [:])
-        snapshot.records.reserveCapacity(agents.count)
+        let now = try connection.readReply().serverMilliseconds()
+        var snapshot = Snapshot(now: now, states: [], alertRecords: [:])
+        snapshot.states.reserveCapacity(agents.count)
         for chunk in chunks {
             let values = try connection.readReply().items(chunk.count, of: "MGET")
-            snapshot.records.append(contentsOf: values.map { $0.bytes.flatMap(HeartbeatRecord.init(stored:)) })
+            for (agent, value) in zip(agents[chunk], values) {
+                snapshot.states.append(AgentState(agent: agent, record: value.bytes.flatMap(HeartbeatRecord.init(stored:)), now: now))
+            }
             let fields = try connection.readReply().items(chunk.count, of: "HMGET \(alertsKey)")
             for (agent, field) in zip(agents[chunk], fields) {
                 if let record = field.text.flatMap(AlertRecord.init(encoded:)) { snapshot.alertRecords[agent.id] = record }
