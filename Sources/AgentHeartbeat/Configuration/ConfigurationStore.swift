@@ -14,11 +14,26 @@ public final class ConfigurationStore: Sendable {
 
     /// Where the configuration came from; nil when it was given in code (tests).
     public let path: String?
-    private let state: Mutex<(configuration: MonitorConfiguration, generation: Int, source: Data?)>
+    /// The file's content is remembered by its size and hash, not kept: at 100,000 agents it is
+    /// megabytes. A collision of both would only delay a reload until the next change or SIGHUP.
+    private let state: Mutex<(configuration: MonitorConfiguration, generation: Int, source: Fingerprint?)>
+
+    private struct Fingerprint: Equatable {
+        var count: Int
+        var hash: Int
+
+        init(_ data: Data) {
+            count = data.count
+            // Every byte: Data's own hashValue only looks at the first 80.
+            var hasher = Hasher()
+            data.withUnsafeBytes { hasher.combine(bytes: $0) }
+            hash = hasher.finalize()
+        }
+    }
 
     public init(_ configuration: MonitorConfiguration, path: String? = nil) {
         self.path = path
-        let source = path.flatMap { FileManager.default.contents(atPath: $0) }
+        let source = path.flatMap { FileManager.default.contents(atPath: $0) }.map(Fingerprint.init)
         state = Mutex((configuration, 0, source))
     }
 
@@ -32,14 +47,15 @@ public final class ConfigurationStore: Sendable {
         guard let path else { return .unchanged }
         // An unreadable file reads as empty: reported once, like any broken content.
         let data = FileManager.default.contents(atPath: path) ?? Data()
-        if !force, state.withLock({ $0.source == data }) { return .unchanged }
+        let fingerprint = Fingerprint(data)
+        if !force, state.withLock({ $0.source == fingerprint }) { return .unchanged }
         do {
             let configuration = try MonitorConfiguration(yaml: String(decoding: data, as: UTF8.self), file: path)
-            state.withLock { $0 = (configuration, $0.generation + 1, data) }
+            state.withLock { $0 = (configuration, $0.generation + 1, fingerprint) }
             return .reloaded(configuration)
         } catch {
             // Remember the broken content so it is reported once, not every cycle.
-            state.withLock { $0.source = data }
+            state.withLock { $0.source = fingerprint }
             return .failed(error)
         }
     }
