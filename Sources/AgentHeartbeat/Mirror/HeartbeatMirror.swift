@@ -164,14 +164,13 @@ extension HeartbeatMirror {
             guard let index = slotByChannel[ChannelKey(borrowing: push.channel)] else { return }
             let slot = slots[index]
             slot.received?.increment()
-            guard let problem = HeartbeatPayload.problem(with: push.payload) else {
-                batch.append(.init(slot: index, agentID: slot.agentID, payload: Array(push.payload), problem: nil))
-                return
-            }
+            let problem = HeartbeatPayload.problem(with: push.payload)
+            // The payload's one copy out of hiredis is already what the key stores.
+            batch.append(.init(slot: index, agentID: slot.agentID, fields: HeartbeatRecord.storedFields(payload: push.payload, problem: problem)))
+            guard let problem else { return }
             // Still a heartbeat: the agent is alive, only its payload is unusable.
             mirror.statistics.malformed.add(1, ordering: .relaxed)
             slot.malformed?.increment()
-            batch.append(.init(slot: index, agentID: slot.agentID, payload: [], problem: problem))
             if let suppressed = limiter.permit(slot.agentID) {
                 mirror.logger.warning(
                     "malformed heartbeat payload",
@@ -239,7 +238,7 @@ extension HeartbeatMirror {
                 let replies = try connection!.pipeline(batch.map { heartbeat in
                     .evalSHA(
                         scriptSHA, keys: [configuration.heartbeatKey(for: heartbeat.agentID)],
-                        arguments: [ttl, HeartbeatRecord.storedFields(payload: heartbeat.payload, problem: heartbeat.problem), []])
+                        arguments: [ttl, heartbeat.fields, []])
                 })
                 var refused: [PendingHeartbeats.Heartbeat] = []
                 var firstError = ""

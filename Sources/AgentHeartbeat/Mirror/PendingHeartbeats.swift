@@ -1,4 +1,3 @@
-import AgentHeartbeatCore
 import Foundation
 
 /// Heartbeats received but not yet written, at most one per agent: a newer heartbeat replaces
@@ -9,10 +8,8 @@ final class PendingHeartbeats: @unchecked Sendable {
         /// The subscriber's slot for the agent: a cheap key.
         var slot: Int
         var agentID: String
-        /// The payload as published; empty when it was rejected.
-        var payload: [UInt8]
-        /// Why the payload was rejected, or nil.
-        var problem: HeartbeatPayload.Problem?
+        /// What the key stores after the time (`HeartbeatRecord.storedFields`).
+        var fields: [UInt8]
     }
 
     // All state is guarded by `condition`.

@@ -18,11 +18,13 @@ public struct RedisCommand: Sendable {
 
     /// The command in Redis' wire format (RESP), as `RedisConnection.appendEncoded` sends it.
     var encoded: [UInt8] {
-        var bytes = Array("*\(arguments.count)\r\n".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(arguments.reduce(16) { $0 + $1.count + 16 })
+        bytes.append(contentsOf: "*\(arguments.count)\r\n".utf8)
         for argument in arguments {
-            bytes += Array("$\(argument.count)\r\n".utf8)
-            bytes += argument
-            bytes += [0x0D, 0x0A]
+            bytes.append(contentsOf: "$\(argument.count)\r\n".utf8)
+            bytes.append(contentsOf: argument)
+            bytes.append(contentsOf: [0x0D, 0x0A])
         }
         return bytes
     }

@@ -61,19 +61,7 @@ public final class RedisConnection {
 
     /// Queues a command in hiredis' output buffer; `readReply` or `flush` sends it.
     public func append(_ command: RedisCommand) throws(RedisError) {
-        // One contiguous buffer for all arguments, so their pointers stay valid for the call.
-        let lengths = command.arguments.map(\.count)
-        let flat = Array(command.arguments.joined())
-        let status = flat.withUnsafeBufferPointer { buffer in
-            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
-            var offset = 0
-            var pointers: [UnsafePointer<CChar>?] = lengths.map { length in
-                defer { offset += length }
-                return base + offset
-            }
-            return redisAppendCommandArgv(context, Int32(lengths.count), &pointers, lengths)
-        }
-        guard status == REDIS_OK else { throw RedisError(.connectionLost, Self.errorText(context)) }
+        try appendEncoded(command.encoded)
     }
 
     /// Queues commands already in the wire format (`RedisCommand.encoded`), as they are.

@@ -80,17 +80,24 @@ public struct HeartbeatRecord: Sendable, Equatable {
 
     /// What the mirror stores after the time: `"payload":{…}` when the payload is usable,
     /// else `"error":"<problem>"`. The script that writes the key adds the time around it.
-    public static func storedFields(payload: [UInt8], problem: HeartbeatPayload.Problem?) -> [UInt8] {
-        var output = JSONOutput()
-        if let problem {
-            output.string(Field.error)
-            output.append(UInt8(ascii: ":"))
-            output.string(problem.description)
-        } else {
-            output.string(Field.payload)
-            output.append(UInt8(ascii: ":"))
-            payload.withUnsafeBufferPointer { output.append($0) }
+    /// The mirror makes one per heartbeat: a usable payload costs one allocation.
+    public static func storedFields(payload: UnsafeBufferPointer<UInt8>, problem: HeartbeatPayload.Problem?) -> [UInt8] {
+        guard let problem else {
+            var fields = payloadPrefix
+            fields.reserveCapacity(payloadPrefix.count + payload.count)
+            fields.append(contentsOf: payload)
+            return fields
         }
+        var output = JSONOutput(capacity: 128)
+        output.string(Field.error)
+        output.append(UInt8(ascii: ":"))
+        output.string(problem.description)
         return Array(output.bytes)
     }
+
+    public static func storedFields(payload: [UInt8], problem: HeartbeatPayload.Problem?) -> [UInt8] {
+        payload.withUnsafeBufferPointer { storedFields(payload: $0, problem: problem) }
+    }
+
+    private static let payloadPrefix = Array(#""\#(Field.payload)":"#.utf8)
 }
