@@ -94,10 +94,6 @@ struct JSONOutput: ~Copyable {
         text.withUTF8 { string($0) }
     }
 
-    mutating func string(_ text: String?) {
-        if let text { string(text) } else { append("null") }
-    }
-
     mutating func string(_ text: UnsafeBufferPointer<UInt8>) {
         append(UInt8(ascii: "\""))
         stringContents(text)
