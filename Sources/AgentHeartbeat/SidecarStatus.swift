@@ -9,19 +9,28 @@ public final class SidecarStatus: Sendable {
         public var mapPath: String?
         /// Why the last check failed; nil after a successful one.
         public var checkError: String?
-        /// The replica holding the leader lock, if any.
-        public var leader: String?
+        /// The lock token of the replica holding the leader lock, if any: `<replica name>/<uuid>`.
+        public var leaderToken: String?
+
+        /// The leader's replica name, for people.
+        public var leader: String? { leaderToken.map { String($0.prefix(while: { $0 != "/" })) } }
     }
 
     /// This replica's name in the leader lock and on the dashboard: host and process id.
     public let replicaName: String
-    private let state = Mutex(Snapshot(mapPath: nil, checkError: "no check yet", leader: nil))
+    /// This process's token in the leader lock: unique even among containers that share a
+    /// hostname and PID 1, so "this replica leads" compares tokens, never names.
+    public let lockToken: String
+    private let state = Mutex(Snapshot(mapPath: nil, checkError: "no check yet", leaderToken: nil))
 
     public init(replicaName: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)") {
         self.replicaName = replicaName
+        lockToken = "\(replicaName)/\(UUID().uuidString)"
     }
 
     public var snapshot: Snapshot { state.withLock { $0 } }
+
+    public var isLeader: Bool { snapshot.leaderToken == lockToken }
 
     func checked(mapPath: String) {
         state.withLock {
@@ -32,5 +41,5 @@ public final class SidecarStatus: Sendable {
 
     func checkFailed(_ reason: String) { state.withLock { $0.checkError = reason } }
 
-    func leader(_ name: String?) { state.withLock { $0.leader = name } }
+    func leader(_ token: String?) { state.withLock { $0.leaderToken = token } }
 }

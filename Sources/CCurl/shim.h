@@ -14,6 +14,13 @@ typedef size_t (*ccurl_write_callback)(char *data, size_t size, size_t count, vo
 static inline CURLcode ccurl_easy_setopt_write_function(CURL *handle, ccurl_write_callback callback) {
     return curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, callback);
 }
+typedef int (*ccurl_progress_callback)(void *context, curl_off_t download_total, curl_off_t downloaded,
+                                       curl_off_t upload_total, curl_off_t uploaded);
+/* Called about once a second even while nothing moves: returning non-zero aborts the transfer. */
+static inline CURLcode ccurl_easy_setopt_progress_function(CURL *handle, ccurl_progress_callback callback) {
+    curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
+    return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, callback);
+}
 static inline CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -11,9 +11,11 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run the sidecar: mirror heartbeats, write the status map every check interval, alert, serve HTTP.",
         discussion: """
-            SIGTERM or SIGINT stops subscribing, writes a final map and exits 0. SIGHUP reloads agents.yaml \
+            SIGTERM or SIGINT stops subscribing, writes a final map and exits 0 within 10 seconds, whatever \
+            Redis or Telegram do. SIGHUP reloads agents.yaml \
             (a changed file is also picked up every check). Telegram: TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, \
-            TELEGRAM_API_URL, TELEGRAM_TIMEOUT_SECONDS.
+            TELEGRAM_API_URL, TELEGRAM_TIMEOUT_SECONDS. AGENT_HEARTBEAT_WATCHDOG_URL: a dead man's switch \
+            the leader pings after each check.
             """)
 
     @OptionGroup var configOptions: ConfigOptions
@@ -49,11 +51,14 @@ struct RunCommand: AsyncParsableCommand {
         if telegram == nil {
             logger.warning("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set: offline agents are listed in the map, no notification is sent")
         }
+        let watchdog = Watchdog(environment: ProcessInfo.processInfo.environment, logger: logger)
         let alerts = AlertDispatcher(
             client: client, notifier: telegram.map(TelegramNotifier.init(settings:)),
-            sendTimeout: telegram?.totalTimeout ?? .seconds(10), status: status, logger: logger)
+            sendTimeout: telegram?.totalTimeout ?? .seconds(10), status: status, logger: logger,
+            competes: telegram != nil || watchdog != nil)
         let checker = StatusCheckService(
-            client: client, configurations: store, alerts: alerts, status: status, outputPath: outputPath, logger: logger)
+            client: client, configurations: store, alerts: alerts, mirror: mirror.statistics, watchdog: watchdog,
+            status: status, outputPath: outputPath, logger: logger)
         let server = SidecarHTTPServer.application(address: address, status: status, mirror: mirror, registry: registry, logger: logger)
         // Shutdown runs in reverse order: the mirror stops and flushes first, then the checker writes
         // the final map, and the HTTP server answers probes until the end.

@@ -23,7 +23,7 @@ struct TestAlertCommand: AsyncParsableCommand {
         switch result {
         case .delivered:
             print("delivered: Telegram accepted the test message for chat \(settings.chatID)")
-        case .failed(let reason, _, _):
+        case .failed(let reason, _, _), .rejected(let reason):
             printError("not delivered: \(reason)")
             throw ExitCode(1)
         }

@@ -36,6 +36,26 @@ struct RedisURLTests {
     }
 }
 
+extension RedisURLTests {
+    /// Found in issue 9: a password with "/" was cut at the slash and its first half quoted as the port.
+    @Test func passwordWithSlashOrColonIsNeverQuoted() throws {
+        let url = try RedisURL(parsing: "redis://:hunter2/Xy9z@127.0.0.1:6379")
+        #expect(url.password == "hunter2/Xy9z")
+        #expect(url.host == "127.0.0.1" && url.port == 6379 && url.database == 0)
+        let withDatabase = try RedisURL(parsing: "redis://bob:a/b:c@host:6380/3")
+        #expect(withDatabase.password == "a/b:c" && withDatabase.database == 3 && withDatabase.port == 6380)
+        for text in ["redis://:hunter2/Xy9z@127.0.0.1:notaport", "redis://:hunter2/Xy9z@", "redis://:hunter2/Xy9z@h/x",
+                     "redis://:hunter2/Xy9z%zz@h", "redis://u:hunter2/Xy9z@h:99999"] {
+            do {
+                _ = try RedisURL(parsing: text)
+                Issue.record("expected an error for a broken URL")
+            } catch {
+                #expect(!error.description.contains("hunter2") && !error.description.contains("Xy9z"), "\(error)")
+            }
+        }
+    }
+}
+
 @Suite("Backoff and rate limiting")
 struct BackoffTests {
     @Test func backoffDoublesUpToTheMaximumAndResets() {

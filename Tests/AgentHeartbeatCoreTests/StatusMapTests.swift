@@ -67,21 +67,30 @@ struct StatusMapTests {
     @Test func prettyPrintedWithKeysSorted() throws {
         let text = String(decoding: renderer(payload: #"{"z":1,"status":"ok","a":{"y":[],"x":[1,{}]}}"#).render(), as: UTF8.self)
         #expect(text.hasPrefix("{\n  \"agents\" : {\n    \"hybrid\" : {\n      \"channel\" : \"custom\",\n"))
+        // Payload values are copied compact, never re-indented (issue 9: re-indenting inflated the map).
         #expect(text.contains("""
                   "metadata" : {
-                    "a" : {
-                      "y" : [],
-                      "x" : [
-                        1,
-                        {}
-                      ]
-                    },
+                    "a" : {"y":[],"x":[1,{}]},
                     "z" : 1
                   },
             """))
         #expect(text.hasSuffix("  \"timestamp\" : \"2026-11-30T00:53:20.000Z\"\n}\n"))
         let ids = ["hybrid", "lisa", "mary"].map { text.range(of: "\"\($0)\" : {")!.lowerBound }
         #expect(ids == ids.sorted())
+    }
+
+    /// Found in issue 9: one 64 KB payload nested 510 deep made a 33 MB map (re-indented per level).
+    @Test func mapSizeIsBoundedByThePayloadsWhateverTheirDepth() throws {
+        for depth in [1, 510, 5000] {
+            let payload = "{\"deep\":" + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + ",\"status\":\"ok\"}"
+            let text = renderer(payload: payload).render()
+            let baseline = renderer(payload: #"{"status":"ok"}"#).render()
+            // The payload's bytes plus one member's key and separators, whatever the depth.
+            #expect(text.count <= baseline.count + payload.utf8.count + 32, "depth \(depth): \(text.count) bytes")
+            guard depth < 500 else { continue }  // Foundation's decoder stops at 512 levels
+            let decoded = try StatusMap(json: text)
+            #expect(decoded.agents["mary"]?.reportedStatus == "ok")
+        }
     }
 
     @Test(arguments: [

@@ -22,4 +22,20 @@ struct ConfigurationStoreTests {
         #expect(store.generation == 1)
         #expect(store.reload() == .unchanged)
     }
+
+    /// Found in issue 9: a reload decoded the file leniently and accepted bytes that start-up refuses.
+    @Test func reloadRefusesANonUTF8FileLikeStartUp() throws {
+        let folder = try SidecarProcess.folder(config: "agents:\n  - id: mary\n    name: Mary\n")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("agents.yaml").path
+        let store = ConfigurationStore(try MonitorConfiguration(contentsOfFile: path), path: path)
+        try Data("agents:\n  - id: mary\n    name: M\u{61}ry \u{FF}\n".utf8.map { $0 == 0xC3 ? 0xFF : $0 }).write(to: URL(fileURLWithPath: path))
+        #expect(throws: ConfigurationError.self) { try MonitorConfiguration(contentsOfFile: path) }
+        guard case .failed(let error) = store.reload() else {
+            Issue.record("a non-UTF-8 file was accepted on reload")
+            return
+        }
+        #expect(error.message.contains("not UTF-8"))
+        #expect(store.current.agents.map(\.name) == ["Mary"])
+    }
 }

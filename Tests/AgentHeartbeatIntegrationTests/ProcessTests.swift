@@ -140,8 +140,8 @@ struct ProcessTests {
         }
         try await eventually("map shows the agent again") { sidecar.status(of: "mary") == "online" }
         #expect(sidecar.process.isRunning)
-        #expect(sidecar.output.components(separatedBy: "subscriber lost Redis").count == 2, "logged once: \(sidecar.output)")
-        #expect(sidecar.output.contains("subscriber reconnected"))
+        #expect(sidecar.output.components(separatedBy: "subscriber lost its subscriptions").count == 2, "logged once: \(sidecar.output)")
+        #expect(sidecar.output.contains("subscriber resubscribed to every channel"))
         await redis.close()
     }
 

@@ -3,30 +3,58 @@ import Foundation
 import Logging
 import Metrics
 
-/// After every check: holds or seeks the leader lock and, on the leader, sends the notifications
-/// the policy finds due, recording each agent's alert state only once its message was delivered.
+/// Holds or seeks the leader lock and, on the leader, sends the notifications the policy finds due,
+/// recording each agent's alert state only once its message was delivered.
+///
+/// Runs beside the check loop (`run`), fed the latest check: a silent Bot API delays
+/// notifications, never the checks, the map or the metrics. Only a replica that can deliver
+/// (a notifier, or a watchdog to ping) competes for the lock.
 public actor AlertDispatcher {
     let client: RedisClient
     let notifier: (any Notifier)?
     let sendTimeout: Duration
     let status: SidecarStatus
     let logger: Logger
+    /// Whether this replica competes for the lock: it has a notifier or a watchdog.
+    let competes: Bool
     static let attemptsPerCycle = 3
-    /// Set for the cycle being processed (the configuration can be reloaded between cycles).
+    /// Set for the check being processed (the configuration can be reloaded between checks).
     private var configuration = MonitorConfiguration()
-    private lazy var token = "\(status.replicaName)/\(UUID().uuidString)"
+    /// The configuration whose removed agents' alert records were last pruned.
+    private var prunedFor: MonitorConfiguration?
+    /// Unique per process: says who leads, also among containers that share a hostname and PID 1.
+    public nonisolated let token: String
     public private(set) var isLeader = false
     private let leaderGauge = Gauge(label: "agent_heartbeat_leader")
     private let sent = Counter(label: "agent_heartbeat_notifications_sent_total")
     private let failed = Counter(label: "agent_heartbeat_notifications_failed_total")
+    private let rejected = Counter(label: "agent_heartbeat_notifications_rejected_total")
+    private let checks: AsyncStream<Job>
+    private let submitted: AsyncStream<Job>.Continuation
+
+    /// One check to act on.
+    struct Job: Sendable {
+        var result: HeartbeatChecker.Result
+        var configuration: MonitorConfiguration
+        /// Why the data may be stale (see `MirrorStatistics.Snapshot.degradedReason`): no
+        /// offline or recovery notification is derived from it.
+        var degraded: String?
+    }
 
     /// `sendTimeout` bounds one delivery attempt (see `lock`).
-    public init(client: RedisClient, notifier: (any Notifier)?, sendTimeout: Duration, status: SidecarStatus, logger: Logger) {
+    public init(
+        client: RedisClient, notifier: (any Notifier)?, sendTimeout: Duration, status: SidecarStatus, logger: Logger,
+        competes: Bool? = nil
+    ) {
         self.client = client
         self.notifier = notifier
         self.sendTimeout = sendTimeout
         self.status = status
         self.logger = logger
+        self.competes = competes ?? (notifier != nil)
+        token = status.lockToken
+        // Only the newest check matters: a slow delivery skips the checks that came meanwhile.
+        (checks, submitted) = AsyncStream.makeStream(of: Job.self, bufferingPolicy: .bufferingNewest(1))
         leaderGauge.record(0)
     }
 
@@ -36,22 +64,47 @@ public actor AlertDispatcher {
     /// The lock is renewed every cycle and before every attempt, so its TTL covers the longest gap
     /// between renewals (a cycle, an attempt, a pause) with a cycle to spare.
     var lock: LeaderLock {
-        LeaderLock(key: configuration.leaderKey, token: token, ttl: configuration.checkInterval * 2 + sendTimeout + maximumRetryPause)
+        LeaderLock(
+            key: configuration.leaderKey, token: token,
+            ttl: configuration.checkInterval * 2 + sendTimeout + maximumRetryPause)
     }
 
-    /// Handles one check's result; returns the alert records as they stand afterwards.
-    public func process(_ result: HeartbeatChecker.Result, configuration: MonitorConfiguration) async -> [String: AlertRecord] {
-        self.configuration = configuration
-        var records = result.alertRecords
-        guard await renewLeadership(), let notifier else { return records }
-        let policy = AlertPolicy(cooldown: configuration.alertCooldown)
-        let events = policy.events(states: result.states, records: records, now: result.now)
-        for message in AlertMessage.render(events, now: result.now) {
-            // In order: what is not delivered now is due again next cycle.
-            guard await deliver(message, with: notifier) else { break }
-            for event in message.events { records[event.state.agent.id] = event.recordAfterDelivery }
+    /// Hands a check to `run`; returns at once.
+    nonisolated func submit(_ result: HeartbeatChecker.Result, configuration: MonitorConfiguration, degraded: String?) {
+        submitted.yield(Job(result: result, configuration: configuration, degraded: degraded))
+    }
+
+    /// Acts on submitted checks until cancelled; cancellation aborts a delivery in flight.
+    func run() async {
+        for await job in checks {
+            guard !Task.isCancelled else { return }
+            await process(job)
         }
-        return records
+    }
+
+    func process(_ job: Job) async {
+        configuration = job.configuration
+        guard competes else {
+            await observeLeader()
+            return
+        }
+        guard await renewLeadership() else { return }
+        if let reason = job.degraded {
+            logger.warning("notifications held: heartbeats may be missing from Redis", metadata: ["reason": "\(reason)"])
+        } else if let notifier {
+            await notify(job.result, with: notifier)
+        }
+        await pruneRemovedAgents()
+    }
+
+    private func notify(_ result: HeartbeatChecker.Result, with notifier: any Notifier) async {
+        let policy = AlertPolicy(cooldown: configuration.alertCooldown)
+        let events = policy.events(states: result.states, records: result.alertRecords, now: result.now)
+        for message in AlertMessage.render(events, now: result.now) {
+            // In order: what is not delivered now is due again next cycle. A message the service
+            // refuses for itself is recorded as told (and counted, logged), so it cannot block the rest.
+            guard await deliver(message, with: notifier, result: result), !Task.isCancelled else { return }
+        }
     }
 
     /// Releases the lock on graceful shutdown so another replica takes over at once.
@@ -64,51 +117,69 @@ public actor AlertDispatcher {
         } catch {
             logger.warning("could not release the leader lock; it expires by itself", metadata: ["error": "\(error)"])
         }
-        isLeader = false
-        leaderGauge.record(0)
+        setLeader(false)
     }
 
     private func renewLeadership() async -> Bool {
         let lock = lock
-        let holder = try? await client.withConnection { connection throws(RedisError) in try lock.acquireOrRenew(on: connection) }
-        let holds = holder == lock.token
+        let holder: String?
+        do {
+            holder = try await client.withConnection { connection throws(RedisError) in try lock.acquireOrRenew(on: connection) }
+        } catch {
+            // Redis unreachable: leadership is unknown, and nothing is sent without it.
+            setLeader(false)
+            return false
+        }
+        status.leader(holder)
+        setLeader(holder == lock.token)
+        return isLeader
+    }
+
+    /// A replica that does not compete still shows who leads.
+    private func observeLeader() async {
+        let key = configuration.leaderKey
+        if let holder = try? await client.withConnection({ connection throws(RedisError) in try connection.call(.get(key)).text }) {
+            status.leader(holder)
+        }
+    }
+
+    private func setLeader(_ holds: Bool) {
         if holds != isLeader {
             logger.notice(holds ? "became the leader: this replica sends notifications" : "lost the leader lock")
         }
         isLeader = holds
         leaderGauge.record(holds ? 1 : 0)
-        // The dashboard names the leader by the replica part of its token.
-        status.leader(holder.flatMap { $0.split(separator: "/").first.map(String.init) })
-        return holds
     }
 
     /// Tries a few times with backoff, honouring Telegram's retry_after (shared through Redis, so a
-    /// new leader honours it too); records the alert state once delivered. False when not delivered.
-    private func deliver(_ message: AlertMessage, with notifier: any Notifier) async -> Bool {
-        let retryKey = "\(configuration.keyPrefix):notify:\(notifier.name):retry_after"
+    /// new leader honours it too); records the alert state once delivered or refused for good.
+    /// False when the message is still due.
+    private func deliver(_ message: AlertMessage, with notifier: any Notifier, result: HeartbeatChecker.Result) async -> Bool {
+        let retryKey = configuration.retryAfterKey(notifier: notifier.name)
         var backoff = ReconnectBackoff(initial: .milliseconds(500), maximum: maximumRetryPause)
         let agents = message.events.map(\.state.agent.id).joined(separator: ",")
         for attempt in 1...Self.attemptsPerCycle {
-            let wait = (try? await client.withConnection { connection throws(RedisError) in try connection.call(RedisCommand("PTTL", retryKey)).integer }) ?? nil
-            if let wait, wait > 0 {
+            let wait = try? await client.withConnection { connection throws(RedisError) in
+                try connection.call(.pttl(retryKey)).integer
+            }
+            if let wait = wait ?? nil, wait > 0 {
                 guard Duration.milliseconds(wait) <= maximumRetryPause else { return false }
                 try? await Task.sleep(for: .milliseconds(wait))
             }
-            guard await renewLeadership() else { return false }
+            guard !Task.isCancelled, await renewLeadership() else { return false }
             switch await notifier.deliver(message) {
             case .delivered:
-                do {
-                    try await store(message.events)
-                } catch {
-                    // Delivered but not recorded: at least once, so the next cycle may repeat it.
-                    logger.error("delivered, but could not record the alert state", metadata: ["error": "\(error)"])
-                    return false
-                }
                 sent.increment()
                 logger.info(
                     "notification delivered",
                     metadata: ["notifier": "\(notifier.name)", "events": "\(message.events.map(\.kind.rawValue))", "agents": "\(agents)"])
-                return true
+                return await record(message.events, at: result.serverMilliseconds(at: .now))
+            case .rejected(let reason):
+                rejected.increment()
+                logger.error(
+                    "notification refused for good; recorded as told so the others go on",
+                    metadata: ["notifier": "\(notifier.name)", "reason": "\(reason)", "agents": "\(agents)"])
+                return await record(message.events, at: result.serverMilliseconds(at: .now))
             case .failed(let reason, let retryable, let retryAfter):
                 failed.increment()
                 logger.warning(
@@ -119,21 +190,58 @@ public actor AlertDispatcher {
                     ])
                 if let retryAfter {
                     _ = try? await client.withConnection { connection throws(RedisError) in
-                        try connection.call(RedisCommand("SET", retryKey, "1", "PX", String(retryAfter.wholeMilliseconds)))
+                        try connection.call(.setExpiring(retryKey, "1", milliseconds: retryAfter.wholeMilliseconds))
                     }
                 }
-                guard retryable, attempt < Self.attemptsPerCycle else { return false }
+                guard retryable, attempt < Self.attemptsPerCycle, !Task.isCancelled else { return false }
                 if retryAfter == nil { try? await Task.sleep(for: backoff.next()) }
             }
         }
         return false
     }
 
-    private func store(_ events: [AlertPolicy.Event]) async throws {
+    /// Stores the events' records, fenced by the lock: a paused ex-leader cannot overwrite its
+    /// successor's records. The cooldown counts from `deliveredAt` (Redis clock), not from the
+    /// check: retries and a slow receiver can put seconds between the two.
+    /// False when not stored (the next cycle may repeat the message: at least once).
+    private func record(_ events: [AlertPolicy.Event], at deliveredAt: Int64) async -> Bool {
+        let lock = lock
         let key = configuration.alertsKey
-        let fields = events.flatMap { [$0.state.agent.id, $0.recordAfterDelivery.encoded] }
-        _ = try await client.withConnection { connection throws(RedisError) in
-            try connection.call(RedisCommand("HSET", [key] + fields))
+        let fields = events.flatMap { event in
+            var record = event.recordAfterDelivery
+            if event.kind != .recovery { record.lastNotified = deliveredAt }
+            return [event.state.agent.id, record.encoded]
+        }
+        do {
+            let stored = try await client.withConnection { connection throws(RedisError) in
+                try lock.store(fields, in: key, on: connection)
+            }
+            if !stored { logger.warning("lost the leader lock before recording a delivered notification") }
+            return stored
+        } catch {
+            logger.error("delivered, but could not record the alert state", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Deletes the alert records of agents no longer configured, once per configuration, so an
+    /// agent removed and added back later starts afresh instead of getting a stale recovery.
+    private func pruneRemovedAgents() async {
+        guard prunedFor != configuration else { return }
+        let key = configuration.alertsKey
+        let ids = Set(configuration.agents.map(\.id))
+        do {
+            let removed = try await client.withConnection { connection throws(RedisError) in
+                try connection.hashFields(key).filter { !ids.contains($0) }
+            }
+            for start in stride(from: 0, to: removed.count, by: 1000) {
+                let chunk = Array(removed[start..<min(start + 1000, removed.count)])
+                _ = try await client.withConnection { connection throws(RedisError) in try connection.call(.hdel(key, chunk)) }
+            }
+            if !removed.isEmpty { logger.info("pruned alert records of removed agents", metadata: ["count": "\(removed.count)"]) }
+            prunedFor = configuration
+        } catch {
+            logger.warning("could not prune alert records of removed agents", metadata: ["error": "\(error)"])
         }
     }
 }

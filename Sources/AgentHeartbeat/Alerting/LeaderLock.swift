@@ -17,6 +17,12 @@ struct LeaderLock: Sendable {
         return try connection.call(.eval(.renewLeader, keys: [key], arguments: [token, milliseconds])).text
     }
 
+    /// HSETs `fields` (name, value, …) into `hash` only while this replica holds the lock.
+    /// Returns whether they were stored.
+    func store(_ fields: [String], in hash: String, on connection: RedisConnection) throws(RedisError) -> Bool {
+        try connection.call(.eval(.fencedHashSet, keys: [key, hash], arguments: [token] + fields)).integer == 1
+    }
+
     func release(on connection: RedisConnection) throws(RedisError) {
         try connection.call(.eval(.releaseLeader, keys: [key], arguments: [token]))
     }

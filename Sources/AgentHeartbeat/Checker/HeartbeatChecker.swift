@@ -20,10 +20,17 @@ public struct HeartbeatChecker: Sendable {
     public struct Result: Sendable {
         /// The Redis server's clock at the check, milliseconds since 1970.
         public var now: Int64
+        /// This process's monotonic clock when `now` was read: later Redis times derive from it.
+        public var readAt: ContinuousClock.Instant
         public var states: [AgentState]
         /// What was last told about each agent (see `AlertRecord`).
         public var alertRecords: [String: AlertRecord]
         let order: [Int]
+
+        /// The Redis clock at `instant`, as far as this process's clock tells.
+        public func serverMilliseconds(at instant: ContinuousClock.Instant) -> Int64 {
+            now + (instant - readAt).wholeMilliseconds
+        }
 
         /// The status map of this result.
         public var map: StatusMapRenderer { StatusMapRenderer(states: states, now: now, alertRecords: alertRecords, order: order) }
@@ -31,6 +38,7 @@ public struct HeartbeatChecker: Sendable {
 
     public func check() async throws -> Result {
         let snapshot = try await client.withConnection { [reader] connection throws(RedisError) in try reader.read(on: connection) }
-        return Result(now: snapshot.now, states: snapshot.states, alertRecords: snapshot.alertRecords, order: order)
+        return Result(
+            now: snapshot.now, readAt: snapshot.readAt, states: snapshot.states, alertRecords: snapshot.alertRecords, order: order)
     }
 }

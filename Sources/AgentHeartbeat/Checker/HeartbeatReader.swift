@@ -5,16 +5,22 @@ import AgentHeartbeatCore
 /// configuration, so they are encoded once (at 100,000 agents, building them took a sixth of a
 /// check). Every chunk is sent before the first reply is read, so Redis answers the next chunk
 /// while this one is parsed.
+///
+/// An agent whose key is empty (never heard from, or Redis lost it) gets a `missingMarker` with
+/// the check's time, in one more round trip, only when there are such agents.
 struct HeartbeatReader: Sendable {
     struct Snapshot {
         /// The Redis server's clock, milliseconds since 1970.
         var now: Int64
+        var readAt: ContinuousClock.Instant
         var states: [AgentState]
         var alertRecords: [String: AlertRecord]
     }
 
     let agents: [MonitorConfiguration.Agent]
     let alertsKey: String
+    let keyPrefix: String
+    let keyTTL: Duration
     let chunks: [Range<Int>]
     /// Per chunk, `MGET <keys>` and `HMGET <alerts> <ids>` in the wire format.
     let requests: [[UInt8]]
@@ -30,26 +36,50 @@ struct HeartbeatReader: Sendable {
         self.agents = agents
         self.chunks = chunks
         alertsKey = configuration.alertsKey
+        keyPrefix = configuration.keyPrefix
+        keyTTL = configuration.keyTTL
     }
 
     func read(on connection: RedisConnection) throws(RedisError) -> Snapshot {
         try connection.append(.time)
-        for request in requests { try connection.appendEncoded(request) }
+        for request in requests { try connection.appendEncoded(request, commands: 2) }
         try connection.flush()
         let now = try connection.readReply().serverMilliseconds()
-        var snapshot = Snapshot(now: now, states: [], alertRecords: [:])
+        var snapshot = Snapshot(now: now, readAt: .now, states: [], alertRecords: [:])
         snapshot.states.reserveCapacity(agents.count)
+        var missing: [String] = []
         for chunk in chunks {
             let values = try connection.readReply().items(chunk.count, of: "MGET")
             for (agent, value) in zip(agents[chunk], values) {
-                snapshot.states.append(AgentState(agent: agent, record: value.bytes.flatMap(HeartbeatRecord.init(stored:)), now: now))
+                guard let stored = value.bytes else {
+                    missing.append(agent.id)
+                    snapshot.states.append(AgentState(agent: agent, record: nil, now: now))
+                    continue
+                }
+                let record = HeartbeatRecord(stored: stored)
+                let since = record == nil ? HeartbeatRecord.missingSince(stored: stored) : nil
+                snapshot.states.append(AgentState(agent: agent, record: record, missingSince: since, now: now))
             }
             let fields = try connection.readReply().items(chunk.count, of: "HMGET \(alertsKey)")
             for (agent, field) in zip(agents[chunk], fields) {
                 if let record = field.text.flatMap(AlertRecord.init(encoded:)) { snapshot.alertRecords[agent.id] = record }
             }
         }
+        try markMissing(missing, now: now, on: connection)
         return snapshot
+    }
+
+    /// `SET <key> <missingMarker> NX EX <ttl>` for each agent found without a key. An error reply
+    /// (out of memory, read-only replica) leaves those agents unknown until a later check marks them.
+    private func markMissing(_ ids: [String], now: Int64, on connection: RedisConnection) throws(RedisError) {
+        guard !ids.isEmpty else { return }
+        let marker = HeartbeatRecord.missingMarker(since: now)
+        let ttl = Array(String(keyTTL.wholeSeconds).utf8)
+        for start in stride(from: 0, to: ids.count, by: 1000) {
+            _ = try connection.pipeline(ids[start..<min(start + 1000, ids.count)].map { id in
+                .setIfAbsent(Array(MonitorConfiguration.heartbeatKey(prefix: keyPrefix, agentID: id).utf8), marker, ttl: ttl)
+            })
+        }
     }
 }
 
@@ -57,7 +87,9 @@ extension RedisReply {
     /// An array reply of `count` items, as MGET and HMGET answer.
     fileprivate func items(_ count: Int, of command: String) throws(RedisError) -> [RedisReply] {
         if case .error(let message) = self { throw RedisError(.commandFailed, "\(command): \(message)") }
-        guard let items = array, items.count == count else { throw RedisError(.unexpectedReply, "\(command) returned \(self)") }
+        guard let items = array, items.count == count else {
+            throw RedisError(.unexpectedReply, "\(command) of \(count) keys returned \(shape)")
+        }
         return items
     }
 }

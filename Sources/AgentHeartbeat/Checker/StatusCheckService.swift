@@ -4,34 +4,46 @@ import Metrics
 import ServiceLifecycle
 
 /// Checks every `check_interval_seconds` (the first right away) and writes the status map; picks
-/// up a changed agents.yaml first. On graceful shutdown it writes a final map, releases the leader
-/// lock and closes its connection.
+/// up a changed agents.yaml first. Notifications go out beside it (`AlertDispatcher.run`), so a
+/// slow receiver never stretches a cycle.
+///
+/// Graceful shutdown is bounded (`shutdownBudget`) whatever Redis or the receiver do: a delivery
+/// in flight is aborted, a final map is written without notifying, the leader lock released.
 public struct StatusCheckService: Service, CustomStringConvertible {
     let client: RedisClient
     let configurations: ConfigurationStore
     let alerts: AlertDispatcher?
+    let mirror: MirrorStatistics?
+    let watchdog: Watchdog?
     let status: SidecarStatus
     let outputPath: String
     let logger: Logger
     public var description: String { "StatusCheckService" }
 
+    /// How long each shutdown step may take: the aborted delivery, the final check and map, the
+    /// lock release. With the mirror's flush (`HeartbeatMirror.flushBudget`) under 10 s in all.
+    static let shutdownBudget = (delivery: Duration.seconds(1), finalMap: Duration.seconds(3), release: Duration.seconds(2))
+
     public init(
-        client: RedisClient, configurations: ConfigurationStore, alerts: AlertDispatcher?, status: SidecarStatus,
-        outputPath: String, logger: Logger
+        client: RedisClient, configurations: ConfigurationStore, alerts: AlertDispatcher?, mirror: MirrorStatistics? = nil,
+        watchdog: Watchdog? = nil, status: SidecarStatus, outputPath: String, logger: Logger
     ) {
         self.client = client
         self.configurations = configurations
         self.alerts = alerts
+        self.mirror = mirror
+        self.watchdog = watchdog
         self.status = status
         self.outputPath = outputPath
         self.logger = logger
     }
 
     public func run() async throws {
+        let delivering = alerts.map { alerts in Task { await alerts.run() } }
         var cycle = Cycle()
         while !Task.isCancelled {
             configurations.reload(logger: logger)
-            await checkAndWrite(&cycle)
+            await checkAndWrite(&cycle, notify: true)
             Malloc.releaseFreed()
             do {
                 let interval = configurations.current.checkInterval
@@ -40,15 +52,32 @@ public struct StatusCheckService: Service, CustomStringConvertible {
                 break
             }
         }
-        await checkAndWrite(&cycle)
-        await alerts?.resign()
-        await client.close()
+        let budget = Self.shutdownBudget
+        delivering?.cancel()
+        if let delivering, await withDeadline(budget.delivery, { await delivering.value }) == nil {
+            logger.warning("a notification was still being sent at shutdown; abandoned")
+        }
+        let finalMap: @Sendable () async -> Bool = { [self, cycle] in
+            var final = cycle
+            await checkAndWrite(&final, notify: false)
+            return true
+        }
+        if await withDeadline(budget.finalMap, finalMap) == nil {
+            logger.warning("no final map: Redis did not answer within \(budget.finalMap)")
+        }
+        if let alerts, await withDeadline(budget.release, { await alerts.resign() }) == nil {
+            logger.warning("leader lock not released: Redis did not answer; it expires by itself")
+        }
+        // Not awaited: with Redis frozen, the client's thread may still be waiting for a reply.
+        Task { [client] in await client.close() }
     }
 
     /// State carried from one check to the next.
-    struct Cycle {
+    struct Cycle: Sendable {
         /// Logs the first failure of an outage and the recovery, not every cycle in between.
         var failing = false
+        /// The degradation last logged, so it is logged when it starts and ends.
+        var degraded: String?
         /// Per-agent gauges, made once (a factory lookup each would cost seconds at 100,000 agents);
         /// removed agents' gauges are destroyed.
         var gauges: [String: (up: Gauge, seconds: Gauge)] = [:]
@@ -56,27 +85,41 @@ public struct StatusCheckService: Service, CustomStringConvertible {
         var checker: HeartbeatChecker?
     }
 
-    func checkAndWrite(_ cycle: inout Cycle) async {
+    func checkAndWrite(_ cycle: inout Cycle, notify: Bool) async {
         let started = ContinuousClock.now
         do {
             let configuration = configurations.current
             if cycle.checker?.configuration != configuration {
                 cycle.checker = HeartbeatChecker(client: client, configuration: configuration)
             }
-            var result = try await cycle.checker!.check()
-            if let alerts { result.alertRecords = await alerts.process(result, configuration: configuration) }
-            let map = result.map
+            // Degraded before or after the read: heartbeats may be missing from what was read.
+            let degradedBefore = mirror?.snapshot.degradedReason
+            let result = try await cycle.checker!.check()
+            let degraded = degradedBefore ?? mirror?.snapshot.degradedReason
+            if notify { alerts?.submit(result, configuration: configuration, degraded: degraded) }
+            var map = result.map
+            map.degraded = degraded
             // Rendering and fsync take a fifth of a second at 100,000 agents: not on the cooperative pool.
-            try await onDedicatedThread(name: "map-writer") { [outputPath] in
+            try await onDedicatedThread(name: "map-writer") { [outputPath, map] in
                 try AtomicFile.write(to: outputPath) { write in try map.render(to: write) }
             }
             status.checked(mapPath: outputPath)
             let summary = map.summary
             let elapsed = ContinuousClock.now - started
             Timer(label: "agent_heartbeat_check_duration_seconds").recordNanoseconds(elapsed.nanoseconds)
+            Gauge(label: "agent_heartbeat_degraded").record(degraded == nil ? 0 : 1)
             export(result.states, summary: summary, &cycle)
             if cycle.failing { logger.notice("checks recovered") }
             cycle.failing = false
+            if degraded != cycle.degraded {
+                if let degraded {
+                    logger.error("degraded: offline and recovery notifications held", metadata: ["reason": "\(degraded)"])
+                } else {
+                    logger.notice("no longer degraded: notifications resume")
+                }
+                cycle.degraded = degraded
+            }
+            if notify, status.isLeader { watchdog?.ping(healthy: degraded == nil) }
             logger.debug(
                 "checked",
                 metadata: [
@@ -85,7 +128,11 @@ public struct StatusCheckService: Service, CustomStringConvertible {
                 ])
         } catch {
             status.checkFailed("\(error)")
-            if !cycle.failing { logger.error("check failed; the previous map stays until a check succeeds", metadata: ["error": "\(error)"]) }
+            // The last known leader reports the failure: with Redis down nobody can take the lock.
+            if notify, status.isLeader { watchdog?.ping(healthy: false) }
+            if !cycle.failing {
+                logger.error("check failed; the previous map stays until a check succeeds", metadata: ["error": "\(error)"])
+            }
             cycle.failing = true
         }
     }

@@ -50,7 +50,7 @@ public final class ConfigurationStore: Sendable {
         let fingerprint = Fingerprint(data)
         if !force, state.withLock({ $0.source == fingerprint }) { return .unchanged }
         do {
-            let configuration = try MonitorConfiguration(yaml: String(decoding: data, as: UTF8.self), file: path)
+            let configuration = try MonitorConfiguration(data: data, file: path)
             state.withLock { $0 = (configuration, $0.generation + 1, fingerprint) }
             return .reloaded(configuration)
         } catch {

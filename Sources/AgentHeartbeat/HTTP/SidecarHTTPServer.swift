@@ -51,18 +51,19 @@ public enum SidecarHTTPServer {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
         router.get("api/status") { _, _ in
-            // The file itself, not a copy in memory: at 100,000 agents it is tens of megabytes.
-            guard let path = status.snapshot.mapPath, let map = FileManager.default.contents(atPath: path) else {
+            // Streamed from the file: at 100,000 agents it is tens of megabytes, and several readers
+            // at once must not each hold a copy.
+            guard let path = status.snapshot.mapPath else {
                 return text("no check has completed yet\n", status: .serviceUnavailable)
             }
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: map)))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: fileBody(path: path))
         }
         router.get("api/replica") { _, _ in
             let snapshot = status.snapshot
             let body: [String: JSONValue] = [
                 "replica": .string(status.replicaName),
                 "leader": snapshot.leader.map(JSONValue.string) ?? .null,
-                "is_leader": .bool(snapshot.leader == status.replicaName),
+                "is_leader": .bool(snapshot.leaderToken == status.lockToken),
             ]
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
@@ -86,6 +87,7 @@ public enum SidecarHTTPServer {
             return "subscribed to \(max(0, mirror.subscribedChannels)) of \(max(0, mirror.expectedChannels)) channels"
         }
         if let error = status.checkError { return "last check failed: \(error)" }
+        if let reason = mirror.degradedReason { return reason }
         return nil
     }
 

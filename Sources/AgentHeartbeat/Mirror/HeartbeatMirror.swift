@@ -27,16 +27,19 @@ public final class HeartbeatMirror: Service, Sendable, CustomStringConvertible {
         self.init(url: url, configurations: ConfigurationStore(configuration), logger: logger)
     }
 
-    /// Mirrors until graceful shutdown (or cancellation), then writes what is pending and returns.
+    /// How long the writer may go on storing what is pending once shutdown began.
+    static let flushBudget = Duration.seconds(2)
+
+    /// Mirrors until graceful shutdown (or cancellation), then writes what is pending, for at most
+    /// `flushBudget`: a frozen Redis must not hold the shutdown up.
     public func run() async throws {
         let pending = PendingHeartbeats()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.mirror(into: pending) }
-            group.addTask {
-                try? await gracefulShutdown()
-                pending.close()
-            }
-            try await group.waitForAll()
+        let mirroring = Task { try await self.mirror(into: pending) }
+        try? await gracefulShutdown()
+        pending.close()
+        if await withDeadline(Self.flushBudget, { _ = try? await mirroring.value }) == nil {
+            logger.error(
+                "stopping with heartbeats not mirrored: Redis did not answer in time", metadata: ["count": "\(pending.count)"])
         }
     }
 
@@ -70,6 +73,8 @@ extension HeartbeatMirror {
         /// Channel → slot, as subscribed on the live connection: the one hash lookup per message.
         var slotByChannel: [ChannelKey: Int] = [:]
         var generation = -1
+        /// When the last (UN)SUBSCRIBE was sent.
+        var followed = ContinuousClock.now
         var limiter = RateLimiter<String>(interval: .seconds(60))
         /// Heartbeats read from one socket read, handed to the writer under one lock.
         var batch: [PendingHeartbeats.Heartbeat] = []
@@ -98,39 +103,57 @@ extension HeartbeatMirror {
             var backoff = ReconnectBackoff()
             var outage: String?
             while !pending.isClosed {
-                do {
+                do throws(RedisError) {
                     let connection = try RedisConnection(url: mirror.url)
                     slotByChannel = [:]
                     try follow(mirror.configurations, on: connection)
-                    if let reason = outage {
-                        logger.notice("subscriber reconnected and resubscribed", metadata: ["redis.lost": "\(reason)"])
-                        outage = nil
-                    }
-                    backoff.reset()
                     while !pending.isClosed {
                         if mirror.configurations.generation != generation { try follow(mirror.configurations, on: connection) }
-                        guard try connection.waitForData(timeout: .milliseconds(250)) else { continue }
-                        try connection.drainBufferedPushes { handle($0) }
-                        mirror.statistics.received.add(batch.count, ordering: .relaxed)
-                        pending.add(batch)
-                        batch.removeAll(keepingCapacity: true)
+                        if try connection.waitForData(timeout: .milliseconds(250)) {
+                            let arrived = ContinuousClock.now
+                            try connection.drainBufferedPushes { handle($0, arrived: arrived) }
+                            mirror.statistics.received.add(batch.count, ordering: .relaxed)
+                            pending.add(batch)
+                            batch.removeAll(keepingCapacity: true)
+                        }
+                        // Only Redis' confirmations count: a SUBSCRIBE sent is not a subscription.
+                        guard mirror.statistics.isSubscribed else {
+                            if ContinuousClock.now - followed > subscribeGrace {
+                                let snapshot = mirror.statistics.snapshot
+                                throw RedisError(
+                                    .unexpectedReply,
+                                    "Redis confirmed \(snapshot.subscribedChannels) of \(snapshot.expectedChannels) channels"
+                                        + " after \(subscribeGrace); resubscribing")
+                            }
+                            continue
+                        }
+                        if let reason = outage {
+                            logger.notice("subscriber resubscribed to every channel", metadata: ["redis.lost": "\(reason)"])
+                            mirror.statistics.subscriberFailed(nil)
+                            outage = nil
+                            backoff.reset()
+                        }
                     }
                 } catch {
                     mirror.statistics.received.add(batch.count, ordering: .relaxed)
                     pending.add(batch)
                     batch.removeAll(keepingCapacity: true)
                     mirror.statistics.subscribedChannels.store(0, ordering: .relaxed)
+                    mirror.statistics.subscriberFailed(error.description)
                     if outage == nil {
-                        // Logged once per outage; the reconnected message closes it.
-                        logger.error("subscriber lost Redis, reconnecting with backoff", metadata: ["error": "\(error)"])
-                        mirror.statistics.recordConnectionLoss()
+                        // Logged once per outage; the resubscribed message closes it.
+                        logger.error("subscriber lost its subscriptions, reconnecting with backoff", metadata: ["error": "\(error)"])
                         outage = error.description
                     }
+                    mirror.statistics.recordConnectionLoss()
                     _ = pending.sleep(backoff.next())
                 }
             }
             mirror.statistics.subscribedChannels.store(0, ordering: .relaxed)
         }
+
+        /// How long Redis may take to confirm every SUBSCRIBE before the connection is replaced.
+        var subscribeGrace: Duration { .seconds(5) + .milliseconds(mirror.statistics.snapshot.expectedChannels / 10) }
 
         /// Subscribes to channels of agents added since the last call and unsubscribes removed ones.
         func follow(_ store: ConfigurationStore, on connection: RedisConnection) throws(RedisError) {
@@ -153,10 +176,11 @@ extension HeartbeatMirror {
                 }
             }
             try connection.flush()
+            followed = .now
             mirror.statistics.expectedChannels.store(wanted.count, ordering: .relaxed)
         }
 
-        func handle(_ push: borrowing RedisPush) {
+        func handle(_ push: borrowing RedisPush, arrived: ContinuousClock.Instant) {
             guard push.kind == .message else {
                 mirror.statistics.subscribedChannels.store(push.subscriptions, ordering: .relaxed)
                 return
@@ -166,7 +190,8 @@ extension HeartbeatMirror {
             slot.received?.increment()
             let problem = HeartbeatPayload.problem(with: push.payload)
             // The payload's one copy out of hiredis is already what the key stores.
-            batch.append(.init(slot: index, agentID: slot.agentID, fields: HeartbeatRecord.storedFields(payload: push.payload, problem: problem)))
+            let fields = HeartbeatRecord.storedFields(payload: push.payload, problem: problem)
+            batch.append(.init(slot: index, agentID: slot.agentID, fields: fields, arrived: arrived))
             guard let problem else { return }
             // Still a heartbeat: the agent is alive, only its payload is unusable.
             mirror.statistics.malformed.add(1, ordering: .relaxed)
@@ -179,20 +204,22 @@ extension HeartbeatMirror {
         }
     }
 
-    /// The writer thread: stores pending heartbeats with pipelined EVALSHA calls.
+    /// The writer thread: stores pending heartbeats with pipelined EVALSHA calls, each stamped
+    /// with its arrival time on the Redis clock (see `ServerClock`), never the time of the write.
     final class Writer: @unchecked Sendable {
         // Only used from the writer thread.
         let mirror: HeartbeatMirror
         let pending: PendingHeartbeats
+        var connection: RedisConnection?
+        var scriptSHA = ""
+        var clock: ServerClock?
+        /// How often the clock is read again, for drift and for a server clock that was stepped.
+        static let clockRefresh = Duration.seconds(10)
 
         init(mirror: HeartbeatMirror, pending: PendingHeartbeats) {
             self.mirror = mirror
             self.pending = pending
         }
-
-        // Only used from the writer thread.
-        var connection: RedisConnection?
-        var scriptSHA = ""
 
         func run() {
             let logger = mirror.logger
@@ -205,10 +232,12 @@ extension HeartbeatMirror {
                     try write(batch)
                     if let reason = outage {
                         logger.notice("writer recovered", metadata: ["redis.lost": "\(reason)"])
+                        mirror.statistics.writerFailed(nil)
                         outage = nil
                     }
                     backoff.reset()
                 } catch {
+                    mirror.statistics.writerFailed(error.description)
                     if outage == nil {
                         // Logged once per outage; the recovered message closes it.
                         logger.error("writer cannot store heartbeats, retrying with backoff", metadata: ["error": "\(error)"])
@@ -224,43 +253,58 @@ extension HeartbeatMirror {
             }
         }
 
-        /// Stores a batch in one round trip; what Redis refused goes back to `pending`.
+        /// Stores a batch in one round trip. Whatever was not stored goes back to `pending` (unless
+        /// a newer heartbeat of the same agent arrived meanwhile), whatever the failure.
         func write(_ batch: [PendingHeartbeats.Heartbeat]) throws(RedisError) {
+            let replies: [RedisReply]
             do throws(RedisError) {
-                if connection == nil {
-                    let fresh = try RedisConnection(url: mirror.url)
-                    scriptSHA = try fresh.call(.scriptLoad(.mirrorHeartbeat)).text ?? ""
-                    connection = fresh
-                }
+                let connection = try ready()
                 // Key and TTL from the configuration of the moment, so a reload applies to the next write.
                 let configuration = mirror.configurations.current
                 let ttl = Array(String(configuration.keyTTL.wholeSeconds).utf8)
-                let replies = try connection!.pipeline(batch.map { heartbeat in
+                let clock = clock!
+                replies = try connection.pipeline(batch.map { heartbeat in
                     .evalSHA(
                         scriptSHA, keys: [configuration.heartbeatKey(for: heartbeat.agentID)],
-                        arguments: [ttl, heartbeat.fields, []])
+                        arguments: [ttl, heartbeat.fields, Array(String(clock.milliseconds(at: heartbeat.arrived)).utf8)])
                 })
-                var refused: [PendingHeartbeats.Heartbeat] = []
-                var firstError = ""
-                for (heartbeat, reply) in zip(batch, replies) {
-                    guard case .error(let message) = reply else { continue }
-                    refused.append(heartbeat)
-                    firstError = message
-                }
-                mirror.statistics.written.add(batch.count - refused.count, ordering: .relaxed)
-                guard refused.isEmpty else {
-                    pending.putBack(refused)
-                    // NOSCRIPT: Redis restarted with an empty script cache; reconnecting loads it again.
-                    if firstError.hasPrefix("NOSCRIPT") { connection = nil }
-                    throw RedisError(.commandFailed, "Redis refused \(refused.count) writes: \(firstError)")
-                }
             } catch {
-                if error.breaksConnection {
-                    connection = nil
-                    pending.putBack(batch)
-                }
+                // Start afresh: a new connection loads the script and reads the clock again.
+                connection = nil
+                pending.putBack(batch)
                 throw error
             }
+            var refused: [PendingHeartbeats.Heartbeat] = []
+            var firstError = ""
+            for (heartbeat, reply) in zip(batch, replies) {
+                guard case .error(let message) = reply else { continue }
+                refused.append(heartbeat)
+                firstError = message
+            }
+            mirror.statistics.written.add(batch.count - refused.count, ordering: .relaxed)
+            guard refused.isEmpty else {
+                pending.putBack(refused)
+                // NOSCRIPT: Redis restarted with an empty script cache; reconnecting loads it again.
+                if firstError.hasPrefix("NOSCRIPT") { connection = nil }
+                throw RedisError(.commandFailed, "Redis refused \(refused.count) writes: \(firstError)")
+            }
+        }
+
+        /// The connection, with the script loaded and a recent reading of the server clock.
+        private func ready() throws(RedisError) -> RedisConnection {
+            guard let connection = self.connection else {
+                let fresh = try RedisConnection(url: mirror.url)
+                scriptSHA = try fresh.call(.scriptLoad(.mirrorHeartbeat)).text ?? ""
+                self.connection = fresh
+                clock = nil
+                return try ready()
+            }
+            if clock.map({ ContinuousClock.now - $0.instant > Self.clockRefresh }) ?? true {
+                let sent = ContinuousClock.now
+                let time = try connection.call(.time).serverMilliseconds()
+                clock = ServerClock(serverMilliseconds: time, sent: sent, received: .now)
+            }
+            return connection
         }
     }
 }

@@ -17,8 +17,21 @@ public final class MirrorStatistics: Sendable {
         /// Channels the configuration asks for.
         public var expectedChannels: Int
 
+        /// Why the subscriber is not subscribed to every channel, while it tries again.
+        public var subscriberFailure: String?
+        /// Why the writer cannot store heartbeats, while it tries again.
+        public var writerFailure: String?
+
         /// Subscribed to every configured channel: what /readyz reports.
         public var isSubscribed: Bool { subscribedChannels == expectedChannels }
+
+        /// Why heartbeats may be missing from Redis right now, so ages read there may be too old:
+        /// no offline or recovery notification is derived from them meanwhile.
+        public var degradedReason: String? {
+            if let writerFailure { return "cannot store heartbeats: \(writerFailure)" }
+            if let subscriberFailure { return "not receiving every heartbeat: \(subscriberFailure)" }
+            return nil
+        }
     }
 
     let received = Atomic<Int>(0)
@@ -27,6 +40,7 @@ public final class MirrorStatistics: Sendable {
     let connectionLosses = Atomic<Int>(0)
     let subscribedChannels = Atomic<Int>(0)
     let expectedChannels = Atomic<Int>(-1)
+    private let failures = Mutex<(subscriber: String?, writer: String?)>((nil, nil))
 
     private let reconnects = Counter(label: "agent_heartbeat_redis_reconnects_total")
 
@@ -38,11 +52,19 @@ public final class MirrorStatistics: Sendable {
         reconnects.increment()
     }
 
+    var isSubscribed: Bool { subscribedChannels.load(ordering: .relaxed) == expectedChannels.load(ordering: .relaxed) }
+
+    func subscriberFailed(_ reason: String?) { failures.withLock { $0.subscriber = reason } }
+
+    func writerFailed(_ reason: String?) { failures.withLock { $0.writer = reason } }
+
     public var snapshot: Snapshot {
-        Snapshot(
+        let failures = failures.withLock { $0 }
+        return Snapshot(
             received: received.load(ordering: .relaxed), malformed: malformed.load(ordering: .relaxed),
             written: written.load(ordering: .relaxed), connectionLosses: connectionLosses.load(ordering: .relaxed),
             subscribedChannels: subscribedChannels.load(ordering: .relaxed),
-            expectedChannels: expectedChannels.load(ordering: .relaxed))
+            expectedChannels: expectedChannels.load(ordering: .relaxed),
+            subscriberFailure: failures.subscriber, writerFailure: failures.writer)
     }
 }

@@ -10,6 +10,8 @@ final class PendingHeartbeats: @unchecked Sendable {
         var agentID: String
         /// What the key stores after the time (`HeartbeatRecord.storedFields`).
         var fields: [UInt8]
+        /// When the subscriber read it off the socket: the record's time, on the Redis clock.
+        var arrived: ContinuousClock.Instant
     }
 
     // All state is guarded by `condition`.

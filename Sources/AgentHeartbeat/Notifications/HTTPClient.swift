@@ -1,5 +1,6 @@
 internal import CCurl
 import Foundation
+import Synchronization
 
 /// Blocking HTTP through libcurl. Call it on a dedicated thread (see `JobThread`).
 public struct HTTPClient: Sendable {
@@ -21,18 +22,26 @@ public struct HTTPClient: Sendable {
         self.totalTimeout = totalTimeout
     }
 
-    public func get(url: String) throws(TransportError) -> Response {
-        try perform(url: url, post: nil)
+    /// Set from any thread to abort a transfer in flight (within about a second).
+    public final class Abort: Sendable {
+        private let flag = Atomic<Bool>(false)
+        public init() {}
+        public func callAsFunction() { flag.store(true, ordering: .relaxed) }
+        var isRequested: Bool { flag.load(ordering: .relaxed) }
     }
 
-    func post(url: String, contentType: String, body: [UInt8]) throws(TransportError) -> Response {
-        try perform(url: url, post: (contentType, body))
+    public func get(url: String, abort: Abort = Abort()) throws(TransportError) -> Response {
+        try perform(url: url, post: nil, abort: abort)
+    }
+
+    func post(url: String, contentType: String, body: [UInt8], abort: Abort = Abort()) throws(TransportError) -> Response {
+        try perform(url: url, post: (contentType, body), abort: abort)
     }
 
     /// libcurl's global set-up, once per process, before any handle exists.
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
-    private func perform(url: String, post: (contentType: String, body: [UInt8])?) throws(TransportError) -> Response {
+    private func perform(url: String, post: (contentType: String, body: [UInt8])?, abort: Abort) throws(TransportError) -> Response {
         _ = Self.globalInit
         guard let handle = curl_easy_init() else { throw TransportError(message: "libcurl could not create a handle") }
         defer { curl_easy_cleanup(handle) }
@@ -44,7 +53,7 @@ public struct HTTPClient: Sendable {
         var headers: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Expect:")  // no 100-continue round trip
         if let post { headers = curl_slist_append(headers, "Content-Type: \(post.contentType)") }
         defer { curl_slist_free_all(headers) }
-        let sink = ResponseSink()
+        let sink = ResponseSink(abort: abort)
         let context = Unmanaged.passRetained(sink)
         defer { context.release() }
 
@@ -68,8 +77,14 @@ public struct HTTPClient: Sendable {
             return size * count
         }
         _ = ccurl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, context.toOpaque())
+        _ = ccurl_easy_setopt_progress_function(handle) { context, _, _, _, _ in
+            guard let context else { return 0 }
+            return Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue().abort.isRequested ? 1 : 0
+        }
+        _ = ccurl_easy_setopt_pointer(handle, CURLOPT_XFERINFODATA, context.toOpaque())
 
         let code = curl_easy_perform(handle)
+        if abort.isRequested { throw TransportError(message: "aborted") }
         guard code == CURLE_OK else {
             let detail = String(cString: errorBuffer)
             throw TransportError(message: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
@@ -83,4 +98,6 @@ public struct HTTPClient: Sendable {
 /// Collects the response body for the write callback, which reaches it through an opaque pointer.
 private final class ResponseSink {
     var bytes: [UInt8] = []
+    let abort: HTTPClient.Abort
+    init(abort: HTTPClient.Abort) { self.abort = abort }
 }

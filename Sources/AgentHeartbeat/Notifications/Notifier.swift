@@ -13,4 +13,7 @@ public enum DeliveryResult: Sendable, Equatable {
     /// `retryable`: trying again later makes sense (network, 5xx, 429); `retryAfter`: the
     /// service's own wait. The reason never contains a secret.
     case failed(reason: String, retryable: Bool, retryAfter: Duration?)
+    /// The service refused this message itself (Telegram's 400): sending it again cannot help,
+    /// and it must not hold back the messages after it.
+    case rejected(reason: String)
 }

@@ -61,13 +61,21 @@ public final class TelegramNotifier: Notifier {
         let client = HTTPClient(connectTimeout: settings.connectTimeout, totalTimeout: settings.totalTimeout)
         let url = "\(settings.apiURL)/bot\(settings.token)/sendMessage"
         do {
-            let response = try await thread.run { () throws(HTTPClient.TransportError) -> HTTPClient.Response in
-                try client.post(url: url, contentType: "application/json", body: body)
+            // Cancelling the caller (shutdown) aborts the transfer instead of waiting out its timeout.
+            let abort = HTTPClient.Abort()
+            let response = try await withTaskCancellationHandler {
+                try await thread.run { () throws(HTTPClient.TransportError) -> HTTPClient.Response in
+                    try client.post(url: url, contentType: "application/json", body: body, abort: abort)
+                }
+            } onCancel: {
+                abort()
             }
-            if case .failed(let reason, let retryable, let retryAfter) = Self.result(of: response) {
+            switch Self.result(of: response) {
+            case .delivered: return .delivered
+            case .failed(let reason, let retryable, let retryAfter):
                 return .failed(reason: redacted(reason), retryable: retryable, retryAfter: retryAfter)
+            case .rejected(let reason): return .rejected(reason: redacted(reason))
             }
-            return .delivered
         } catch let error as HTTPClient.TransportError {
             return .failed(reason: redacted("connection to the Bot API failed: \(error.message)"), retryable: true, retryAfter: nil)
         } catch {
@@ -86,9 +94,12 @@ public final class TelegramNotifier: Notifier {
         if response.status == 200, fields["ok"] == .bool(true) { return .delivered }
         var reason = "HTTP \(response.status)"
         if case .string(let description) = fields["description"] { reason += ": \(description)" }
+        // This message, not the bot or the chat: bad entities, too long, empty.
+        if response.status == 400 { return .rejected(reason: reason) }
         var retryAfter: Duration?
         if case .object(let parameters) = fields["parameters"], case .integer(let seconds) = parameters["retry_after"] {
-            retryAfter = .seconds(seconds)
+            // Bounded: a hostile or broken answer must neither overflow nor park alerts for years.
+            retryAfter = .seconds(min(max(seconds, 0), 3600))
         }
         let retryable = response.status == 429 || response.status >= 500 || response.status == 0
         return .failed(reason: reason, retryable: retryable, retryAfter: retryAfter)

@@ -16,14 +16,17 @@ public final class RedisClient: @unchecked Sendable {
     }
 
     /// Runs `body` with the connection on the client's thread. A broken connection is dropped,
-    /// so the next call reconnects.
+    /// and so is one that `body` left with replies unread (an error reply cut its pipeline short):
+    /// the next call reconnects, and no reply is ever read as another command's.
     public func withConnection<T: Sendable>(_ body: @escaping (RedisConnection) throws(RedisError) -> T) async throws -> T {
         try await thread.run { [self] () throws(RedisError) -> T in
             do throws(RedisError) {
                 if connection == nil { connection = try RedisConnection(url: url, connectTimeout: connectTimeout) }
-                return try body(connection!)
+                let result = try body(connection!)
+                if connection!.outstandingReplies != 0 { connection = nil }
+                return result
             } catch {
-                if error.breaksConnection { connection = nil }
+                if error.breaksConnection || connection?.outstandingReplies != 0 { connection = nil }
                 throw error
             }
         }

@@ -56,6 +56,24 @@ extension RedisCommand {
         RedisCommand("HMGET", [key] + ids)
     }
 
+    static func get(_ key: String) -> RedisCommand { RedisCommand("GET", key) }
+
+    static func pttl(_ key: String) -> RedisCommand { RedisCommand("PTTL", key) }
+
+    /// `SET key value PX milliseconds`.
+    static func setExpiring(_ key: String, _ value: String, milliseconds: Int64) -> RedisCommand {
+        RedisCommand("SET", key, value, "PX", String(max(1, milliseconds)))
+    }
+
+    static func hdel(_ key: String, _ fields: [String]) -> RedisCommand { RedisCommand("HDEL", [key] + fields) }
+
+    static func hscan(_ key: String, cursor: String) -> RedisCommand { RedisCommand("HSCAN", key, cursor, "COUNT", "1000") }
+
+    /// `SET key value NX EX seconds`.
+    static func setIfAbsent(_ key: [UInt8], _ value: [UInt8], ttl seconds: [UInt8]) -> RedisCommand {
+        RedisCommand("SET", [key, value, Array("NX".utf8), Array("EX".utf8), seconds])
+    }
+
     static func scriptLoad(_ script: RedisScript) -> RedisCommand { RedisCommand("SCRIPT", "LOAD", script.source) }
 
     static func eval(_ script: RedisScript, keys: [String], arguments: [String]) -> RedisCommand {
@@ -71,7 +89,7 @@ extension RedisReply {
     /// TIME's reply as milliseconds since 1970 on the server's clock.
     func serverMilliseconds() throws(RedisError) -> Int64 {
         guard let parts = array, parts.count == 2, let seconds = parts[0].integer, let micros = parts[1].integer else {
-            throw RedisError(.unexpectedReply, "TIME returned \(self)")
+            throw RedisError(.unexpectedReply, "TIME returned \(shape)")
         }
         return seconds * 1000 + micros / 1000
     }

@@ -8,6 +8,10 @@ import Glibc
 /// (never Swift's cooperative pool), and freed when released.
 public final class RedisConnection {
     private let context: UnsafeMutablePointer<redisContext>
+    /// Replies owed for commands sent but not yet read. A connection with replies outstanding
+    /// after its user is done (an error cut a pipeline short) is out of step: the next reply read
+    /// would belong to an earlier command, so `RedisClient` drops it.
+    public private(set) var outstandingReplies = 0
 
     /// Connects, then sends AUTH and SELECT as the URL asks.
     /// `commandTimeout` bounds every blocking read and write; a timed-out connection is broken.
@@ -61,15 +65,16 @@ public final class RedisConnection {
 
     /// Queues a command in hiredis' output buffer; `readReply` or `flush` sends it.
     public func append(_ command: RedisCommand) throws(RedisError) {
-        try appendEncoded(command.encoded)
+        try appendEncoded(command.encoded, commands: 1)
     }
 
-    /// Queues commands already in the wire format (`RedisCommand.encoded`), as they are.
-    public func appendEncoded(_ bytes: [UInt8]) throws(RedisError) {
+    /// Queues `commands` commands already in the wire format (`RedisCommand.encoded`), as they are.
+    public func appendEncoded(_ bytes: [UInt8], commands: Int) throws(RedisError) {
         let status = bytes.withUnsafeBytes { buffer in
             redisAppendFormattedCommand(context, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count)
         }
         guard status == REDIS_OK else { throw RedisError(.connectionLost, Self.errorText(context)) }
+        outstandingReplies += commands
     }
 
     /// Writes everything queued by `append`.
@@ -85,6 +90,7 @@ public final class RedisConnection {
         var raw: UnsafeMutableRawPointer?
         guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw lost() }
         defer { freeReplyObject(raw) }
+        outstandingReplies -= 1
         return RedisReply(raw.assumingMemoryBound(to: redisReply.self))
     }
 
@@ -99,7 +105,7 @@ public final class RedisConnection {
     }
 
     /// Hands every complete push already in hiredis' buffer to `handle`, in order, without
-    /// touching the socket or copying; replies that are not pushes are skipped.
+    /// touching the socket or copying. An error reply throws; other replies are skipped.
     func drainBufferedPushes(_ handle: (borrowing RedisPush) -> Void) throws(RedisError) {
         while true {
             var raw: UnsafeMutableRawPointer?
@@ -108,8 +114,28 @@ public final class RedisConnection {
             }
             guard let raw else { return }
             defer { freeReplyObject(raw) }
-            if let push = RedisPush(raw.assumingMemoryBound(to: redisReply.self)) { handle(push) }
+            let reply = raw.assumingMemoryBound(to: redisReply.self)
+            if let push = RedisPush(reply) {
+                handle(push)
+            } else if reply.pointee.type == REDIS_REPLY_ERROR {
+                // A refused SUBSCRIBE (BUSY, NOPERM, LOADING…): the caller reconnects and resubscribes.
+                throw RedisError(.commandFailed, "Redis refused a subscription: \(RedisReply(reply).shape)")
+            }
         }
+    }
+
+    /// Every field name of a hash, read with HSCAN so that a large hash never blocks Redis.
+    public func hashFields(_ key: String) throws(RedisError) -> [String] {
+        var fields: [String] = []
+        var cursor = "0"
+        repeat {
+            guard let parts = try call(.hscan(key, cursor: cursor)).array, parts.count == 2,
+                let next = parts[0].text, let items = parts[1].array
+            else { throw RedisError(.unexpectedReply, "HSCAN returned an unexpected reply") }
+            for index in stride(from: 0, to: items.count, by: 2) { items[index].text.map { fields.append($0) } }
+            cursor = next
+        } while cursor != "0"
+        return fields
     }
 
     private func lost() -> RedisError {

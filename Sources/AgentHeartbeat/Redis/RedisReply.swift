@@ -27,6 +27,18 @@ public enum RedisReply: Sendable, Equatable {
         }
     }
 
+    /// What kind of reply this is, without its data (payloads must not reach logs): for errors.
+    public var shape: String {
+        switch self {
+        case .string(let bytes): "a string of \(bytes.count) bytes"
+        case .status: "a status"
+        case .integer: "an integer"
+        case .array(let items): "an array of \(items.count) items"
+        case .null: "null"
+        case .error(let message): "the error \(message.prefix(while: { $0 != " " }))"
+        }
+    }
+
     public var bytes: [UInt8]? {
         if case .string(let bytes) = self { return bytes }
         return nil

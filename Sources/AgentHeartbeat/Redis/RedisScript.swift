@@ -46,4 +46,14 @@ extension RedisScript {
             if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
             return 0
             """)
+
+    /// HSET only while holding the leader lock. KEYS[1] lock, KEYS[2] hash, ARGV[1] token,
+    /// ARGV[2...] field, value, … Returns 1 when stored, 0 when another replica holds the lock.
+    public static let fencedHashSet = RedisScript(
+        name: "fenced_hash_set",
+        source: """
+            if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+            redis.call('HSET', KEYS[2], unpack(ARGV, 2))
+            return 1
+            """)
 }

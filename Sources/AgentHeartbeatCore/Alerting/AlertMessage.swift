@@ -6,8 +6,10 @@ public struct AlertMessage: Sendable, Equatable {
 
     /// Telegram refuses longer messages.
     public static let maximumLength = 4096
-    /// Names are shown at most this long, so one agent always fits in a message.
-    static let maximumNameLength = 200
+    /// Names, ids and reported statuses are shown at most this many Unicode scalars long. Escaped
+    /// (at most 5 UTF-16 units per scalar, "&amp;"), one agent's block stays under 1,700
+    /// characters, so every message fits Telegram's 4,096 whatever the agents send.
+    static let maximumFieldLength = 100
 
     /// Renders events as few messages as fit: offline alerts and reminders together, recoveries
     /// together, split only where a message would pass 4,096 characters (Telegram allows a chat
@@ -43,11 +45,10 @@ public struct AlertMessage: Sendable, Equatable {
     static func block(for event: AlertPolicy.Event) -> String {
         let state = event.state
         let agent = state.agent
-        var name = agent.name
-        if name.count > maximumNameLength { name = String(name.prefix(maximumNameLength)) + "…" }
-        let title = "<b>\(escapeHTML(name))</b> (<code>\(escapeHTML(agent.id))</code>)"
-        let lastHeartbeat = state.lastHeartbeat.map { iso8601(milliseconds: $0) } ?? "never"
-        let silent = formatDuration(seconds: state.secondsSinceHeartbeat ?? 0)
+        let title = "<b>\(shown(agent.name))</b> (<code>\(shown(agent.id))</code>)"
+        let lastHeartbeat = state.lastHeartbeat.map { iso8601(milliseconds: $0) }
+            ?? state.missingSince.map { "none since monitoring began at \(iso8601(milliseconds: $0))" } ?? "never"
+        let silent = formatDuration(seconds: state.secondsSilent ?? 0)
         switch event.kind {
         case .offline, .reminder:
             return [
@@ -61,10 +62,19 @@ public struct AlertMessage: Sendable, Equatable {
             if let before = event.lastSeenBefore, let now = state.lastHeartbeat {
                 lines.append("Was offline for: \(formatDuration(seconds: max(0, now - before) / 1000))")
             }
-            if let reported = state.reportedStatus { lines.append("Reported status: \(escapeHTML(reported))") }
+            if let reported = state.reportedStatus { lines.append("Reported status: \(shown(reported))") }
             return lines.joined(separator: "\n")
         }
     }
+}
+
+/// `text` cut to `maximumFieldLength` scalars (marked with "…") and escaped.
+private func shown(_ text: String) -> String {
+    let scalars = text.unicodeScalars
+    guard scalars.count > AlertMessage.maximumFieldLength else { return escapeHTML(text) }
+    var cut = String.UnicodeScalarView()
+    cut.append(contentsOf: scalars.prefix(AlertMessage.maximumFieldLength))
+    return escapeHTML(String(cut)) + "…"
 }
 
 /// Escapes text for Telegram's HTML parse mode, which needs only these three.

@@ -33,13 +33,18 @@ public struct MonitorConfiguration: Sendable, Equatable {
     }
 
     /// The Redis key that holds an agent's last heartbeat (see README, "Redis key contract").
-    public func heartbeatKey(for agentID: String) -> String { "\(keyPrefix):last:\(agentID)" }
+    public func heartbeatKey(for agentID: String) -> String { Self.heartbeatKey(prefix: keyPrefix, agentID: agentID) }
+
+    public static func heartbeatKey(prefix: String, agentID: String) -> String { "\(prefix):last:\(agentID)" }
 
     /// The hash of alert records, one field per agent id.
     public var alertsKey: String { "\(keyPrefix):alerts" }
 
     /// The leader lock: which replica sends notifications.
     public var leaderKey: String { "\(keyPrefix):leader" }
+
+    /// Set while a notifier asked to wait (Telegram's retry_after), so a new leader waits too.
+    public func retryAfterKey(notifier: String) -> String { "\(keyPrefix):notify:\(notifier):retry_after" }
 }
 
 extension Duration {

@@ -28,13 +28,9 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible, CustomDebu
             throw fail("expected redis://[[user]:password@]host[:port][/db] (only the redis:// scheme is supported; hiredis 0.14 has no TLS)")
         }
         var rest = Substring(text.dropFirst("redis://".count))
-        var path: Substring = ""
-        if let slash = rest.firstIndex(of: "/") {
-            path = rest[rest.index(after: slash)...]
-            rest = rest[..<slash]
-        }
         var username: String?
         var password: String?
+        // Credentials first: a password may hold "/" or ":", and no message below may quote it.
         if let at = rest.lastIndex(of: "@") {
             let userInfo = rest[..<at]
             rest = rest[rest.index(after: at)...]
@@ -47,6 +43,11 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible, CustomDebu
             else { throw fail("bad percent-encoding in the credentials") }
             username = user.isEmpty ? nil : decodedUser
             password = decodedPassword
+        }
+        var path: Substring = ""
+        if let slash = rest.firstIndex(of: "/") {
+            path = rest[rest.index(after: slash)...]
+            rest = rest[..<slash]
         }
         var host = rest
         var port = 6379

@@ -3,7 +3,8 @@ public enum AgentStatus: String, Sendable, Codable, CaseIterable {
     case online
     /// Silent for longer than its offline threshold.
     case offline
-    /// No heartbeat on record (never seen, or its key expired).
+    /// No heartbeat on record (never seen, or Redis lost it) for at most one offline threshold
+    /// since a check first found none; after that such an agent is offline.
     case unknown
 }
 
@@ -15,6 +16,12 @@ public struct AgentState: Sendable, Equatable {
     public var lastHeartbeat: Int64?
     /// Whole seconds since the last heartbeat, rounded down.
     public var secondsSinceHeartbeat: Int64?
+    /// When a check first found no heartbeat on record for the agent (ms, Redis clock): monitoring
+    /// of it began then, or Redis lost its data then. Nil when a heartbeat is on record.
+    public var missingSince: Int64?
+    /// Whole seconds the agent has been silent as far as is known: since its last heartbeat, or
+    /// since `missingSince`.
+    public var secondsSilent: Int64?
     /// The last payload, a JSON object as the agent sent it.
     public var payload: ArraySlice<UInt8>?
     public var payloadError: String?
@@ -26,17 +33,26 @@ public struct AgentState: Sendable, Equatable {
 
     /// Decides an agent's status from its record and the Redis server's `now` (milliseconds).
     /// Offline means strictly more than the threshold: exactly at the threshold is still online.
-    public init(agent: MonitorConfiguration.Agent, record: HeartbeatRecord?, now: Int64) {
+    /// Without a record, the agent is unknown for one threshold counted from `missingSince`, then
+    /// offline: whatever Redis loses, a silent agent ends up alerted.
+    public init(agent: MonitorConfiguration.Agent, record: HeartbeatRecord?, missingSince: Int64? = nil, now: Int64) {
         self.agent = agent
+        let threshold = agent.offlineThreshold.wholeMilliseconds
         guard let record else {
             self.status = .unknown
+            guard let missingSince else { return }
+            let elapsed = max(0, now - missingSince)
+            self.missingSince = missingSince
+            self.secondsSilent = elapsed / 1000
+            if elapsed > threshold { self.status = .offline }
             return
         }
         // A heartbeat stamped after `now` (a direct writer's clock) counts as just received.
         let elapsed = max(0, now - record.receivedAt)
-        self.status = elapsed > agent.offlineThreshold.wholeMilliseconds ? .offline : .online
+        self.status = elapsed > threshold ? .offline : .online
         self.lastHeartbeat = record.receivedAt
         self.secondsSinceHeartbeat = elapsed / 1000
+        self.secondsSilent = elapsed / 1000
         self.payload = record.payload
         self.payloadError = record.error
     }

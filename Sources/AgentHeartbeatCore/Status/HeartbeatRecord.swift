@@ -71,8 +71,27 @@ public struct HeartbeatRecord: Sendable, Equatable {
         self.payload = payload
     }
 
+    /// What a check stores in the key of an agent with no heartbeat on record, `{"missing_since_ms":<ms>}`
+    /// (SET NX, so it never replaces a heartbeat): the agent stays unknown for one threshold
+    /// counted from then, then turns offline. The next heartbeat overwrites it.
+    public static func missingMarker(since milliseconds: Int64) -> [UInt8] {
+        Array(#"{"\#(Field.missingSince)":\#(milliseconds)}"#.utf8)
+    }
+
+    /// The time in a `missingMarker`, or nil when `value` is not one.
+    public static func missingSince(stored value: [UInt8]) -> Int64? {
+        let head = missingHead
+        guard value.count > head.count + 1, value.starts(with: head), value.last == UInt8(ascii: "}") else { return nil }
+        let digits = value[head.count..<(value.count - 1)]
+        guard digits.count <= 18, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+        return digits.reduce(0) { $0 * 10 + Int64($1 - UInt8(ascii: "0")) }
+    }
+
+    private static let missingHead = Array(#"{"\#(Field.missingSince)":"#.utf8)
+
     /// Member names of the stored value.
     public enum Field {
+        public static let missingSince = "missing_since_ms"
         public static let receivedAt = "received_at_ms"
         public static let payload = "payload"
         public static let error = "error"

@@ -161,10 +161,11 @@ struct JSONOutput: ~Copyable {
         if let value { integer(value) } else { append("null") }
     }
 
-    /// Copies a JSON value that was already validated, re-indented at `indent`; strings, numbers
-    /// and the order of keys stay as they came.
-    mutating func value(_ raw: UnsafeBufferPointer<UInt8>, indent: Int) {
-        var level = indent
+    /// Copies a JSON value that was already validated, compact: only the whitespace between
+    /// tokens goes; strings, numbers and the order of keys stay as they came. Never re-indented,
+    /// so the map stays within the payload's size however deep it nests (issue 9: a 64 KB payload
+    /// nested 510 deep once made a 33 MB map).
+    mutating func value(_ raw: UnsafeBufferPointer<UInt8>) {
         var index = 0
         while index < raw.count {
             let byte = raw[index]
@@ -175,29 +176,6 @@ struct JSONOutput: ~Copyable {
                 let end = JSONScanner.endOfString(raw, from: index)
                 append(UnsafeBufferPointer(rebasing: raw[index..<end]))
                 index = end
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                append(byte)
-                index = JSONScanner.skipWhitespace(raw, from: index + 1)
-                // Valid JSON: the next byte closes the container only when it is empty.
-                if raw[index] == UInt8(ascii: "}") || raw[index] == UInt8(ascii: "]") {
-                    append(raw[index])
-                    index += 1
-                } else {
-                    level += 1
-                    newline(indent: level)
-                }
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                level -= 1
-                newline(indent: level)
-                append(byte)
-                index += 1
-            case UInt8(ascii: ","):
-                append(byte)
-                newline(indent: level)
-                index += 1
-            case UInt8(ascii: ":"):
-                colon()
-                index += 1
             default:
                 append(byte)
                 index += 1

@@ -81,6 +81,8 @@ public struct StatusMap: Sendable, Equatable, Decodable {
     public var agents: [String: Entry]
     public var alerts: [Alert]
     public var summary: Summary
+    /// Present while heartbeats may be missing from Redis: why.
+    public var degraded: String?
 
     /// Reads a map file's bytes.
     public init(json: [UInt8]) throws {

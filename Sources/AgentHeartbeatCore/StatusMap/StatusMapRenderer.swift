@@ -10,6 +10,9 @@ public struct StatusMapRenderer: Sendable {
     public var alertRecords: [String: AlertRecord]
     /// Indices into `states` in the order of agent ids (see `keyOrder`).
     public var order: [Int]
+    /// Why heartbeats may be missing from what was read (the mirror cannot store them): the map
+    /// says so in a top-level `degraded` member, and no notification is derived from it.
+    public var degraded: String?
 
     public static let prettyLimit = 1000
 
@@ -59,6 +62,7 @@ public struct StatusMapRenderer: Sendable {
         }
         if alerts > 0 { output.newline(indent: 1) }
         output.append("],")
+        if let degraded { output.stringMember("degraded", degraded, indent: 1) }
         let summary = summary
         output.key("summary", indent: 1)
         output.append("{")
@@ -106,8 +110,8 @@ public struct StatusMapRenderer: Sendable {
         }
         payload.withUnsafeBufferPointer { payload in
             let (status, timestamp) = PayloadFields.split(payload, metadata: &members)
-            func value(_ member: JSONScanner.Member, indent: Int) {
-                output.value(UnsafeBufferPointer(rebasing: payload[member.value]), indent: indent)
+            func value(_ member: JSONScanner.Member) {
+                output.value(UnsafeBufferPointer(rebasing: payload[member.value]))
             }
             output.key("metadata", indent: 3)
             output.append("{")
@@ -118,19 +122,19 @@ public struct StatusMapRenderer: Sendable {
                 output.append(UnsafeBufferPointer(rebasing: payload[member.key]))
                 output.append(UInt8(ascii: "\""))
                 output.colon()
-                value(member, indent: 4)
+                value(member)
             }
             if !members.isEmpty { output.newline(indent: 3) }
             output.append("},")
             output.stringMember("name", state.agent.name, indent: 3)
             if let timestamp {
                 output.key("reported_at", indent: 3)
-                value(timestamp, indent: 3)
+                value(timestamp)
                 output.append(",")
             }
             if let status {
                 output.key("reported_status", indent: 3)
-                value(status, indent: 3)
+                value(status)
                 output.append(",")
             }
         }
@@ -159,7 +163,7 @@ public struct StatusMapRenderer: Sendable {
     }
 
     private func alert(_ state: AgentState, time: String, into output: inout JSONOutput) {
-        let seconds = state.secondsSinceHeartbeat ?? 0
+        let seconds = state.secondsSilent ?? 0
         let record = alertRecords[state.agent.id]
         output.newline(indent: 2)
         output.append("{")
@@ -178,6 +182,10 @@ public struct StatusMapRenderer: Sendable {
         output.stringContents(state.agent.id)
         output.append(") is offline: no heartbeat for ")
         output.duration(seconds: seconds)
+        if state.lastHeartbeat == nil, let since = state.missingSince {
+            output.append(" since monitoring began at ")
+            output.stringContents(iso8601(milliseconds: since))
+        }
         output.append(" (threshold ")
         output.duration(seconds: state.agent.offlineThreshold.wholeSeconds)
         output.append(")\"")

@@ -1,0 +1,29 @@
+import Synchronization
+
+/// Waits for `operation` at most `timeout`: its result, or nil when the time ran out first. The
+/// operation then goes on unobserved, since a blocking C call (hiredis, curl) cannot be stopped
+/// from outside. For shutdown steps, which must end in bounded time whatever Redis does.
+func withDeadline<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async -> T) async -> T? {
+    let slot = ContinuationSlot<T?>()
+    return await withCheckedContinuation { continuation in
+        slot.set(continuation)
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            slot.resume(returning: nil)
+        }
+        Task {
+            let value = await operation()
+            timer.cancel()
+            slot.resume(returning: value)
+        }
+    }
+}
+
+/// A continuation resumed by whichever side comes first; later resumes do nothing.
+private final class ContinuationSlot<T: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<T, Never>?>(nil)
+
+    func set(_ value: CheckedContinuation<T, Never>) { continuation.withLock { $0 = value } }
+
+    func resume(returning value: T) { continuation.withLock { $0.take() }?.resume(returning: value) }
+}
