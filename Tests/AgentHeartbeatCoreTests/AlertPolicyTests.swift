@@ -137,4 +137,50 @@ struct AlertMessageTests {
         #expect(messages.allSatisfy { $0.html.utf16.count <= AlertMessage.maximumLength })
         #expect(messages.flatMap(\.events).count == 200)
     }
+
+    /// Found in issue 9: a 4,210-character status or a 4,100-character id made a message Telegram
+    /// refuses forever. Every message now fits, whatever the agents send.
+    @Test func everyMessageFitsTelegramsLimitWhateverTheAgentsSend() {
+        let now: Int64 = 1_800_000_000_000
+        let hostile = String(repeating: "&<>😀e\u{301}", count: 1000)
+        var events: [AlertPolicy.Event] = []
+        for index in 0..<30 {
+            let agent = MonitorConfiguration.Agent(
+                id: String(repeating: "x", count: 4100) + "\(index)", name: hostile, offlineThreshold: .seconds(60))
+            let payload = Array(#"{"status":"\#(String(repeating: "&", count: 4210))"}"#.utf8)
+            let online = AgentState(agent: agent, record: HeartbeatRecord(receivedAt: now, payload: payload), now: now)
+            let offline = AgentState(agent: agent, record: HeartbeatRecord(receivedAt: now - 600_000, payload: payload), now: now)
+            let record = AlertRecord(alerted: true, lastNotified: 0, lastSeen: now - 700_000)
+            events.append(.init(kind: .recovery, state: online, lastSeenBefore: now - 700_000, recordAfterDelivery: record))
+            events.append(.init(kind: .offline, state: offline, lastSeenBefore: nil, recordAfterDelivery: record))
+        }
+        let messages = AlertMessage.render(events, now: now)
+        #expect(messages.flatMap(\.events).count == events.count)
+        for message in messages { #expect(message.html.utf16.count <= AlertMessage.maximumLength) }
+        #expect(messages.contains { $0.html.contains("Reported status: &amp;&amp;") && $0.html.contains("…") })
+    }
+
+    @Test func anAgentWithoutARecordIsUnknownForOneThresholdThenOffline() {
+        let agent = MonitorConfiguration.Agent(id: "lost", name: "Lost", offlineThreshold: .seconds(60))
+        let since: Int64 = 1_800_000_000_000
+        let fresh = AgentState(agent: agent, record: nil, missingSince: since, now: since + 60_000)
+        #expect(fresh.status == .unknown)
+        let late = AgentState(agent: agent, record: nil, missingSince: since, now: since + 60_001)
+        #expect(late.status == .offline)
+        #expect(late.lastHeartbeat == nil && late.secondsSinceHeartbeat == nil && late.secondsSilent == 60)
+        #expect(AgentState(agent: agent, record: nil, now: since).status == .unknown)
+        let events = AlertPolicy(cooldown: .seconds(600)).events(states: [late], records: [:], now: since + 60_001)
+        #expect(events.map(\.kind) == [.offline])
+        let block = AlertMessage.block(for: events[0])
+        #expect(block.contains("Last heartbeat: none since monitoring began at 2027-01-15T08:00:00.000Z"))
+        #expect(HeartbeatRecord.missingSince(stored: HeartbeatRecord.missingMarker(since: since)) == since)
+        #expect(HeartbeatRecord(stored: HeartbeatRecord.missingMarker(since: since)) == nil)
+    }
+
+    @Test func serverClockPinsTheMidpointOfTheRoundTrip() {
+        let sent = ContinuousClock.now
+        let clock = ServerClock(serverMilliseconds: 1_000_000, sent: sent, received: sent + .milliseconds(10))
+        #expect(clock.milliseconds(at: sent + .milliseconds(5)) == 1_000_000)
+        #expect(clock.milliseconds(at: sent - .seconds(3)) == 996_995)
+    }
 }

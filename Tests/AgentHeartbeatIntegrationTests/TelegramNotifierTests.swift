@@ -45,4 +45,20 @@ struct TelegramNotifierTests {
         #expect(reason.contains("connection to the Bot API failed"))
         #expect(!reason.contains("SECRET"))
     }
+
+    /// Found in issue 9: a huge retry_after overflowed when turned into milliseconds and trapped.
+    @Test func hugeRetryAfterIsBoundedAndA400IsARefusalOfThatMessage() async throws {
+        let api = try FakeBotAPI()
+        api.script(
+            .tooManyRequests(retryAfter: Int.max),
+            .init(status: 400, body: #"{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}"#))
+        let notifier = notifier(api)
+        guard case .failed(_, true, let retryAfter?) = await notifier.send(text: "x") else {
+            Issue.record("expected a retryable failure with a wait")
+            return
+        }
+        #expect(retryAfter == .seconds(3600))
+        _ = retryAfter.wholeMilliseconds
+        #expect(await notifier.send(text: "x") == .rejected(reason: "HTTP 400: Bad Request: message is too long"))
+    }
 }

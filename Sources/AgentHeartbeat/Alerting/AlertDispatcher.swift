@@ -20,6 +20,9 @@ public actor AlertDispatcher {
     static let attemptsPerCycle = 3
     /// Set for the check being processed (the configuration can be reloaded between checks).
     private var configuration = MonitorConfiguration()
+    /// Records this replica stored, with when: a check that was already under way when one was
+    /// stored did not read it, and must not send the same notification again.
+    private var stored: [String: (record: AlertRecord, at: ContinuousClock.Instant)] = [:]
     /// The configuration whose removed agents' alert records were last pruned.
     private var prunedFor: MonitorConfiguration?
     /// Unique per process: says who leads, also among containers that share a hostname and PID 1.
@@ -99,7 +102,10 @@ public actor AlertDispatcher {
 
     private func notify(_ result: HeartbeatChecker.Result, with notifier: any Notifier) async {
         let policy = AlertPolicy(cooldown: configuration.alertCooldown)
-        let events = policy.events(states: result.states, records: result.alertRecords, now: result.now)
+        stored = stored.filter { $0.value.at >= result.requestedAt }
+        var records = result.alertRecords
+        for (id, entry) in stored { records[id] = entry.record }
+        let events = policy.events(states: result.states, records: records, now: result.now)
         for message in AlertMessage.render(events, now: result.now) {
             // In order: what is not delivered now is due again next cycle. A message the service
             // refuses for itself is recorded as told (and counted, logged), so it cannot block the rest.
@@ -207,16 +213,21 @@ public actor AlertDispatcher {
     private func record(_ events: [AlertPolicy.Event], at deliveredAt: Int64) async -> Bool {
         let lock = lock
         let key = configuration.alertsKey
-        let fields = events.flatMap { event in
+        let records = events.map { event in
             var record = event.recordAfterDelivery
             if event.kind != .recovery { record.lastNotified = deliveredAt }
-            return [event.state.agent.id, record.encoded]
+            return (event.state.agent.id, record)
         }
+        let fields = records.flatMap { [$0.0, $0.1.encoded] }
         do {
             let stored = try await client.withConnection { connection throws(RedisError) in
                 try lock.store(fields, in: key, on: connection)
             }
-            if !stored { logger.warning("lost the leader lock before recording a delivered notification") }
+            if stored {
+                for (id, record) in records { self.stored[id] = (record, .now) }
+            } else {
+                logger.warning("lost the leader lock before recording a delivered notification")
+            }
             return stored
         } catch {
             logger.error("delivered, but could not record the alert state", metadata: ["error": "\(error)"])

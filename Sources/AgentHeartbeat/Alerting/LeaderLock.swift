@@ -13,8 +13,12 @@ struct LeaderLock: Sendable {
     /// (this replica's when it leads), or nil when nobody holds it.
     func acquireOrRenew(on connection: RedisConnection) throws(RedisError) -> String? {
         let milliseconds = String(ttl.wholeMilliseconds)
+        // Renew first: PEXPIRE still works when Redis is out of memory, SET does not.
+        if let holder = try connection.call(.eval(.renewLeader, keys: [key], arguments: [token, milliseconds])).text {
+            return holder
+        }
         if try connection.call(RedisCommand("SET", key, token, "NX", "PX", milliseconds)) != .null { return token }
-        return try connection.call(.eval(.renewLeader, keys: [key], arguments: [token, milliseconds])).text
+        return try connection.call(.get(key)).text
     }
 
     /// HSETs `fields` (name, value, …) into `hash` only while this replica holds the lock.

@@ -22,6 +22,8 @@ public struct HeartbeatChecker: Sendable {
         public var now: Int64
         /// This process's monotonic clock when `now` was read: later Redis times derive from it.
         public var readAt: ContinuousClock.Instant
+        /// Just before the check's requests went out: records stored earlier are in `alertRecords`.
+        public var requestedAt: ContinuousClock.Instant
         public var states: [AgentState]
         /// What was last told about each agent (see `AlertRecord`).
         public var alertRecords: [String: AlertRecord]
@@ -39,6 +41,6 @@ public struct HeartbeatChecker: Sendable {
     public func check() async throws -> Result {
         let snapshot = try await client.withConnection { [reader] connection throws(RedisError) in try reader.read(on: connection) }
         return Result(
-            now: snapshot.now, readAt: snapshot.readAt, states: snapshot.states, alertRecords: snapshot.alertRecords, order: order)
+            now: snapshot.now, readAt: snapshot.readAt, requestedAt: snapshot.requestedAt, states: snapshot.states, alertRecords: snapshot.alertRecords, order: order)
     }
 }

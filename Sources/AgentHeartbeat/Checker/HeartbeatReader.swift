@@ -13,6 +13,8 @@ struct HeartbeatReader: Sendable {
         /// The Redis server's clock, milliseconds since 1970.
         var now: Int64
         var readAt: ContinuousClock.Instant
+        /// Just before the requests went out: what was stored earlier is in what was read.
+        var requestedAt: ContinuousClock.Instant
         var states: [AgentState]
         var alertRecords: [String: AlertRecord]
     }
@@ -41,11 +43,12 @@ struct HeartbeatReader: Sendable {
     }
 
     func read(on connection: RedisConnection) throws(RedisError) -> Snapshot {
+        let requestedAt = ContinuousClock.now
         try connection.append(.time)
         for request in requests { try connection.appendEncoded(request, commands: 2) }
         try connection.flush()
         let now = try connection.readReply().serverMilliseconds()
-        var snapshot = Snapshot(now: now, readAt: .now, states: [], alertRecords: [:])
+        var snapshot = Snapshot(now: now, readAt: .now, requestedAt: requestedAt, states: [], alertRecords: [:])
         snapshot.states.reserveCapacity(agents.count)
         var missing: [String] = []
         for chunk in chunks {

@@ -30,6 +30,10 @@ final class FakeBotAPI: Sendable {
     let port: Int
     private let listener: Int32
     private let state = Mutex<(scripted: [Response], requests: [Request])>(([], []))
+    /// Requests whose body holds this text get a 400, as Telegram answers a message it refuses.
+    private let refusing = Mutex<String?>(nil)
+    /// While set, requests are read and never answered, like a Bot API that hangs.
+    private let hanging = Mutex(false)
 
     init() throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -59,12 +63,17 @@ final class FakeBotAPI: Sendable {
         state.withLock { $0.scripted += responses }
     }
 
+    func refuse(containing text: String?) { refusing.withLock { $0 = text } }
+
+    func hang(_ on: Bool) { hanging.withLock { $0 = on } }
+
     var requests: [Request] { state.withLock { $0.requests } }
 
     /// Requests answered 200: messages Telegram would have delivered.
     var delivered: [Request] { requests.filter { $0.status == 200 } }
 
     func stop() {
+        hang(false)
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
     }
@@ -73,8 +82,12 @@ final class FakeBotAPI: Sendable {
         while true {
             let connection = accept(listener, nil, nil)
             guard connection >= 0 else { return }
-            handle(connection)
-            close(connection)
+            // Each connection on its own thread, so one left hanging does not block the next.
+            let thread = Thread { [self] in
+                handle(connection)
+                close(connection)
+            }
+            thread.start()
         }
     }
 
@@ -98,6 +111,18 @@ final class FakeBotAPI: Sendable {
         let head = String(decoding: received[..<headerEnd!], as: UTF8.self)
         let path = head.split(separator: " ").dropFirst().first.map(String.init) ?? ""
         let body = String(decoding: received[headerEnd!...], as: UTF8.self)
+        if hanging.withLock({ $0 }) {
+            state.withLock { $0.requests.append(Request(path: path, body: body, status: 0, at: .now)) }
+            while hanging.withLock({ $0 }) { usleep(10_000) }
+            return
+        }
+        if let refused = refusing.withLock({ $0 }), body.contains(refused) {
+            let answer = #"{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}"#
+            state.withLock { $0.requests.append(Request(path: path, body: body, status: 400, at: .now)) }
+            let reply = "HTTP/1.1 400 X\r\nContent-Type: application/json\r\nContent-Length: \(answer.utf8.count)\r\nConnection: close\r\n\r\n\(answer)"
+            _ = Array(reply.utf8).withUnsafeBytes { write(connection, $0.baseAddress, $0.count) }
+            return
+        }
         let response = state.withLock { state in
             let response = state.scripted.isEmpty ? Response(status: 200, body: #"{"ok":true,"result":{"message_id":1}}"#) : state.scripted.removeFirst()
             state.requests.append(Request(path: path, body: body, status: response.status, at: .now))

@@ -46,6 +46,14 @@ final class RedisServer: @unchecked Sendable {
         }
     }
 
+    /// SIGSTOP freezes the server (connections stay open, nothing answers); SIGCONT thaws it.
+    func signal(_ signal: Int32) {
+        if let process { Foundation.kill(process.processIdentifier, signal) }
+    }
+
+    /// A client of its own (closed by the caller).
+    func client() -> RedisClient { RedisClient(url: url, name: "test-private-redis") }
+
     /// SIGKILL: the server vanishes as in a crash.
     func kill() {
         guard let process else { return }

@@ -1,0 +1,409 @@
+@testable import AgentHeartbeat
+import AgentHeartbeatCore
+import Foundation
+import InMemoryLogging
+import Logging
+import ServiceLifecycleTestKit
+import Testing
+
+/// The fault suite (issue 9): each test injects one fault into a redis-server of its own, or into a
+/// fake Bot API, and asserts what a user cares about: no false alert, no missed alert, no duplicate,
+/// a fresh map soon after the fault ends, a bounded shutdown. Serialized: they start processes.
+@Suite("Faults", .serialized)
+struct FaultTests {
+    // MARK: Helpers
+
+    /// One `run` replica against `server`, alerting through `api` when given.
+    static func replica(
+        _ configuration: MonitorConfiguration, _ server: RedisServer, api: FakeBotAPI?, timeout: Int = 2,
+        environment: [String: String] = [:]
+    ) throws -> SidecarProcess {
+        var variables = environment
+        if let api { variables.merge(AlertingProcessTests.environment(api)) { $1 } }
+        variables["TELEGRAM_TIMEOUT_SECONDS"] = api == nil ? nil : "\(timeout)"
+        return try SidecarProcess(
+            ["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "redis://127.0.0.1:\(server.port)",
+            environment: variables)
+    }
+
+    static func configuration(_ ids: [String], threshold: Duration = .seconds(2), cooldown: Duration = .seconds(600)) -> MonitorConfiguration {
+        var configuration = TestRedis.configuration(agents: ids, threshold: threshold, interval: .seconds(1))
+        configuration.alertCooldown = cooldown
+        return configuration
+    }
+
+    /// Runs a mirror against `server` while `body` runs, then shuts it down gracefully.
+    static func withMirror(
+        _ configuration: MonitorConfiguration, on server: RedisServer, subscribed: Bool = true,
+        _ body: @Sendable (HeartbeatMirror, RedisClient) async throws -> Void
+    ) async throws {
+        let mirror = HeartbeatMirror(url: server.url, configuration: configuration, logger: Logger(label: "test") { _ in InMemoryLogHandler() })
+        let client = server.client()
+        try await testGracefulShutdown { shutdown in
+            async let mirrored: Void = mirror.run()
+            do {
+                if subscribed { for agent in configuration.agents { try await client.waitForSubscribers(agent.channel) } }
+                try await body(mirror, client)
+            } catch {
+                shutdown.triggerGracefulShutdown()
+                try? await mirrored
+                throw error
+            }
+            shutdown.triggerGracefulShutdown()
+            try await mirrored
+        }
+        await client.close()
+    }
+
+    /// Starts an endless Lua script on its own connection: Redis answers BUSY until SCRIPT KILL.
+    static func startBusyScript(_ server: RedisServer, probe: RedisClient) async throws -> RedisClient {
+        let busy = server.client()
+        Task { _ = try? await busy.send("EVAL", "while true do end", "0") }
+        try await eventually("Redis is busy") {
+            do {
+                _ = try await probe.send("PING")
+                return false
+            } catch {
+                return "\(error)".hasPrefix("BUSY")
+            }
+        }
+        return busy
+    }
+
+    static func delivered(_ api: FakeBotAPI, mentioning id: String) -> Int {
+        api.delivered.filter { $0.text.contains("<code>\(id)</code>") }.count
+    }
+
+    // MARK: Redis answers errors
+
+    /// Finding 1: after BUSY replies, every later read got an older command's reply.
+    @Test func busyScriptThenScriptKillLeavesNoReplyOutOfStep() async throws {
+        let server = try await RedisServer.start(["--busy-reply-threshold", "50"])
+        let redis = server.client()
+        let configuration = Self.configuration((0..<5).map { "a\($0)" }, threshold: .seconds(60))
+        for agent in configuration.agents { try await storeHeartbeat(redis, configuration, agent.id, age: .seconds(1)) }
+        let checkerClient = server.client()
+        let checker = HeartbeatChecker(client: checkerClient, configuration: configuration)
+        _ = try await checker.check()
+
+        let busy = try await Self.startBusyScript(server, probe: redis)
+        for _ in 0..<3 { await #expect(throws: RedisError.self) { try await checker.check() } }
+        _ = try await redis.send("SCRIPT", "KILL")
+
+        for _ in 0..<3 {
+            let result = try await checker.check()
+            let now = try await redis.serverMilliseconds()
+            #expect(abs(now - result.now) < 1000, "the check read a stale TIME reply")
+            #expect(result.states.allSatisfy { $0.status == .online }, "\(result.states.map(\.status))")
+        }
+        // CLIENT KILL TYPE normal drops the checker's connection: the next check reconnects.
+        _ = try await redis.send("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        await #expect(throws: RedisError.self) { try await checker.check() }
+        #expect(try await checker.check().states.count == 5)
+        for client in [redis, checkerClient, busy] { await client.close() }
+        await server.stop()
+    }
+
+    /// Finding 2: a SUBSCRIBE refused (NOPERM) was ignored; the subscriber stayed subscribed to nothing.
+    @Test func refusedSubscribeIsRetriedUntilRedisConfirms() async throws {
+        let server = try await RedisServer.start()
+        let configuration = Self.configuration(["mary"])
+        try await Self.withMirror(configuration, on: server) { mirror, redis in
+            _ = try await redis.send("ACL", "SETUSER", "default", "resetchannels")
+            _ = try? await redis.send("CLIENT", "KILL", "TYPE", "pubsub")
+            try await eventually("the refusal is seen") { mirror.statistics.snapshot.subscriberFailure != nil }
+            #expect(mirror.statistics.snapshot.degradedReason?.contains("not receiving every heartbeat") == true)
+            _ = try await redis.send("ACL", "SETUSER", "default", "allchannels")
+            try await redis.waitForSubscribers(configuration.agents[0].channel)
+            try await redis.publish(configuration.agents[0].channel, #"{"status":"back"}"#)
+            try await eventually("mirrored again") { try await redis.heartbeat(configuration, "mary")?.payloadText == #"{"status":"back"}"# }
+            try await eventually("no longer degraded") { mirror.statistics.snapshot.degradedReason == nil }
+        }
+        await server.stop()
+    }
+
+    /// Finding 2: a subscriber that (re)connects during a busy script gets BUSY for its SUBSCRIBE.
+    @Test func subscribeRefusedByABusyScriptIsRetried() async throws {
+        let server = try await RedisServer.start(["--busy-reply-threshold", "50"])
+        let configuration = Self.configuration(["mary"])
+        let probe = server.client()
+        let busy = try await Self.startBusyScript(server, probe: probe)
+        try await Self.withMirror(configuration, on: server, subscribed: false) { mirror, redis in
+            try await eventually("the BUSY refusal is seen") { mirror.statistics.snapshot.subscriberFailure?.contains("BUSY") == true }
+            _ = try await redis.send("SCRIPT", "KILL")
+            try await redis.waitForSubscribers(configuration.agents[0].channel)
+            try await eventually("subscribed in the mirror's own count") { mirror.statistics.snapshot.isSubscribed }
+        }
+        await probe.close()
+        await busy.close()
+        await server.stop()
+    }
+
+    /// Finding 10: a refused SCRIPT LOAD dropped the batch of heartbeats it was about to write.
+    @Test func refusedScriptLoadLosesNoHeartbeat() async throws {
+        let server = try await RedisServer.start()
+        let configuration = Self.configuration(["mary"])
+        try await Self.withMirror(configuration, on: server) { mirror, redis in
+            _ = try await redis.send("ACL", "SETUSER", "default", "-script|load")
+            try await redis.publish(configuration.agents[0].channel, #"{"status":"kept"}"#)
+            try await eventually("the writer reports the refusal") { mirror.statistics.snapshot.writerFailure?.contains("NOPERM") == true }
+            _ = try await redis.send("ACL", "SETUSER", "default", "+script|load")
+            try await eventually("the heartbeat is stored after all") {
+                try await redis.heartbeat(configuration, "mary")?.payloadText == #"{"status":"kept"}"#
+            }
+        }
+        await server.stop()
+    }
+
+    /// Finding 5: with Redis out of memory a heartbeat was stamped when finally written, so a dead
+    /// agent looked alive after the relief.
+    @Test func heartbeatKeepsItsArrivalTimeThroughOutOfMemory() async throws {
+        let server = try await RedisServer.start(["--maxmemory-policy", "noeviction"])
+        let configuration = Self.configuration(["mary"])
+        try await Self.withMirror(configuration, on: server) { mirror, redis in
+            _ = try await redis.send("CONFIG", "SET", "maxmemory", "1")
+            let published = try await redis.serverMilliseconds()
+            try await redis.publish(configuration.agents[0].channel, #"{"status":"last words"}"#)
+            try await eventually("degraded") { mirror.statistics.snapshot.degradedReason?.contains("OOM") == true }
+            try await eventually("two seconds of Redis time pass") { try await redis.serverMilliseconds() - published > 2000 }
+            _ = try await redis.send("CONFIG", "SET", "maxmemory", "0")
+            try await eventually("stored after the relief") { try await redis.heartbeat(configuration, "mary") != nil }
+            let record = try #require(try await redis.heartbeat(configuration, "mary"))
+            #expect(record.receivedAt >= published && record.receivedAt < published + 500, "stamped \(record.receivedAt - published) ms late")
+            try await eventually("no longer degraded") { mirror.statistics.snapshot.degradedReason == nil }
+        }
+        await server.stop()
+    }
+
+    /// Fencing (finding 10): a replica that lost the lock cannot overwrite its successor's records.
+    @Test func alertRecordsAreFencedByTheLock() async throws {
+        let redis = try TestRedis.client()
+        let configuration = Self.configuration(["mary"])
+        let holder = LeaderLock(key: configuration.leaderKey, token: "a/1", ttl: .seconds(30))
+        let former = LeaderLock(key: configuration.leaderKey, token: "b/2", ttl: .seconds(30))
+        let fields = ["mary", "1|5|4"]
+        #expect(try await redis.withConnection { connection throws(RedisError) in try holder.acquireOrRenew(on: connection) } == "a/1")
+        #expect(try await redis.withConnection { connection throws(RedisError) in try former.store(fields, in: configuration.alertsKey, on: connection) } == false)
+        #expect(try await redis.send("HGET", configuration.alertsKey, "mary") == .null)
+        #expect(try await redis.withConnection { connection throws(RedisError) in try holder.store(fields, in: configuration.alertsKey, on: connection) })
+        #expect(try await redis.send("HGET", configuration.alertsKey, "mary").text == "1|5|4")
+        try await redis.removeKeys(of: configuration)
+        await redis.close()
+    }
+
+    /// Finding 10: containers share hostname and PID 1, so names cannot tell who leads.
+    @Test func leadershipIsToldByTokenNotByName() {
+        let first = SidecarStatus(replicaName: "agent-heartbeat:1")
+        let second = SidecarStatus(replicaName: "agent-heartbeat:1")
+        #expect(first.lockToken != second.lockToken)
+        first.leader(first.lockToken)
+        second.leader(first.lockToken)
+        #expect(first.isLeader && !second.isLeader)
+        #expect(second.snapshot.leader == "agent-heartbeat:1")
+    }
+
+    // MARK: Redis loses data
+
+    /// Finding 3: a dead agent became "unknown" for good once Redis lost its key, and was never alerted.
+    @Test func silentAgentsAreAlertedWhateverRedisLost() async throws {
+        let server = try await RedisServer.start()
+        let api = try FakeBotAPI()
+        let configuration = Self.configuration(["live", "dead", "never"])
+        let redis = server.client()
+        let replica = try Self.replica(configuration, server, api: api)
+        try await redis.waitForSubscribers(configuration.agents[0].channel)
+        let beating = AlertingProcessTests.beat(redis, [configuration.agents[0]])
+        try await redis.publish(configuration.agents[1].channel, #"{"status":"ok"}"#)
+
+        try await eventually("the dead and the never-seen agent alerted") {
+            Self.delivered(api, mentioning: "dead") == 1 && Self.delivered(api, mentioning: "never") == 1
+        }
+        #expect(api.delivered.contains { $0.text.contains("none since monitoring began at") })
+
+        _ = try await redis.send("FLUSHALL")
+        try await eventually("alerted again after FLUSHALL", timeout: .seconds(15)) { Self.delivered(api, mentioning: "dead") == 2 }
+
+        await server.stop()
+        try await server.restart()
+        try await eventually("alerted again after a restart without persistence", timeout: .seconds(20)) {
+            Self.delivered(api, mentioning: "dead") == 3
+        }
+        beating.cancel()
+        #expect(Self.delivered(api, mentioning: "live") == 0, "a live agent was alerted: \(api.delivered.map(\.text))")
+        replica.signal(SIGTERM)
+        #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
+        await redis.close()
+        await server.stop()
+    }
+
+    /// Finding 10: the alerts hash kept removed agents' records, so one added back got a stale recovery.
+    @Test func removedAgentsRecordsArePruned() async throws {
+        let server = try await RedisServer.start()
+        let api = try FakeBotAPI()
+        let configuration = Self.configuration(["mary"])
+        let redis = server.client()
+        _ = try await redis.send("HSET", configuration.alertsKey, "gone", "1|1|1")
+        let replica = try Self.replica(configuration, server, api: api)
+        try await eventually("the removed agent's record is pruned") { try await redis.send("HEXISTS", configuration.alertsKey, "gone").integer == 0 }
+        replica.signal(SIGTERM)
+        #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
+        await redis.close()
+        await server.stop()
+    }
+
+    // MARK: Receivers fail
+
+    /// Finding 4: a replica without Telegram settings took the lock; the one that could send never did.
+    @Test func replicaThatCannotSendNeverTakesTheLock() async throws {
+        let server = try await RedisServer.start()
+        let api = try FakeBotAPI()
+        let configuration = Self.configuration(["mary"])
+        let redis = server.client()
+        try await storeHeartbeat(redis, configuration, "mary", age: .seconds(10))
+        let mute = try Self.replica(configuration, server, api: nil)
+        try await eventually("the mute replica has checked") { mute.map() != nil }
+        let able = try Self.replica(configuration, server, api: api)
+        try await eventually("the able replica alerts") { api.delivered.count == 1 }
+        for replica in [mute, able] {
+            replica.signal(SIGTERM)
+            #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
+        }
+        #expect(!mute.output.contains("became the leader"))
+        await redis.close()
+        await server.stop()
+    }
+
+    /// Finding 6: one message Telegram refuses (400) blocked every later alert.
+    @Test func refusedMessageIsSkippedAndOthersStillGo() async throws {
+        let server = try await RedisServer.start()
+        let api = try FakeBotAPI()
+        api.refuse(containing: "<code>bad<")  // in the JSON body, "/" may be escaped
+        var configuration = Self.configuration(["bad", "good"])
+        configuration.agents[1].offlineThreshold = .seconds(5)
+        let redis = server.client()
+        for id in ["bad", "good"] { try await storeHeartbeat(redis, configuration, id, age: .zero) }
+        let replica = try Self.replica(configuration, server, api: api)
+        try await eventually("the good agent's alert arrives", timeout: .seconds(20)) { Self.delivered(api, mentioning: "good") == 1 }
+        try await AlertingProcessTests.waitCycles([replica])
+        #expect(api.requests.filter { $0.text.contains("<code>bad</code>") }.count == 1, "the refused message was retried")
+        #expect(replica.output.contains("refused for good"))
+        replica.signal(SIGTERM)
+        #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
+        await redis.close()
+        await server.stop()
+    }
+
+    /// Findings 8 and 10: a hanging Bot API stalled every check, and SIGTERM took 65 s.
+    @Test func hangingBotAPIDelaysNeitherChecksNorShutdown() async throws {
+        let server = try await RedisServer.start()
+        let api = try FakeBotAPI()
+        api.hang(true)
+        let configuration = Self.configuration(["mary"])
+        let redis = server.client()
+        try await storeHeartbeat(redis, configuration, "mary", age: .seconds(10))
+        let replica = try Self.replica(configuration, server, api: api, timeout: 60)
+        try await eventually("a delivery hangs") { !api.requests.isEmpty }
+        try await AlertingProcessTests.waitCycles([replica])
+        replica.signal(SIGTERM)
+        let stopping = ContinuousClock.now
+        #expect(try await replica.exitStatus(within: .seconds(10)) == 0, "\(replica.output)")
+        print("shutdown with the Bot API hanging took \(ContinuousClock.now - stopping)")
+        #expect(api.delivered.isEmpty)
+        api.hang(false)
+        await redis.close()
+        await server.stop()
+    }
+
+    /// Watch the watcher: the leader pings the watchdog after each check, `/fail` when checks fail.
+    @Test func watchdogIsPingedAndToldOfFailures() async throws {
+        let server = try await RedisServer.start()
+        let watchdog = try FakeBotAPI()
+        let secret = "/ping/wd-SECRET-\(UUID().uuidString)"
+        let configuration = Self.configuration(["mary"])
+        let replica = try Self.replica(configuration, server, api: nil, environment: ["AGENT_HEARTBEAT_WATCHDOG_URL": watchdog.url + secret])
+        try await eventually("pinged after a check") { watchdog.requests.contains { $0.path == secret } }
+        await server.stop()
+        try await eventually("told of the failed check") { watchdog.requests.contains { $0.path == secret + "/fail" } }
+        replica.signal(SIGTERM)
+        #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
+        #expect(!replica.output.contains("wd-SECRET"), "\(replica.output)")
+    }
+
+    // MARK: Redis out of memory, frozen
+
+    /// Finding 5: out of memory, the replica stayed ready and alerts were derived from stale data.
+    @Test func outOfMemoryMakesTheReplicaNotReadyAndSendsNothingFalse() async throws {
+        let server = try await RedisServer.start(["--maxmemory-policy", "noeviction"])
+        let api = try FakeBotAPI()
+        let configuration = Self.configuration(["live"])
+        let redis = server.client()
+        let replica = try Self.replica(configuration, server, api: api)
+        try await redis.waitForSubscribers(configuration.agents[0].channel)
+        let beating = AlertingProcessTests.beat(redis, configuration.agents)
+        try await eventually("online") { replica.status(of: "live") == "online" }
+
+        _ = try await redis.send("CONFIG", "SET", "maxmemory", "1")
+        let oom = ContinuousClock.now
+        try await eventually("not ready, saying why") {
+            guard let answer = await replica.get("/readyz") else { return false }
+            return answer.status == 503 && answer.body.contains("cannot store heartbeats")
+        }
+        print("out of memory to /readyz 503: \(ContinuousClock.now - oom)")
+        try await eventually("the map says degraded") { replica.map()?["degraded"] is String }
+        try await eventually("longer than the threshold passes") { ContinuousClock.now - oom > .seconds(4) }
+
+        _ = try await redis.send("CONFIG", "SET", "maxmemory", "0")
+        let relief = ContinuousClock.now
+        try await eventually("ready again") { await replica.get("/readyz")?.status == 200 }
+        try await eventually("a fresh map, not degraded") { replica.map()?["degraded"] == nil && replica.status(of: "live") == "online" }
+        print("relief to ready with a fresh map: \(ContinuousClock.now - relief)")
+        try await AlertingProcessTests.waitCycles([replica])
+        beating.cancel()
+        #expect(api.requests.isEmpty, "a false alert: \(api.requests.map(\.text))")
+        replica.signal(SIGTERM)
+        #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
+        await redis.close()
+        await server.stop()
+    }
+
+    /// Finding 8: SIGTERM with Redis frozen took 11.6 s. Also: SIGSTOP/SIGCONT, and the map is fresh
+    /// again within interval + 5 s of the thaw.
+    @Test func frozenRedisThenThawThenShutdownWhileFrozen() async throws {
+        let server = try await RedisServer.start()
+        let configuration = Self.configuration(["mary"], threshold: .seconds(60))
+        let redis = server.client()
+        try await storeHeartbeat(redis, configuration, "mary", age: .zero)
+        let replica = try Self.replica(configuration, server, api: nil)
+        try await eventually("online") { replica.status(of: "mary") == "online" }
+
+        server.signal(SIGSTOP)
+        let frozen = ContinuousClock.now
+        try await eventually("not ready while frozen") { await replica.get("/readyz")?.status == 503 }
+        print("Redis frozen to /readyz 503: \(ContinuousClock.now - frozen)")
+        server.signal(SIGCONT)
+        let thawed = try await redis.serverMilliseconds()
+        try await eventually("a fresh map within interval + 5 s", timeout: .seconds(6)) {
+            guard let stamp = replica.map()?["timestamp"] as? String, let time = ISO8601DateFormatter.milliseconds.date(from: stamp) else { return false }
+            return Int64(time.timeIntervalSince1970 * 1000) >= thawed
+        }
+        try await eventually("ready again") { await replica.get("/readyz")?.status == 200 }
+
+        server.signal(SIGSTOP)
+        replica.signal(SIGTERM)
+        let stopping = ContinuousClock.now
+        let status = try await replica.exitStatus(within: .seconds(10))
+        print("shutdown with Redis frozen took \(ContinuousClock.now - stopping)")
+        server.signal(SIGCONT)
+        #expect(status == 0, "\(replica.output)")
+        await redis.close()
+        await server.stop()
+    }
+}
+
+extension ISO8601DateFormatter {
+    static var milliseconds: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+}
