@@ -32,29 +32,6 @@ struct FaultTests {
         return configuration
     }
 
-    /// Runs a mirror against `server` while `body` runs, then shuts it down gracefully.
-    static func withMirror(
-        _ configuration: MonitorConfiguration, on server: RedisServer, subscribed: Bool = true,
-        _ body: @Sendable (HeartbeatMirror, RedisClient) async throws -> Void
-    ) async throws {
-        let mirror = HeartbeatMirror(url: server.url, configuration: configuration, logger: Logger(label: "test") { _ in InMemoryLogHandler() })
-        let client = server.client()
-        try await testGracefulShutdown { shutdown in
-            async let mirrored: Void = mirror.run()
-            do {
-                if subscribed { for agent in configuration.agents { try await client.waitForSubscribers(agent.channel) } }
-                try await body(mirror, client)
-            } catch {
-                shutdown.triggerGracefulShutdown()
-                try? await mirrored
-                throw error
-            }
-            shutdown.triggerGracefulShutdown()
-            try await mirrored
-        }
-        await client.close()
-    }
-
     /// Starts an endless Lua script on its own connection: Redis answers BUSY until SCRIPT KILL.
     static func startBusyScript(_ server: RedisServer, probe: RedisClient) async throws -> RedisClient {
         let busy = server.client()
@@ -108,7 +85,7 @@ struct FaultTests {
     @Test func refusedSubscribeIsRetriedUntilRedisConfirms() async throws {
         let server = try await RedisServer.start()
         let configuration = Self.configuration(["mary"])
-        try await Self.withMirror(configuration, on: server) { mirror, redis in
+        try await withMirror(configuration, on: server) { mirror, redis in
             _ = try await redis.send("ACL", "SETUSER", "default", "resetchannels")
             _ = try? await redis.send("CLIENT", "KILL", "TYPE", "pubsub")
             try await eventually("the refusal is seen") { mirror.statistics.snapshot.subscriberFailure != nil }
@@ -128,7 +105,7 @@ struct FaultTests {
         let configuration = Self.configuration(["mary"])
         let probe = server.client()
         let busy = try await Self.startBusyScript(server, probe: probe)
-        try await Self.withMirror(configuration, on: server, subscribed: false) { mirror, redis in
+        try await withMirror(configuration, on: server, subscribed: false) { mirror, redis in
             try await eventually("the BUSY refusal is seen") { mirror.statistics.snapshot.subscriberFailure?.contains("BUSY") == true }
             _ = try await redis.send("SCRIPT", "KILL")
             try await redis.waitForSubscribers(configuration.agents[0].channel)
@@ -143,7 +120,7 @@ struct FaultTests {
     @Test func refusedScriptLoadLosesNoHeartbeat() async throws {
         let server = try await RedisServer.start()
         let configuration = Self.configuration(["mary"])
-        try await Self.withMirror(configuration, on: server) { mirror, redis in
+        try await withMirror(configuration, on: server) { mirror, redis in
             _ = try await redis.send("ACL", "SETUSER", "default", "-script|load")
             try await redis.publish(configuration.agents[0].channel, #"{"status":"kept"}"#)
             try await eventually("the writer reports the refusal") { mirror.statistics.snapshot.writerFailure?.contains("NOPERM") == true }
@@ -160,7 +137,7 @@ struct FaultTests {
     @Test func heartbeatKeepsItsArrivalTimeThroughOutOfMemory() async throws {
         let server = try await RedisServer.start(["--maxmemory-policy", "noeviction"])
         let configuration = Self.configuration(["mary"])
-        try await Self.withMirror(configuration, on: server) { mirror, redis in
+        try await withMirror(configuration, on: server) { mirror, redis in
             _ = try await redis.send("CONFIG", "SET", "maxmemory", "1")
             let published = try await redis.serverMilliseconds()
             try await redis.publish(configuration.agents[0].channel, #"{"status":"last words"}"#)
@@ -233,6 +210,47 @@ struct FaultTests {
         replica.signal(SIGTERM)
         #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
         await redis.close()
+        await server.stop()
+    }
+
+    /// Finding 1: a restart with persistence answers LOADING while it reads its dump. Nothing is
+    /// misread, no false alert goes out, and the map is fresh again within interval + 5 s.
+    @Test func restartWithPersistenceWhileLoading() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("redis-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let server = try await RedisServer.start(["--dir", folder.path, "--enable-debug-command", "yes"])
+        let api = try FakeBotAPI()
+        let configuration = Self.configuration(["live"], threshold: .seconds(3))
+        let redis = server.client()
+        // Enough data that loading it takes a while.
+        _ = try await redis.send("DEBUG", "POPULATE", "4000000", "filler", "64")
+        let replica = try Self.replica(configuration, server, api: api)
+        try await redis.waitForSubscribers(configuration.agents[0].channel)
+        // The agent beats throughout: heartbeats that arrive while Redis loads are kept by the mirror.
+        let beating = AlertingProcessTests.beat(redis, configuration.agents)
+        try await eventually("online") { replica.status(of: "live") == "online" }
+        _ = try await redis.send("BGSAVE")
+        try await eventually("saved", timeout: .seconds(60)) {
+            try await redis.send("INFO", "persistence").text?.contains("rdb_bgsave_in_progress:0") == true
+        }
+
+        await server.stop()
+        try await server.restart()
+        let probe = server.client()
+        let sawLoading = await (try? probe.send("PING")) == nil
+        try await eventually("loaded", timeout: .seconds(60)) { (try? await probe.send("PING")) != nil }
+        let loaded = ContinuousClock.now
+        try await eventually("a fresh map within interval + 5 s", timeout: .seconds(6)) {
+            await replica.get("/readyz")?.status == 200 && replica.status(of: "live") == "online"
+        }
+        print("loading seen: \(sawLoading); loaded to ready with the agent online: \(ContinuousClock.now - loaded)")
+        try await AlertingProcessTests.waitCycles([replica])
+        beating.cancel()
+        #expect(api.requests.isEmpty, "a false alert: \(api.requests.map(\.text))")
+        replica.signal(SIGTERM)
+        #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
+        for client in [redis, probe] { await client.close() }
         await server.stop()
     }
 
@@ -358,10 +376,17 @@ struct FaultTests {
         try await eventually("a fresh map, not degraded") { replica.map()?["degraded"] == nil && replica.status(of: "live") == "online" }
         print("relief to ready with a fresh map: \(ContinuousClock.now - relief)")
         try await AlertingProcessTests.waitCycles([replica])
-        beating.cancel()
         #expect(api.requests.isEmpty, "a false alert: \(api.requests.map(\.text))")
+
+        // SIGTERM while out of memory: heartbeats cannot be flushed, the exit is bounded all the same.
+        _ = try await redis.send("CONFIG", "SET", "maxmemory", "1")
+        try await eventually("not ready again") { await replica.get("/readyz")?.status == 503 }
         replica.signal(SIGTERM)
+        let stopping = ContinuousClock.now
         #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
+        print("shutdown with Redis out of memory took \(ContinuousClock.now - stopping)")
+        beating.cancel()
+        _ = try await redis.send("CONFIG", "SET", "maxmemory", "0")
         await redis.close()
         await server.stop()
     }

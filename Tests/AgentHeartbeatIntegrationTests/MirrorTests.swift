@@ -6,18 +6,20 @@ import Logging
 import ServiceLifecycleTestKit
 import Testing
 
-/// Runs a mirror for `configuration` while `body` runs, then shuts it down gracefully.
+/// Runs a mirror for `configuration` while `body` runs, then shuts it down gracefully. Against the
+/// test command's Redis unless `server` is given; `subscribed: false` starts `body` at once.
 func withMirror(
-    _ configuration: MonitorConfiguration, logs: InMemoryLogHandler = InMemoryLogHandler(),
+    _ configuration: MonitorConfiguration, on server: RedisServer? = nil, subscribed: Bool = true,
+    logs: InMemoryLogHandler = InMemoryLogHandler(),
     _ body: @Sendable (HeartbeatMirror, RedisClient) async throws -> Void
 ) async throws {
-    let url = try TestRedis.url
+    let url = try server?.url ?? TestRedis.url
     let mirror = HeartbeatMirror(url: url, configuration: configuration, logger: Logger(label: "test") { _ in logs })
     let client = RedisClient(url: url, name: "test-client")
     try await testGracefulShutdown { shutdown in
         async let mirrored: Void = mirror.run()
         do {
-            for agent in configuration.agents { try await client.waitForSubscribers(agent.channel) }
+            if subscribed { for agent in configuration.agents { try await client.waitForSubscribers(agent.channel) } }
             try await body(mirror, client)
         } catch {
             shutdown.triggerGracefulShutdown()

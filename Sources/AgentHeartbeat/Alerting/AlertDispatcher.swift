@@ -93,7 +93,8 @@ public actor AlertDispatcher {
         }
         guard await renewLeadership() else { return }
         if let reason = job.degraded {
-            logger.warning("notifications held: heartbeats may be missing from Redis", metadata: ["reason": "\(reason)"])
+            logger.warning(
+                "notifications held: heartbeats may be missing from Redis", metadata: ["reason": "\(reason)"])
         } else if let notifier {
             await notify(job.result, with: notifier)
         }
@@ -130,7 +131,9 @@ public actor AlertDispatcher {
         let lock = lock
         let holder: String?
         do {
-            holder = try await client.withConnection { connection throws(RedisError) in try lock.acquireOrRenew(on: connection) }
+            holder = try await client.withConnection { connection throws(RedisError) in
+                try lock.acquireOrRenew(on: connection)
+            }
         } catch {
             // Redis unreachable: leadership is unknown, and nothing is sent without it.
             setLeader(false)
@@ -144,9 +147,10 @@ public actor AlertDispatcher {
     /// A replica that does not compete still shows who leads.
     private func observeLeader() async {
         let key = configuration.leaderKey
-        if let holder = try? await client.withConnection({ connection throws(RedisError) in try connection.call(.get(key)).text }) {
-            status.leader(holder)
+        let holder = try? await client.withConnection { connection throws(RedisError) in
+            try connection.call(.get(key)).text
         }
+        if let holder { status.leader(holder) }
     }
 
     private func setLeader(_ holds: Bool) {
@@ -160,7 +164,9 @@ public actor AlertDispatcher {
     /// Tries a few times with backoff, honouring Telegram's retry_after (shared through Redis, so a
     /// new leader honours it too); records the alert state once delivered or refused for good.
     /// False when the message is still due.
-    private func deliver(_ message: AlertMessage, with notifier: any Notifier, result: HeartbeatChecker.Result) async -> Bool {
+    private func deliver(
+        _ message: AlertMessage, with notifier: any Notifier, result: HeartbeatChecker.Result
+    ) async -> Bool {
         let retryKey = configuration.retryAfterKey(notifier: notifier.name)
         var backoff = ReconnectBackoff(initial: .milliseconds(500), maximum: maximumRetryPause)
         let agents = message.events.map(\.state.agent.id).joined(separator: ",")
@@ -247,9 +253,13 @@ public actor AlertDispatcher {
             }
             for start in stride(from: 0, to: removed.count, by: 1000) {
                 let chunk = Array(removed[start..<min(start + 1000, removed.count)])
-                _ = try await client.withConnection { connection throws(RedisError) in try connection.call(.hdel(key, chunk)) }
+                _ = try await client.withConnection { connection throws(RedisError) in
+                    try connection.call(.hdel(key, chunk))
+                }
             }
-            if !removed.isEmpty { logger.info("pruned alert records of removed agents", metadata: ["count": "\(removed.count)"]) }
+            if !removed.isEmpty {
+                logger.info("pruned alert records of removed agents", metadata: ["count": "\(removed.count)"])
+            }
             prunedFor = configuration
         } catch {
             logger.warning("could not prune alert records of removed agents", metadata: ["error": "\(error)"])

@@ -28,7 +28,9 @@ public final class Watchdog: Sendable {
             defer { inFlight.store(false, ordering: .releasing) }
             let problem: String?
             do {
-                let response = try await thread.run { () throws(HTTPClient.TransportError) in try client.get(url: target) }
+                let response = try await thread.run { () throws(HTTPClient.TransportError) in
+                    try client.get(url: target)
+                }
                 problem = (200..<300).contains(response.status) ? nil : "HTTP \(response.status)"
             } catch {
                 problem = "\(error)".replacingOccurrences(of: url, with: "<watchdog>")

@@ -41,6 +41,7 @@ public struct HeartbeatChecker: Sendable {
     public func check() async throws -> Result {
         let snapshot = try await client.withConnection { [reader] connection throws(RedisError) in try reader.read(on: connection) }
         return Result(
-            now: snapshot.now, readAt: snapshot.readAt, requestedAt: snapshot.requestedAt, states: snapshot.states, alertRecords: snapshot.alertRecords, order: order)
+            now: snapshot.now, readAt: snapshot.readAt, requestedAt: snapshot.requestedAt, states: snapshot.states,
+            alertRecords: snapshot.alertRecords, order: order)
     }
 }

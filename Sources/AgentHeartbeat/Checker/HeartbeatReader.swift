@@ -80,7 +80,8 @@ struct HeartbeatReader: Sendable {
         let ttl = Array(String(keyTTL.wholeSeconds).utf8)
         for start in stride(from: 0, to: ids.count, by: 1000) {
             _ = try connection.pipeline(ids[start..<min(start + 1000, ids.count)].map { id in
-                .setIfAbsent(Array(MonitorConfiguration.heartbeatKey(prefix: keyPrefix, agentID: id).utf8), marker, ttl: ttl)
+                let key = MonitorConfiguration.heartbeatKey(prefix: keyPrefix, agentID: id)
+                return .setIfAbsent(Array(key.utf8), marker, ttl: ttl)
             })
         }
     }

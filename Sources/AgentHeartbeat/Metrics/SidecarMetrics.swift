@@ -13,6 +13,8 @@ public enum SidecarMetrics {
         for result in ["ok", "failed"] { _ = Counter(label: "agent_heartbeat_config_reloads_total", dimensions: [("result", result)]) }
         _ = Counter(label: "agent_heartbeat_notifications_sent_total")
         _ = Counter(label: "agent_heartbeat_notifications_failed_total")
+        _ = Counter(label: "agent_heartbeat_notifications_rejected_total")
         _ = Counter(label: "agent_heartbeat_redis_reconnects_total")
+        Gauge(label: "agent_heartbeat_degraded").record(0)
     }
 }

@@ -16,6 +16,9 @@ public final class HeartbeatMirror: Service, Sendable, CustomStringConvertible {
     let logger: Logger
     /// Commands per pipelined round trip.
     static let batchSize = 1000
+    /// Longest wait between reconnect attempts: after a fault the mirror is back within it, so the
+    /// map is right again within a check interval and this.
+    static let maximumBackoff = Duration.seconds(2)
 
     public init(url: RedisURL, configurations: ConfigurationStore, logger: Logger) {
         self.url = url
@@ -39,7 +42,8 @@ public final class HeartbeatMirror: Service, Sendable, CustomStringConvertible {
         pending.close()
         if await withDeadline(Self.flushBudget, { _ = try? await mirroring.value }) == nil {
             logger.error(
-                "stopping with heartbeats not mirrored: Redis did not answer in time", metadata: ["count": "\(pending.count)"])
+                "stopping with heartbeats not mirrored: Redis did not answer in time",
+                metadata: ["count": "\(pending.count)"])
         }
     }
 
@@ -100,7 +104,7 @@ extension HeartbeatMirror {
 
         func run() {
             let logger = mirror.logger
-            var backoff = ReconnectBackoff()
+            var backoff = ReconnectBackoff(maximum: HeartbeatMirror.maximumBackoff)
             var outage: String?
             while !pending.isClosed {
                 do throws(RedisError) {
@@ -122,13 +126,14 @@ extension HeartbeatMirror {
                                 let snapshot = mirror.statistics.snapshot
                                 throw RedisError(
                                     .unexpectedReply,
-                                    "Redis confirmed \(snapshot.subscribedChannels) of \(snapshot.expectedChannels) channels"
-                                        + " after \(subscribeGrace); resubscribing")
+                                    "Redis confirmed \(snapshot.subscribedChannels) of \(snapshot.expectedChannels)"
+                                        + " channels after \(subscribeGrace); resubscribing")
                             }
                             continue
                         }
                         if let reason = outage {
-                            logger.notice("subscriber resubscribed to every channel", metadata: ["redis.lost": "\(reason)"])
+                            logger.notice(
+                                "subscriber resubscribed to every channel", metadata: ["redis.lost": "\(reason)"])
                             mirror.statistics.subscriberFailed(nil)
                             outage = nil
                             backoff.reset()
@@ -142,10 +147,12 @@ extension HeartbeatMirror {
                     mirror.statistics.subscriberFailed(error.description)
                     if outage == nil {
                         // Logged once per outage; the resubscribed message closes it.
-                        logger.error("subscriber lost its subscriptions, reconnecting with backoff", metadata: ["error": "\(error)"])
+                        logger.error(
+                            "subscriber lost its subscriptions, reconnecting with backoff",
+                            metadata: ["error": "\(error)"])
+                        mirror.statistics.recordConnectionLoss()
                         outage = error.description
                     }
-                    mirror.statistics.recordConnectionLoss()
                     _ = pending.sleep(backoff.next())
                 }
             }
@@ -223,7 +230,7 @@ extension HeartbeatMirror {
 
         func run() {
             let logger = mirror.logger
-            var backoff = ReconnectBackoff()
+            var backoff = ReconnectBackoff(maximum: HeartbeatMirror.maximumBackoff)
             var outage: String?
             while true {
                 let batch = pending.take(limit: HeartbeatMirror.batchSize)
@@ -264,9 +271,10 @@ extension HeartbeatMirror {
                 let ttl = Array(String(configuration.keyTTL.wholeSeconds).utf8)
                 let clock = clock!
                 replies = try connection.pipeline(batch.map { heartbeat in
-                    .evalSHA(
+                    let arrived = Array(String(clock.milliseconds(at: heartbeat.arrived)).utf8)
+                    return .evalSHA(
                         scriptSHA, keys: [configuration.heartbeatKey(for: heartbeat.agentID)],
-                        arguments: [ttl, heartbeat.fields, Array(String(clock.milliseconds(at: heartbeat.arrived)).utf8)])
+                        arguments: [ttl, heartbeat.fields, arrived])
                 })
             } catch {
                 // Start afresh: a new connection loads the script and reads the clock again.

@@ -34,14 +34,18 @@ public struct HTTPClient: Sendable {
         try perform(url: url, post: nil, abort: abort)
     }
 
-    func post(url: String, contentType: String, body: [UInt8], abort: Abort = Abort()) throws(TransportError) -> Response {
+    func post(
+        url: String, contentType: String, body: [UInt8], abort: Abort = Abort()
+    ) throws(TransportError) -> Response {
         try perform(url: url, post: (contentType, body), abort: abort)
     }
 
     /// libcurl's global set-up, once per process, before any handle exists.
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
-    private func perform(url: String, post: (contentType: String, body: [UInt8])?, abort: Abort) throws(TransportError) -> Response {
+    private func perform(
+        url: String, post: (contentType: String, body: [UInt8])?, abort: Abort
+    ) throws(TransportError) -> Response {
         _ = Self.globalInit
         guard let handle = curl_easy_init() else { throw TransportError(message: "libcurl could not create a handle") }
         defer { curl_easy_cleanup(handle) }

@@ -67,7 +67,9 @@ extension RedisCommand {
 
     static func hdel(_ key: String, _ fields: [String]) -> RedisCommand { RedisCommand("HDEL", [key] + fields) }
 
-    static func hscan(_ key: String, cursor: String) -> RedisCommand { RedisCommand("HSCAN", key, cursor, "COUNT", "1000") }
+    static func hscan(_ key: String, cursor: String) -> RedisCommand {
+        RedisCommand("HSCAN", key, cursor, "COUNT", "1000")
+    }
 
     /// `SET key value NX EX seconds`.
     static func setIfAbsent(_ key: [UInt8], _ value: [UInt8], ttl seconds: [UInt8]) -> RedisCommand {

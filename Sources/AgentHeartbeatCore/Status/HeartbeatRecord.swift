@@ -81,9 +81,12 @@ public struct HeartbeatRecord: Sendable, Equatable {
     /// The time in a `missingMarker`, or nil when `value` is not one.
     public static func missingSince(stored value: [UInt8]) -> Int64? {
         let head = missingHead
-        guard value.count > head.count + 1, value.starts(with: head), value.last == UInt8(ascii: "}") else { return nil }
+        guard value.count > head.count + 1, value.starts(with: head), value.last == UInt8(ascii: "}") else {
+            return nil
+        }
         let digits = value[head.count..<(value.count - 1)]
-        guard digits.count <= 18, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+        let isDigit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+        guard digits.count <= 18, digits.allSatisfy(isDigit) else { return nil }
         return digits.reduce(0) { $0 * 10 + Int64($1 - UInt8(ascii: "0")) }
     }
 
