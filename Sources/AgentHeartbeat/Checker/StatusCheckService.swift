@@ -103,7 +103,10 @@ public struct StatusCheckService: Service, CustomStringConvertible {
                 // Only the agents the policy can act on: the rest would keep every payload alive
                 // until the dispatcher is done (30 MB at 100,000 agents).
                 var relevant = result
-                relevant.states = result.states.filter { $0.status == .offline || result.alertRecords[$0.agent.id] != nil }
+                let records = result.alertRecords
+                relevant.states = result.states.filter { state in
+                    state.status == .offline || (!records.isEmpty && records[state.agent.id] != nil)
+                }
                 alerts.submit(relevant, configuration: configuration, degraded: degraded)
             }
             var map = result.map
@@ -117,6 +120,10 @@ public struct StatusCheckService: Service, CustomStringConvertible {
             let elapsed = ContinuousClock.now - started
             Timer(label: "agent_heartbeat_check_duration_seconds").recordNanoseconds(elapsed.nanoseconds)
             Gauge(label: "agent_heartbeat_degraded").record(degraded == nil ? 0 : 1)
+            if let mirror = mirror?.snapshot {
+                Gauge(label: "agent_heartbeat_subscribed_channels").record(mirror.subscribedChannels)
+                Gauge(label: "agent_heartbeat_expected_channels").record(max(0, mirror.expectedChannels))
+            }
             export(result.states, summary: summary, &cycle)
             if cycle.failing { logger.notice("checks recovered") }
             cycle.failing = false
