@@ -20,9 +20,11 @@ public actor AlertDispatcher {
     static let attemptsPerCycle = 3
     /// Set for the check being processed (the configuration can be reloaded between checks).
     private var configuration = MonitorConfiguration()
-    /// Records this replica stored, with when: a check that was already under way when one was
-    /// stored did not read it, and must not send the same notification again.
-    private var stored: [String: (record: AlertRecord, at: ContinuousClock.Instant)] = [:]
+    /// What this leader knows of the alert records, with when it learnt it: those it stored (a
+    /// check already under way then did not read them, and must not send the same notification
+    /// again), and the alerted ones it read (restored if Redis loses them, so an alerted agent
+    /// still gets its reminders and its recovery). Forgotten when leadership is lost.
+    private var known: [String: (record: AlertRecord, at: ContinuousClock.Instant)] = [:]
     /// The configuration whose removed agents' alert records were last pruned.
     private var prunedFor: MonitorConfiguration?
     /// Unique per process: says who leads, also among containers that share a hostname and PID 1.
@@ -103,15 +105,40 @@ public actor AlertDispatcher {
 
     private func notify(_ result: HeartbeatChecker.Result, with notifier: any Notifier) async {
         let policy = AlertPolicy(cooldown: configuration.alertCooldown)
-        stored = stored.filter { $0.value.at >= result.requestedAt }
-        var records = result.alertRecords
-        for (id, entry) in stored { records[id] = entry.record }
+        let records = await merge(result)
         let events = policy.events(states: result.states, records: records, now: result.now)
         for message in AlertMessage.render(events, now: result.now) {
             // In order: what is not delivered now is due again next cycle. A message the service
             // refuses for itself is recorded as told (and counted, logged), so it cannot block the rest.
             guard await deliver(message, with: notifier, result: result), !Task.isCancelled else { return }
         }
+    }
+
+    /// The records to act on: what the check read, what this leader stored since the read began,
+    /// and what Redis lost (written back, fenced by the lock).
+    private func merge(_ result: HeartbeatChecker.Result) async -> [String: AlertRecord] {
+        let read = result.alertRecords
+        var records = read
+        var lost: [(String, AlertRecord)] = []
+        lazy var configured = Set(configuration.agents.map(\.id))  // only when Redis lost something
+        for (id, entry) in known {
+            if entry.at >= result.requestedAt {
+                records[id] = entry.record
+            } else if read[id] == nil, entry.record.alerted, configured.contains(id) {
+                records[id] = entry.record
+                lost.append((id, entry.record))
+            } else {
+                known[id] = nil
+            }
+        }
+        for (id, record) in read where record.alerted && (known[id].map { $0.at < result.requestedAt } ?? true) {
+            known[id] = (record, result.requestedAt)
+        }
+        if !lost.isEmpty {
+            logger.warning("Redis lost alert records; restoring what this leader knew", metadata: ["count": "\(lost.count)"])
+            _ = await store(lost)
+        }
+        return records
     }
 
     /// Releases the lock on graceful shutdown so another replica takes over at once.
@@ -154,6 +181,8 @@ public actor AlertDispatcher {
     }
 
     private func setLeader(_ holds: Bool) {
+        // Another replica may change the records meanwhile: what this one knew is no longer sure.
+        if !holds { known = [:] }
         if holds != isLeader {
             logger.notice(holds ? "became the leader: this replica sends notifications" : "lost the leader lock")
         }
@@ -217,26 +246,31 @@ public actor AlertDispatcher {
     /// check: retries and a slow receiver can put seconds between the two.
     /// False when not stored (the next cycle may repeat the message: at least once).
     private func record(_ events: [AlertPolicy.Event], at deliveredAt: Int64) async -> Bool {
-        let lock = lock
-        let key = configuration.alertsKey
         let records = events.map { event in
             var record = event.recordAfterDelivery
             if event.kind != .recovery { record.lastNotified = deliveredAt }
             return (event.state.agent.id, record)
         }
+        return await store(records)
+    }
+
+    /// HSETs records while holding the lock, and remembers them (see `known`).
+    private func store(_ records: [(String, AlertRecord)]) async -> Bool {
+        let lock = lock
+        let key = configuration.alertsKey
         let fields = records.flatMap { [$0.0, $0.1.encoded] }
         do {
             let stored = try await client.withConnection { connection throws(RedisError) in
                 try lock.store(fields, in: key, on: connection)
             }
             if stored {
-                for (id, record) in records { self.stored[id] = (record, .now) }
+                for (id, record) in records { known[id] = (record, .now) }
             } else {
-                logger.warning("lost the leader lock before recording a delivered notification")
+                logger.warning("lost the leader lock before recording alert state")
             }
             return stored
         } catch {
-            logger.error("delivered, but could not record the alert state", metadata: ["error": "\(error)"])
+            logger.error("could not record the alert state", metadata: ["error": "\(error)"])
             return false
         }
     }
