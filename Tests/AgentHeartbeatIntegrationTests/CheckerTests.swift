@@ -22,7 +22,9 @@ extension RedisCommand {
 @Suite("Checker")
 struct CheckerTests {
     @Test func onlineOfflineUnknownAsTimePasses() async throws {
-        let configuration = TestRedis.configuration(agents: ["fresh", "silent", "never"], threshold: .seconds(2))
+        var configuration = TestRedis.configuration(agents: ["fresh", "silent", "never"], threshold: .seconds(2))
+        // Never heard from: unknown for one threshold after the first check, so give it a long one.
+        configuration.agents[2].offlineThreshold = .seconds(60)
         let redis = try TestRedis.client()
         let checker = HeartbeatChecker(client: redis, configuration: configuration)
         try await storeHeartbeat(redis, configuration, "fresh", age: .zero)
@@ -41,6 +43,30 @@ struct CheckerTests {
         #expect(later.states.map(\.status) == [.online, .offline, .unknown])
         #expect((later.states[1].secondsSinceHeartbeat ?? 0) >= 2)
         #expect(try StatusMap(json: later.map.render()).alerts.map(\.agentID) == ["silent"])
+        try await redis.removeKeys(of: configuration)
+        await redis.close()
+    }
+
+    /// Finding 3 (issue 9): an agent with no key is marked missing by the first check, and is
+    /// offline one threshold later; the marker never replaces a heartbeat.
+    @Test func anAgentWithoutAKeyIsMarkedAndTurnsOfflineAfterOneThreshold() async throws {
+        let configuration = TestRedis.configuration(agents: ["never", "beating"], threshold: .seconds(1))
+        let redis = try TestRedis.client()
+        let checker = HeartbeatChecker(client: redis, configuration: configuration)
+        let first = try await checker.check()
+        #expect(first.states.map(\.status) == [.unknown, .unknown])
+        let marker = try await redis.send("GET", configuration.heartbeatKey(for: "never")).bytes ?? []
+        #expect(HeartbeatRecord.missingSince(stored: marker) == first.now)
+        let ttl = try await redis.send("TTL", configuration.heartbeatKey(for: "never")).integer ?? -1
+        #expect(ttl > 0)
+        try await eventually("offline one threshold after monitoring began") {
+            try await storeHeartbeat(redis, configuration, "beating", age: .zero)
+            let states = try await checker.check().states
+            return states[0].status == .offline && states[1].status == .online
+        }
+        let later = try await checker.check()
+        #expect(later.states[0].missingSince == first.now && later.states[0].lastHeartbeat == nil)
+        #expect(try StatusMap(json: later.map.render()).alerts.first?.message.contains("since monitoring began at") == true)
         try await redis.removeKeys(of: configuration)
         await redis.close()
     }

@@ -147,7 +147,8 @@ struct FaultTests {
             _ = try await redis.send("CONFIG", "SET", "maxmemory", "0")
             try await eventually("stored after the relief") { try await redis.heartbeat(configuration, "mary") != nil }
             let record = try #require(try await redis.heartbeat(configuration, "mary"))
-            #expect(record.receivedAt >= published && record.receivedAt < published + 500, "stamped \(record.receivedAt - published) ms late")
+            // Mapped through a TIME reading up to 10 s old: a few ms of clock drift either way.
+            #expect(abs(record.receivedAt - published) < 100, "stamped \(record.receivedAt - published) ms late")
             try await eventually("no longer degraded") { mirror.statistics.snapshot.degradedReason == nil }
         }
         await server.stop()
