@@ -47,6 +47,21 @@ struct FaultTests {
         return busy
     }
 
+    /// SIGTERM to each replica (each must exit 0 within the 10 s shutdown deadline), then closes the
+    /// clients and stops the server.
+    static func stop(
+        _ replicas: [SidecarProcess], _ clients: [RedisClient], _ server: RedisServer,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        for replica in replicas {
+            replica.signal(SIGTERM)
+            let status = try await replica.exitStatus(within: .seconds(10))
+            #expect(status == 0, "\(replica.output)", sourceLocation: sourceLocation)
+        }
+        for client in clients { await client.close() }
+        await server.stop()
+    }
+
     static func delivered(_ api: FakeBotAPI, mentioning id: String) -> Int {
         api.delivered.filter { $0.text.contains("<code>\(id)</code>") }.count
     }
@@ -225,10 +240,7 @@ struct FaultTests {
         beating.cancel()
         #expect(Self.delivered(api, mentioning: "live") == 0, "a live agent was alerted: \(api.delivered.map(\.text))")
         #expect(replica.output.contains("Redis lost alert records"))
-        replica.signal(SIGTERM)
-        #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
-        await redis.close()
-        await server.stop()
+        try await Self.stop([replica], [redis], server)
     }
 
     /// Finding 1: a restart with persistence answers LOADING while it reads its dump. Nothing is
@@ -266,10 +278,7 @@ struct FaultTests {
         try await AlertingProcessTests.waitCycles([replica])
         beating.cancel()
         #expect(api.requests.isEmpty, "a false alert: \(api.requests.map(\.text))")
-        replica.signal(SIGTERM)
-        #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
-        for client in [redis, probe] { await client.close() }
-        await server.stop()
+        try await Self.stop([replica], [redis, probe], server)
     }
 
     /// Finding 10: the alerts hash kept removed agents' records, so one added back got a stale recovery.
@@ -281,10 +290,7 @@ struct FaultTests {
         _ = try await redis.send("HSET", configuration.alertsKey, "gone", "1|1|1")
         let replica = try Self.replica(configuration, server, api: api)
         try await eventually("the removed agent's record is pruned") { try await redis.send("HEXISTS", configuration.alertsKey, "gone").integer == 0 }
-        replica.signal(SIGTERM)
-        #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
-        await redis.close()
-        await server.stop()
+        try await Self.stop([replica], [redis], server)
     }
 
     // MARK: Receivers fail
@@ -300,13 +306,8 @@ struct FaultTests {
         try await eventually("the mute replica has checked") { mute.map() != nil }
         let able = try Self.replica(configuration, server, api: api)
         try await eventually("the able replica alerts") { api.delivered.count == 1 }
-        for replica in [mute, able] {
-            replica.signal(SIGTERM)
-            #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
-        }
         #expect(!mute.output.contains("became the leader"))
-        await redis.close()
-        await server.stop()
+        try await Self.stop([mute, able], [redis], server)
     }
 
     /// Finding 6: one message Telegram refuses (400) blocked every later alert.
@@ -323,10 +324,7 @@ struct FaultTests {
         try await AlertingProcessTests.waitCycles([replica])
         #expect(api.requests.filter { $0.text.contains("<code>bad</code>") }.count == 1, "the refused message was retried")
         #expect(replica.output.contains("refused for good"))
-        replica.signal(SIGTERM)
-        #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
-        await redis.close()
-        await server.stop()
+        try await Self.stop([replica], [redis], server)
     }
 
     /// Findings 8 and 10: a hanging Bot API stalled every check, and SIGTERM took 65 s.
