@@ -95,8 +95,8 @@ public actor AlertDispatcher {
         }
         guard await renewLeadership() else { return }
         if let reason = job.degraded {
-            logger.warning(
-                "notifications held: heartbeats may be missing from Redis", metadata: ["reason": "\(reason)"])
+            // The check loop logs when degradation starts and ends; this is every cycle.
+            logger.debug("notifications held: heartbeats may be missing from Redis", metadata: ["reason": "\(reason)"])
         } else if let notifier {
             await notify(job.result, with: notifier)
         }
@@ -135,7 +135,8 @@ public actor AlertDispatcher {
             known[id] = (record, result.requestedAt)
         }
         if !lost.isEmpty {
-            logger.warning("Redis lost alert records; restoring what this leader knew", metadata: ["count": "\(lost.count)"])
+            logger.warning(
+                "Redis lost alert records; restoring what this leader knew", metadata: ["count": "\(lost.count)"])
             _ = await store(lost)
         }
         return records
