@@ -183,4 +183,25 @@ struct AlertMessageTests {
         #expect(clock.milliseconds(at: sent + .milliseconds(5)) == 1_000_000)
         #expect(clock.milliseconds(at: sent - .seconds(3)) == 996_995)
     }
+
+    /// Silence counts only while somebody listened: time in a listening gap is not held against an agent.
+    @Test func silenceInAListeningGapIsNotCounted() {
+        let agent = MonitorConfiguration.Agent(id: "a", name: "A", offlineThreshold: .seconds(10))
+        let now: Int64 = 1_000_000
+        func state(lastHeartbeat: Int64) -> AgentState {
+            AgentState(agent: agent, record: HeartbeatRecord(receivedAt: lastHeartbeat, payload: Array("{}".utf8)), now: now)
+        }
+        let gaps = ListeningGaps(closed: [Int64.min..<(now - 8_000), (now - 5_000)..<(now - 4_000)])
+        #expect(gaps.unheard(from: now - 30_000, to: now) == 23_000)
+        // Silent 30 s, of which 7 s were heard: not yet offline. Silent 20 s after the start: offline.
+        var states = [state(lastHeartbeat: now - 30_000), state(lastHeartbeat: now - 3_000)]
+        gaps.discounting(&states, now: now)
+        #expect(states.map(\.status) == [.unknown, .online])
+        var later = [state(lastHeartbeat: now - 30_000)]
+        ListeningGaps(closed: [Int64.min..<(now - 20_000)]).discounting(&later, now: now)
+        #expect(later.map(\.status) == [.offline])
+        var open = [state(lastHeartbeat: now - 30_000)]
+        ListeningGaps(open: now - 25_000).discounting(&open, now: now)
+        #expect(open.map(\.status) == [.unknown], "an open gap holds too")
+    }
 }

@@ -124,6 +124,7 @@ struct FaultTests {
         try await withMirror(configuration, on: server, subscribed: false) { mirror, redis in
             try await eventually("the BUSY refusal is seen") { mirror.statistics.snapshot.subscriberFailure?.contains("BUSY") == true }
             _ = try await redis.send("SCRIPT", "KILL")
+            try await eventually("the script is gone") { (try? await redis.send("PING")) != nil }
             try await redis.waitForSubscribers(configuration.agents[0].channel)
             try await eventually("subscribed in the mirror's own count") { mirror.statistics.snapshot.isSubscribed }
         }
@@ -281,6 +282,27 @@ struct FaultTests {
         try await Self.stop([replica], [redis, probe], server)
     }
 
+    /// The sidecar itself was down: agents kept publishing, nobody mirrored, every key is old. The
+    /// first checks must not call them offline (silence counts only while somebody listens).
+    @Test func aSidecarStartedAfterItsOwnOutageRaisesNoFalseAlarm() async throws {
+        let server = try await RedisServer.start()
+        let api = try FakeBotAPI()
+        let configuration = Self.configuration(["alive"], threshold: .seconds(5))
+        let redis = server.client()
+        try await storeHeartbeat(redis, configuration, "alive", age: .seconds(30))
+        let replica = try Self.replica(configuration, server, api: api)
+        try await redis.waitForSubscribers(configuration.agents[0].channel)
+        // Checks run while the agent's next heartbeat is still to come (it is due within 5 s).
+        try await AlertingProcessTests.waitCycles([replica], 3)
+        let beating = AlertingProcessTests.beat(redis, configuration.agents)
+        try await eventually("online") { replica.status(of: "alive") == "online" }
+        try await AlertingProcessTests.waitCycles([replica], 5)
+        beating.cancel()
+        #expect(api.requests.isEmpty, "a false alarm: \(api.requests.map(\.text))")
+        try await eventually("alerted once it really stops") { api.delivered.count == 1 }
+        try await Self.stop([replica], [redis], server)
+    }
+
     /// Finding 10: the alerts hash kept removed agents' records, so one added back got a stale recovery.
     @Test func removedAgentsRecordsArePruned() async throws {
         let server = try await RedisServer.start()
@@ -308,6 +330,28 @@ struct FaultTests {
         try await eventually("the able replica alerts") { api.delivered.count == 1 }
         #expect(!mute.output.contains("became the leader"))
         try await Self.stop([mute, able], [redis], server)
+    }
+
+    /// A replica that cannot receive every heartbeat (here: its Redis user may not subscribe) holds
+    /// its notifications; it must not hold the lock too, or no replica would ever notify.
+    @Test func degradedReplicaLeavesTheLockToAHealthyOne() async throws {
+        let server = try await RedisServer.start()
+        let api = try FakeBotAPI()
+        let configuration = Self.configuration(["mary"])
+        let redis = server.client()
+        _ = try await redis.send("ACL", "SETUSER", "blind", "on", ">pw", "~*", "resetchannels", "+@all")
+        try await storeHeartbeat(redis, configuration, "mary", age: .seconds(10))
+        var blindConfiguration = configuration
+        blindConfiguration.alertCooldown = .seconds(600)
+        let blind = try SidecarProcess(
+            ["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "redis://blind:pw@127.0.0.1:\(server.port)",
+            environment: AlertingProcessTests.environment(api))
+        try await eventually("the blind replica knows it is degraded") { blind.map()?["degraded"] is String }
+        let healthy = try Self.replica(configuration, server, api: api)
+        try await eventually("the healthy replica alerts") { api.delivered.count == 1 }
+        #expect(healthy.output.contains("became the leader"))
+        #expect(!blind.output.contains("pw@"), "the password leaked")
+        try await Self.stop([blind, healthy], [redis], server)
     }
 
     /// Finding 6: one message Telegram refuses (400) blocked every later alert.

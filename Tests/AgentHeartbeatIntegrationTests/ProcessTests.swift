@@ -7,7 +7,11 @@ import Testing
 @Suite("agent-heartbeat processes")
 struct ProcessTests {
     @Test func runWritesAMapThatValidatesAgainstTheShippedSchema() async throws {
-        let configuration = TestRedis.configuration(agents: ["mary", "lisa", "never"], threshold: .seconds(20), interval: .seconds(1))
+        var configuration = TestRedis.configuration(agents: ["mary", "lisa", "never"], threshold: .seconds(20), interval: .seconds(1))
+        // Silence counts only while the sidecar listens (see ListeningGaps): lisa, silent for a
+        // minute already, is offline 2 s after it subscribed; never stays unknown for 10 minutes.
+        configuration.agents[1].offlineThreshold = .seconds(2)
+        configuration.agents[2].offlineThreshold = .seconds(600)
         let redis = try TestRedis.client()
         let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)")
         try await redis.waitForSubscribers(configuration.agents[0].channel)
@@ -146,7 +150,8 @@ struct ProcessTests {
     }
 
     @Test func twoReplicasAgree() async throws {
-        let configuration = TestRedis.configuration(agents: ["fresh", "silent", "never"], threshold: .seconds(60), interval: .seconds(1))
+        var configuration = TestRedis.configuration(agents: ["fresh", "silent", "never"], threshold: .seconds(60), interval: .seconds(1))
+        configuration.agents[1].offlineThreshold = .seconds(2)  // offline 2 s after the replicas listen
         let redis = try TestRedis.client()
         let replicas = try (0..<2).map { _ in
             try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)")

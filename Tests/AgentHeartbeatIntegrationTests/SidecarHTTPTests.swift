@@ -73,11 +73,13 @@ struct SidecarHTTPTests {
     @Test func dashboardRendersInAHeadlessBrowser() async throws {
         var configuration = TestRedis.configuration(agents: ["online-agent", "offline-agent", "unknown-agent"], interval: .seconds(1))
         configuration.agents[0].name = "Online <b>Agent</b>"
+        configuration.agents[1].offlineThreshold = .seconds(2)  // offline 2 s after the sidecar listens
         let redis = try TestRedis.client()
         try await storeHeartbeat(redis, configuration, "online-agent", age: .zero, payload: #"{"status":"busy","note":"<img src=x onerror=alert(1)>"}"#)
         try await storeHeartbeat(redis, configuration, "offline-agent", age: .seconds(900))
         let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)")
         try await eventually("first map") { await sidecar.get("/api/status")?.status == 200 }
+        try await eventually("the silent agent is offline") { sidecar.status(of: "offline-agent") == "offline" }
 
         let page = "http://127.0.0.1:\(sidecar.httpPort)/"
         let dom = try await runChromium(["--dump-dom", page]).output

@@ -8,7 +8,7 @@ import Metrics
 ///
 /// Runs beside the check loop (`run`), fed the latest check: a silent Bot API delays
 /// notifications, never the checks, the map or the metrics. Only a replica that can deliver
-/// (a notifier, or a watchdog to ping) competes for the lock.
+/// (a notifier, or a watchdog to ping) and is not degraded competes for the lock.
 public actor AlertDispatcher {
     let client: RedisClient
     let notifier: (any Notifier)?
@@ -93,13 +93,19 @@ public actor AlertDispatcher {
             await observeLeader()
             return
         }
-        guard await renewLeadership() else { return }
-        if let reason = job.degraded {
-            // The check loop logs when degradation starts and ends; this is every cycle.
-            logger.debug("notifications held: heartbeats may be missing from Redis", metadata: ["reason": "\(reason)"])
-        } else if let notifier {
-            await notify(job.result, with: notifier)
+        if job.degraded != nil {
+            // This replica may be missing heartbeats: it does not lead, so a healthy replica takes the
+            // lock and notifies. When every replica is degraded (Redis out of memory), nobody does.
+            if isLeader {
+                logger.notice("degraded: giving up the leader lock to a replica that is not")
+                await resign()
+            } else {
+                await observeLeader()
+            }
+            return
         }
+        guard await renewLeadership() else { return }
+        if let notifier { await notify(job.result, with: notifier) }
         await pruneRemovedAgents()
     }
 
@@ -152,6 +158,7 @@ public actor AlertDispatcher {
         } catch {
             logger.warning("could not release the leader lock; it expires by itself", metadata: ["error": "\(error)"])
         }
+        status.leader(nil)
         setLeader(false)
     }
 

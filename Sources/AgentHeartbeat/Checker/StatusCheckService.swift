@@ -97,8 +97,10 @@ public struct StatusCheckService: Service, CustomStringConvertible {
             }
             // Degraded before or after the read: heartbeats may be missing from what was read.
             let degradedBefore = mirror?.snapshot.degradedReason
-            let result = try await cycle.checker!.check()
+            var result = try await cycle.checker!.check()
             let degraded = degradedBefore ?? mirror?.snapshot.degradedReason
+            // Silence while this replica was not listening proves nothing (see `ListeningGaps`).
+            mirror?.listeningGaps(result.serverMilliseconds(at:)).discounting(&result.states, now: result.now)
             if notify, let alerts {
                 // Only the agents the policy can act on: the rest would keep every payload alive
                 // until the dispatcher is done (30 MB at 100,000 agents).

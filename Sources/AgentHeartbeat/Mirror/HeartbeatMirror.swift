@@ -106,6 +106,8 @@ extension HeartbeatMirror {
             let logger = mirror.logger
             var backoff = ReconnectBackoff(maximum: HeartbeatMirror.maximumBackoff)
             var outage: String?
+            /// Every channel confirmed on the live connection (see `ListeningGaps`).
+            var listening = false
             while !pending.isClosed {
                 do throws(RedisError) {
                     let connection = try RedisConnection(url: mirror.url)
@@ -131,6 +133,10 @@ extension HeartbeatMirror {
                             }
                             continue
                         }
+                        if !listening {
+                            mirror.statistics.startedListening()
+                            listening = true
+                        }
                         if let reason = outage {
                             logger.notice(
                                 "subscriber resubscribed to every channel", metadata: ["redis.lost": "\(reason)"])
@@ -144,6 +150,8 @@ extension HeartbeatMirror {
                     pending.add(batch)
                     batch.removeAll(keepingCapacity: true)
                     mirror.statistics.subscribedChannels.store(0, ordering: .relaxed)
+                    mirror.statistics.stoppedListening()
+                    listening = false
                     mirror.statistics.subscriberFailed(error.description)
                     if outage == nil {
                         // Logged once per outage; the resubscribed message closes it.

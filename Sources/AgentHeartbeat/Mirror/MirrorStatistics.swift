@@ -1,3 +1,4 @@
+import AgentHeartbeatCore
 import Metrics
 import Synchronization
 
@@ -30,8 +31,12 @@ public final class MirrorStatistics: Sendable {
         public var degradedReason: String? {
             if let writerFailure { return "cannot store heartbeats: \(writerFailure)" }
             if let subscriberFailure { return "not receiving every heartbeat: \(subscriberFailure)" }
+            if !isListening { return "not receiving every heartbeat: not subscribed yet" }
             return nil
         }
+
+        /// Every channel was confirmed on the live connection, which has not been lost since.
+        public var isListening: Bool
     }
 
     let received = Atomic<Int>(0)
@@ -41,6 +46,17 @@ public final class MirrorStatistics: Sendable {
     let subscribedChannels = Atomic<Int>(0)
     let expectedChannels = Atomic<Int>(-1)
     private let failures = Mutex<(subscriber: String?, writer: String?)>((nil, nil))
+    private let listening = Mutex(Listening())
+
+    /// Gaps in listening on the monotonic clock; a start of nil is "before this process subscribed".
+    struct Listening {
+        var inGap = true
+        var gapStart: ContinuousClock.Instant?
+        var closed: [(start: ContinuousClock.Instant?, end: ContinuousClock.Instant)] = []
+        /// Gaps older than this cannot matter to any sensible threshold; at most `limit` are kept.
+        static let retention = Duration.seconds(7 * 86_400)
+        static let limit = 10_000
+    }
 
     private let reconnects = Counter(label: "agent_heartbeat_redis_reconnects_total")
 
@@ -54,6 +70,36 @@ public final class MirrorStatistics: Sendable {
 
     var isSubscribed: Bool { subscribedChannels.load(ordering: .relaxed) == expectedChannels.load(ordering: .relaxed) }
 
+    /// Every channel is confirmed: heartbeats arrive from now on.
+    func startedListening() {
+        listening.withLock { state in
+            guard state.inGap else { return }
+            let now = ContinuousClock.now
+            state.closed.append((state.gapStart, now))
+            state.closed.removeAll { now - $0.end > Listening.retention }
+            if state.closed.count > Listening.limit { state.closed.removeFirst(state.closed.count - Listening.limit) }
+            state.inGap = false
+        }
+    }
+
+    /// The subscription is lost: heartbeats published from now on are not received.
+    func stoppedListening() {
+        listening.withLock { state in
+            guard !state.inGap else { return }
+            state.inGap = true
+            state.gapStart = .now
+        }
+    }
+
+    /// The gaps on the Redis clock, through `serverMilliseconds`.
+    public func listeningGaps(_ serverMilliseconds: (ContinuousClock.Instant) -> Int64) -> ListeningGaps {
+        listening.withLock { state in
+            ListeningGaps(
+                closed: state.closed.map { ($0.start.map(serverMilliseconds) ?? .min)..<serverMilliseconds($0.end) },
+                open: state.inGap ? (state.gapStart.map(serverMilliseconds) ?? .min) : nil)
+        }
+    }
+
     func subscriberFailed(_ reason: String?) { failures.withLock { $0.subscriber = reason } }
 
     func writerFailed(_ reason: String?) { failures.withLock { $0.writer = reason } }
@@ -65,6 +111,7 @@ public final class MirrorStatistics: Sendable {
             written: written.load(ordering: .relaxed), connectionLosses: connectionLosses.load(ordering: .relaxed),
             subscribedChannels: subscribedChannels.load(ordering: .relaxed),
             expectedChannels: expectedChannels.load(ordering: .relaxed),
-            subscriberFailure: failures.subscriber, writerFailure: failures.writer)
+            subscriberFailure: failures.subscriber, writerFailure: failures.writer,
+            isListening: listening.withLock { !$0.inGap })
     }
 }
