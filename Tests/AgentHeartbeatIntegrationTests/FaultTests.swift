@@ -254,8 +254,8 @@ struct FaultTests {
         let api = try FakeBotAPI()
         let configuration = Self.configuration(["live"], threshold: .seconds(3))
         let redis = server.client()
-        // Enough data that loading it takes a while.
-        _ = try await redis.send("DEBUG", "POPULATE", "4000000", "filler", "64")
+        // Enough data that loading it takes a while; in parts, each well within the command timeout.
+        for part in 0..<8 { _ = try await redis.send("DEBUG", "POPULATE", "500000", "filler\(part)", "64") }
         let replica = try Self.replica(configuration, server, api: api)
         try await redis.waitForSubscribers(configuration.agents[0].channel)
         // The agent beats throughout: heartbeats that arrive while Redis loads are kept by the mirror.
