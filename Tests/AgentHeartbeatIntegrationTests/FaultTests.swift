@@ -341,8 +341,6 @@ struct FaultTests {
         let redis = server.client()
         _ = try await redis.send("ACL", "SETUSER", "blind", "on", ">pw", "~*", "resetchannels", "+@all")
         try await storeHeartbeat(redis, configuration, "mary", age: .seconds(10))
-        var blindConfiguration = configuration
-        blindConfiguration.alertCooldown = .seconds(600)
         let blind = try SidecarProcess(
             ["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "redis://blind:pw@127.0.0.1:\(server.port)",
             environment: AlertingProcessTests.environment(api))
