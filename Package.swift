@@ -1,9 +1,9 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Linux only (glibc's malloc.h in CMalloc, Glibc calls, Debian's C libraries): no Apple platform is declared.
 let package = Package(
     name: "agent-heartbeat",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "agent-heartbeat", targets: ["agent-heartbeat"]),
         // For the micro-benchmarks in Benchmarks/Package.swift.

@@ -59,7 +59,7 @@ struct AlertPolicyTests {
         #expect(sent.map(\.0) == [0, 60, 1800, 1860])
     }
 
-    @Test func failedDeliveryStartsNoCooldown() {
+    @Test func withoutARecordTheAlertStaysDueEveryCycle() {
         // The record is only applied after delivery; without it the alert stays due every cycle.
         let now = start
         let events1 = policy.events(states: [state(.offline, at: now)], records: [:], now: now)

@@ -71,7 +71,7 @@ struct CheckerTests {
         await redis.close()
     }
 
-    @Test func thresholdBoundaryUsesTheServerClock() async throws {
+    @Test func agesAroundTheThresholdAreMeasuredOnTheServerClock() async throws {
         let configuration = TestRedis.configuration(agents: ["inside", "outside"], threshold: .seconds(60))
         let redis = try TestRedis.client()
         try await storeHeartbeat(redis, configuration, "inside", age: .seconds(50))

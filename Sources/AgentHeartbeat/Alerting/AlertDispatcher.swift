@@ -30,10 +30,10 @@ public actor AlertDispatcher {
     /// Unique per process: says who leads, also among containers that share a hostname and PID 1.
     public nonisolated let token: String
     public private(set) var isLeader = false
-    private let leaderGauge = Gauge(label: "agent_heartbeat_leader")
-    private let sent = Counter(label: "agent_heartbeat_notifications_sent_total")
-    private let failed = Counter(label: "agent_heartbeat_notifications_failed_total")
-    private let rejected = Counter(label: "agent_heartbeat_notifications_rejected_total")
+    private let leaderGauge = Gauge(label: SidecarMetrics.Name.leader)
+    private let sent = Counter(label: SidecarMetrics.Name.notificationsSent)
+    private let failed = Counter(label: SidecarMetrics.Name.notificationsFailed)
+    private let rejected = Counter(label: SidecarMetrics.Name.notificationsRejected)
     private let checks: AsyncStream<Job>
     private let submitted: AsyncStream<Job>.Continuation
 

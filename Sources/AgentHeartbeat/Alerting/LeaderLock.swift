@@ -17,7 +17,7 @@ struct LeaderLock: Sendable {
         if let holder = try connection.call(.eval(.renewLeader, keys: [key], arguments: [token, milliseconds])).text {
             return holder
         }
-        if try connection.call(RedisCommand("SET", key, token, "NX", "PX", milliseconds)) != .null { return token }
+        if try connection.call(.setIfAbsent(key, token, milliseconds: milliseconds)) != .null { return token }
         return try connection.call(.get(key)).text
     }
 

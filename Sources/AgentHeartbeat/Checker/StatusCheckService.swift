@@ -120,11 +120,11 @@ public struct StatusCheckService: Service, CustomStringConvertible {
             status.checked(mapPath: outputPath)
             let summary = map.summary
             let elapsed = ContinuousClock.now - started
-            Timer(label: "agent_heartbeat_check_duration_seconds").recordNanoseconds(elapsed.nanoseconds)
-            Gauge(label: "agent_heartbeat_degraded").record(degraded == nil ? 0 : 1)
+            Timer(label: SidecarMetrics.Name.checkDuration).recordNanoseconds(elapsed.nanoseconds)
+            Gauge(label: SidecarMetrics.Name.degraded).record(degraded == nil ? 0 : 1)
             if let mirror = mirror?.snapshot {
-                Gauge(label: "agent_heartbeat_subscribed_channels").record(mirror.subscribedChannels)
-                Gauge(label: "agent_heartbeat_expected_channels").record(max(0, mirror.expectedChannels))
+                Gauge(label: SidecarMetrics.Name.subscribedChannels).record(mirror.subscribedChannels)
+                Gauge(label: SidecarMetrics.Name.expectedChannels).record(max(0, mirror.expectedChannels))
             }
             export(result.states, summary: summary, &cycle)
             if cycle.failing { logger.notice("checks recovered") }
@@ -161,15 +161,15 @@ public struct StatusCheckService: Service, CustomStringConvertible {
     /// 0 otherwise) and seconds since the last heartbeat.
     func export(_ states: [AgentState], summary: StatusMap.Summary, _ cycle: inout Cycle) {
         for (status, count) in [("online", summary.onlineAgents), ("offline", summary.offlineAgents), ("unknown", summary.unknownAgents)] {
-            Gauge(label: "agent_heartbeat_agents", dimensions: [("status", status)]).record(count)
+            Gauge(label: SidecarMetrics.Name.agents, dimensions: [("status", status)]).record(count)
         }
         var current: [String: (up: Gauge, seconds: Gauge)] = [:]
         let perAgent = SidecarMetrics.perAgent(states.count)
         for state in states where perAgent {
             let id = state.agent.id
             let gauges = cycle.gauges[id] ?? (
-                Gauge(label: "agent_heartbeat_agent_up", dimensions: [("agent", id)]),
-                Gauge(label: "agent_heartbeat_seconds_since_heartbeat", dimensions: [("agent", id)])
+                Gauge(label: SidecarMetrics.Name.agentUp, dimensions: [("agent", id)]),
+                Gauge(label: SidecarMetrics.Name.secondsSinceHeartbeat, dimensions: [("agent", id)])
             )
             current[id] = gauges
             gauges.up.record(state.status == .online ? 1 : 0)

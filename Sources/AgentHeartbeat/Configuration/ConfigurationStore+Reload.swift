@@ -12,10 +12,10 @@ extension ConfigurationStore {
         case .unchanged:
             break
         case .reloaded(let configuration):
-            Counter(label: "agent_heartbeat_config_reloads_total", dimensions: [("result", "ok")]).increment()
+            Counter(label: SidecarMetrics.Name.configReloads, dimensions: [("result", "ok")]).increment()
             logger.notice("configuration reloaded", metadata: ["agents": "\(configuration.agents.count)", "file": "\(path ?? "")"])
         case .failed(let error):
-            Counter(label: "agent_heartbeat_config_reloads_total", dimensions: [("result", "failed")]).increment()
+            Counter(label: SidecarMetrics.Name.configReloads, dimensions: [("result", "failed")]).increment()
             logger.error(
                 "configuration not reloaded; keeping the running one",
                 metadata: ["error": "\(error)", "line": "\(error.line)", "column": "\(error.column)"])

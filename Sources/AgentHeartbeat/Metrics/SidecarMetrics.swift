@@ -3,6 +3,25 @@ import Metrics
 /// Metric names in one place; `declare()` creates the unlabelled series at zero so dashboards
 /// and alerts see them before the first event.
 public enum SidecarMetrics {
+    /// Every metric's name, here and nowhere else (README, "HTTP: probes, metrics, dashboard").
+    public enum Name {
+        public static let agents = "agent_heartbeat_agents"
+        public static let agentUp = "agent_heartbeat_agent_up"
+        public static let secondsSinceHeartbeat = "agent_heartbeat_seconds_since_heartbeat"
+        public static let heartbeatsReceived = "agent_heartbeat_heartbeats_received_total"
+        public static let malformedPayloads = "agent_heartbeat_malformed_payloads_total"
+        public static let notificationsSent = "agent_heartbeat_notifications_sent_total"
+        public static let notificationsFailed = "agent_heartbeat_notifications_failed_total"
+        public static let notificationsRejected = "agent_heartbeat_notifications_rejected_total"
+        public static let leader = "agent_heartbeat_leader"
+        public static let checkDuration = "agent_heartbeat_check_duration_seconds"
+        public static let redisReconnects = "agent_heartbeat_redis_reconnects_total"
+        public static let configReloads = "agent_heartbeat_config_reloads_total"
+        public static let degraded = "agent_heartbeat_degraded"
+        public static let subscribedChannels = "agent_heartbeat_subscribed_channels"
+        public static let expectedChannels = "agent_heartbeat_expected_channels"
+    }
+
     /// Per-agent series (`{agent="…"}`) are exported up to this many agents. Above it they would
     /// swamp Prometheus (and cost seconds per check to update), so only the totals are kept.
     public static let perAgentLimit = 1000
@@ -10,11 +29,11 @@ public enum SidecarMetrics {
     static func perAgent(_ agentCount: Int) -> Bool { agentCount <= perAgentLimit }
 
     public static func declare() {
-        for result in ["ok", "failed"] { _ = Counter(label: "agent_heartbeat_config_reloads_total", dimensions: [("result", result)]) }
-        _ = Counter(label: "agent_heartbeat_notifications_sent_total")
-        _ = Counter(label: "agent_heartbeat_notifications_failed_total")
-        _ = Counter(label: "agent_heartbeat_notifications_rejected_total")
-        _ = Counter(label: "agent_heartbeat_redis_reconnects_total")
-        Gauge(label: "agent_heartbeat_degraded").record(0)
+        for result in ["ok", "failed"] { _ = Counter(label: Name.configReloads, dimensions: [("result", result)]) }
+        _ = Counter(label: Name.notificationsSent)
+        _ = Counter(label: Name.notificationsFailed)
+        _ = Counter(label: Name.notificationsRejected)
+        _ = Counter(label: Name.redisReconnects)
+        Gauge(label: Name.degraded).record(0)
     }
 }

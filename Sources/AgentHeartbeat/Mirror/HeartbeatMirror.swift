@@ -92,8 +92,8 @@ extension HeartbeatMirror {
             init(agentID: String, perAgentMetrics: Bool) {
                 self.agentID = agentID
                 guard perAgentMetrics else { return }
-                received = Counter(label: "agent_heartbeat_heartbeats_received_total", dimensions: [("agent", agentID)])
-                malformed = Counter(label: "agent_heartbeat_malformed_payloads_total", dimensions: [("agent", agentID)])
+                received = Counter(label: SidecarMetrics.Name.heartbeatsReceived, dimensions: [("agent", agentID)])
+                malformed = Counter(label: SidecarMetrics.Name.malformedPayloads, dimensions: [("agent", agentID)])
             }
         }
 

@@ -58,7 +58,7 @@ public final class MirrorStatistics: Sendable {
         static let limit = 10_000
     }
 
-    private let reconnects = Counter(label: "agent_heartbeat_redis_reconnects_total")
+    private let reconnects = Counter(label: SidecarMetrics.Name.redisReconnects)
 
     public init() {}
 

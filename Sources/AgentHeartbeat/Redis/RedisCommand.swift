@@ -71,6 +71,11 @@ extension RedisCommand {
         RedisCommand("HSCAN", key, cursor, "COUNT", "1000")
     }
 
+    /// `SET key value NX PX milliseconds`: the leader lock.
+    static func setIfAbsent(_ key: String, _ value: String, milliseconds: String) -> RedisCommand {
+        RedisCommand("SET", key, value, "NX", "PX", milliseconds)
+    }
+
     /// `SET key value NX EX seconds`.
     static func setIfAbsent(_ key: [UInt8], _ value: [UInt8], ttl seconds: [UInt8]) -> RedisCommand {
         RedisCommand("SET", [key, value, Array("NX".utf8), Array("EX".utf8), seconds])

@@ -1,0 +1,28 @@
+@testable import AgentHeartbeat
+import AgentHeartbeatCore
+import Testing
+
+/// The RESP encoder every command goes through (`RedisConnection.append`).
+@Suite("Redis commands in the wire format")
+struct RedisCommandTests {
+    @Test func encodesArgumentsAsBulkStrings() {
+        let encoded = String(decoding: RedisCommand("SET", "k", "value").encoded, as: UTF8.self)
+        #expect(encoded == "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n")
+        #expect(String(decoding: RedisCommand("PING").encoded, as: UTF8.self) == "*1\r\n$4\r\nPING\r\n")
+    }
+
+    @Test func isBinarySafeAndCountsBytesNotCharacters() {
+        let encoded = RedisCommand("SET", [Array("k".utf8), [0, 13, 10, 0xFF], [], Array("é".utf8)]).encoded
+        #expect(encoded == Array("*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\n".utf8) + [0, 13, 10, 0xFF] + Array("\r\n$0\r\n\r\n$2\r\né\r\n".utf8))
+    }
+
+    @Test func aRealRedisReadsWhatItEncodes() async throws {
+        let redis = try TestRedis.client()
+        let key = "test-resp-\(UInt32.random(in: 0...UInt32.max))"
+        let value: [UInt8] = [0, 13, 10, 36, 42, 0xFF] + Array("ünïcode".utf8)
+        _ = try await redis.send(RedisCommand("SET", [Array(key.utf8), value]))
+        #expect(try await redis.send("GET", key).bytes == value)
+        _ = try await redis.send("DEL", key)
+        await redis.close()
+    }
+}
