@@ -149,6 +149,19 @@ struct ProcessTests {
         await redis.close()
     }
 
+    /// The first check waits for the subscriptions: it used to run before them, so every start
+    /// logged an error and the first map said "degraded" for a whole interval.
+    @Test func aFreshStartIsNotDegraded() async throws {
+        let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(3600))
+        let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)")
+        try await eventually("first map") { sidecar.map() != nil }
+        #expect(sidecar.map()?["degraded"] == nil, "\(sidecar.map() ?? [:])")
+        #expect(await sidecar.get("/readyz")?.status == 200)
+        sidecar.signal(SIGTERM)
+        #expect(try await sidecar.exitStatus(within: .seconds(10)) == 0)
+        #expect(!sidecar.output.contains("degraded"), "\(sidecar.output)")
+    }
+
     @Test func twoReplicasAgree() async throws {
         var configuration = TestRedis.configuration(agents: ["fresh", "silent", "never"], threshold: .seconds(60), interval: .seconds(1))
         configuration.agents[1].offlineThreshold = .seconds(2)  // offline 2 s after the replicas listen

@@ -43,6 +43,7 @@ public struct StatusCheckService: Service, CustomStringConvertible {
 
     public func run() async throws {
         let delivering = alerts.map { alerts in Task { await alerts.run() } }
+        await waitForSubscription()
         var cycle = Cycle()
         while !Task.isCancelled {
             configurations.reload(logger: logger)
@@ -73,6 +74,18 @@ public struct StatusCheckService: Service, CustomStringConvertible {
         }
         // Not awaited: with Redis frozen, the client's thread may still be waiting for a reply.
         Task { [client] in await client.close() }
+    }
+
+    /// The first check waits up to `firstCheckWait` for the mirror's subscriptions, which usually
+    /// take milliseconds: checked sooner, the first map would say "degraded" for a whole interval.
+    static let firstCheckWait = Duration.seconds(5)
+
+    private func waitForSubscription() async {
+        guard let mirror else { return }
+        let deadline = ContinuousClock.now + Self.firstCheckWait
+        while !mirror.snapshot.isListening, ContinuousClock.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// State carried from one check to the next.
