@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Linux only (glibc's malloc.h in CMalloc, Glibc calls, Debian's C libraries): no Apple platform is declared.
+// Linux only (glibc extensions in CGlibc, Glibc calls, Debian's C libraries): no Apple platform is declared.
 let package = Package(
     name: "agent-heartbeat",
     products: [
@@ -23,8 +23,8 @@ let package = Package(
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        // glibc's malloc.h (malloc_trim); part of libc, nothing to install.
-        .systemLibrary(name: "CMalloc"),
+        // glibc extensions (malloc_trim, thread names); part of libc, nothing to install.
+        .systemLibrary(name: "CGlibc"),
 
         // Functional core: configuration, status evaluation, map rendering. No I/O.
         .target(
@@ -39,7 +39,7 @@ let package = Package(
                 "AgentHeartbeatCore",
                 "CHiredis",
                 "CCurl",
-                "CMalloc",
+                "CGlibc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -47,7 +47,6 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             resources: [.embedInCode("HTTP/dashboard.html")]
         ),
@@ -63,12 +62,15 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .testTarget(name: "AgentHeartbeatCoreTests", dependencies: ["AgentHeartbeatCore"]),
+        // What both test targets share: reading status maps back (with Foundation).
+        .target(name: "AgentHeartbeatTestSupport", dependencies: ["AgentHeartbeatCore"], path: "Tests/AgentHeartbeatTestSupport"),
+        .testTarget(name: "AgentHeartbeatCoreTests", dependencies: ["AgentHeartbeatCore", "AgentHeartbeatTestSupport"]),
         .testTarget(
             name: "AgentHeartbeatIntegrationTests",
             dependencies: [
                 "AgentHeartbeat",
                 "AgentHeartbeatCore",
+                "AgentHeartbeatTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

@@ -22,7 +22,7 @@ struct ProbeCommand: AsyncParsableCommand {
         let url = url ?? Self.localHealthURL
         let client = HTTPClient(connectTimeout: .seconds(2), totalTimeout: .seconds(5))
         do {
-            let response = try await onDedicatedThread(name: "probe") { try client.get(url: url) }
+            let response = try await JobThread.run(named: "probe") { try client.get(url: url) }
             guard response.status == 200 else {
                 printError("\(url): HTTP \(response.status)")
                 throw ExitCode(1)

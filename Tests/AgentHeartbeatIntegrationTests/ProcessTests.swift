@@ -195,7 +195,7 @@ struct ProcessTests {
 
 /// Runs check-jsonschema, a real JSON Schema validator (scripts/test.sh installs it), off the cooperative pool.
 func runValidator(schema: String, document: String) async throws -> (status: Int32, output: String) {
-    try await onDedicatedThread(name: "check-jsonschema") { try runValidatorBlocking(schema: schema, document: document) }
+    try await JobThread.run(named: "check-jsonschema") { try runValidatorBlocking(schema: schema, document: document) }
 }
 
 private func runValidatorBlocking(schema: String, document: String) throws -> (status: Int32, output: String) {

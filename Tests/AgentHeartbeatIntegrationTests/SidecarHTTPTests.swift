@@ -186,7 +186,7 @@ func parsedMetrics(_ sidecar: SidecarProcess) async throws -> [String: Double] {
         print(json.dumps(out))
         """
     let body = response.body
-    let (status, data) = try await onDedicatedThread(name: "prometheus-parser") { () throws -> (Int32, Data) in
+    let (status, data) = try await JobThread.run(named: "prometheus-parser") { () throws -> (Int32, Data) in
         let process = Process()
         process.executableURL = try findExecutable("python3")
         process.arguments = ["-c", script]
@@ -210,7 +210,7 @@ func parsedMetrics(_ sidecar: SidecarProcess) async throws -> [String: Double] {
 /// Headless Chromium from Debian, as a person's browser would load the page. Blocking work runs
 /// on a thread of its own: the cooperative pool (2 threads here) must stay free for other tests.
 func runChromium(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-    try await onDedicatedThread(name: "chromium") { try runChromiumBlocking(arguments) }
+    try await JobThread.run(named: "chromium") { try runChromiumBlocking(arguments) }
 }
 
 private func runChromiumBlocking(_ arguments: [String]) throws -> (status: Int32, output: String) {

@@ -18,6 +18,8 @@ public struct StatusCheckService: Service, CustomStringConvertible {
     let status: SidecarStatus
     let outputPath: String
     let logger: Logger
+    /// Where the map is rendered and written, and freed memory returned: blocking work.
+    let files = JobThread(name: "map-writer")
     public var description: String { "StatusCheckService" }
 
     /// How long each shutdown step may take: the aborted delivery, the final check and map, the
@@ -46,9 +48,9 @@ public struct StatusCheckService: Service, CustomStringConvertible {
         await waitForSubscription()
         var cycle = Cycle()
         while !Task.isCancelled {
-            configurations.reload(logger: logger)
+            await configurations.reload(logger: logger)
             await checkAndWrite(&cycle, notify: true)
-            Malloc.releaseFreed()
+            _ = try? await files.run { Malloc.releaseFreed() }
             do {
                 let interval = configurations.current.checkInterval
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
@@ -124,10 +126,10 @@ public struct StatusCheckService: Service, CustomStringConvertible {
                 }
                 alerts.submit(relevant, configuration: configuration, degraded: degraded)
             }
-            var map = result.map
+            var map = result.statusMap
             map.degraded = degraded
             // Rendering and fsync take a fifth of a second at 100,000 agents: not on the cooperative pool.
-            try await onDedicatedThread(name: "map-writer") { [outputPath, map] in
+            try await files.run { [outputPath, map] in
                 try AtomicFile.write(to: outputPath) { write in try map.render(to: write) }
             }
             status.checked(mapPath: outputPath)

@@ -3,11 +3,12 @@ import Logging
 import Metrics
 
 extension ConfigurationStore {
-    /// Reloads (see `reload(force:)`), logs what happened and counts it in
+    /// Reloads (see `reload(force:)`) on the store's thread, since reading and parsing a large
+    /// agents.yaml blocks; logs what happened and counts it in
     /// `agent_heartbeat_config_reloads_total{result="ok|failed"}`.
     @discardableResult
-    public func reload(force: Bool = false, logger: Logger) -> ReloadOutcome {
-        let outcome = reload(force: force)
+    public func reload(force: Bool = false, logger: Logger) async -> ReloadOutcome {
+        guard let outcome = try? await reader.run({ self.reload(force: force) }) else { return .unchanged }
         switch outcome {
         case .unchanged:
             break

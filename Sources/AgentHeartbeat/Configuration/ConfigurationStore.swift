@@ -16,6 +16,8 @@ public final class ConfigurationStore: Sendable {
     public let path: String?
     /// The file's content is remembered by its size and hash, not kept: at 100,000 agents it is
     /// megabytes. A collision of both would only delay a reload until the next change or SIGHUP.
+    /// Where the file is read and parsed (`reload(force:logger:)`).
+    let reader = JobThread(name: "config-reader")
     private let state: Mutex<(configuration: MonitorConfiguration, generation: Int, source: Fingerprint?)>
 
     private struct Fingerprint: Equatable {

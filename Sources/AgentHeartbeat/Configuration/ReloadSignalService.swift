@@ -17,7 +17,7 @@ public struct ReloadSignalService: Service, CustomStringConvertible {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         for await _ in signals.cancelOnGracefulShutdown() {
             logger.info("SIGHUP: reloading the configuration")
-            store.reload(force: true, logger: logger)
+            await store.reload(force: true, logger: logger)
         }
     }
 }

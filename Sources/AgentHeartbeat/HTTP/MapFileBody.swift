@@ -1,24 +1,23 @@
 import Hummingbird
 import NIOCore
-import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A response body that streams a file in 64 KiB chunks, read on NIO's thread pool: memory per
-/// request stays one chunk however large the map, and the cooperative pool never blocks on disk.
-/// The file is opened once, so a map renamed over it meanwhile does not mix two versions.
-func fileBody(path: String) -> ResponseBody {
+/// A response body that streams a file in 64 KiB chunks, read on `thread`: memory per request stays
+/// one chunk however large the map, and the cooperative pool never blocks on disk. Requests read
+/// in turns, a chunk at a time. The file is opened once, so a map renamed over it meanwhile does
+/// not mix two versions.
+func fileBody(path: String, readOn thread: JobThread) -> ResponseBody {
     ResponseBody { writer in
-        let pool = NIOThreadPool.singleton
-        let descriptor = try await pool.runIfActive { () throws -> Int32 in
+        let descriptor = try await thread.run { () throws -> Int32 in
             let descriptor = open(path, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else { throw FileReadError(reason: String(cString: strerror(errno))) }
             return descriptor
         }
         defer { close(descriptor) }
         while true {
-            let chunk = try await pool.runIfActive { () throws -> ByteBuffer in
+            let chunk = try await thread.run { () throws -> ByteBuffer in
                 var buffer = ByteBufferAllocator().buffer(capacity: 1 << 16)
                 _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 16) { bytes in
                     while true {

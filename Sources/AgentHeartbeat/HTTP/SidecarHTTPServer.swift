@@ -36,6 +36,7 @@ public enum SidecarHTTPServer {
         address: Address, status: SidecarStatus, mirror: HeartbeatMirror, registry: PrometheusCollectorRegistry, logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
+        let mapReader = JobThread(name: "map-reader")
         router.get("healthz") { _, _ in
             // Alive while the process serves requests; independent of Redis, so an outage does not
             // make Kubernetes restart every replica.
@@ -56,7 +57,7 @@ public enum SidecarHTTPServer {
             guard let path = status.snapshot.mapPath else {
                 return text("no check has completed yet\n", status: .serviceUnavailable)
             }
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: fileBody(path: path))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: fileBody(path: path, readOn: mapReader))
         }
         router.get("api/replica") { _, _ in
             let snapshot = status.snapshot

@@ -1,4 +1,4 @@
-internal import CMalloc
+internal import CGlibc
 
 /// glibc's allocator settings for a process whose resident size is what it is judged by.
 public enum Malloc {

@@ -1,7 +1,7 @@
 /// A channel name as a dictionary key. Stored keys own their bytes; a lookup borrows the bytes
 /// inside hiredis' reply, so finding a message's agent allocates nothing. Hashed in one pass
 /// (an array of bytes hashes element by element, which topped the subscriber's profile).
-struct ChannelKey: Hashable, @unchecked Sendable {
+struct ChannelKey: Hashable {
     private let owned: [UInt8]
     private let borrowed: UnsafeBufferPointer<UInt8>?
 

@@ -7,7 +7,7 @@ import ServiceLifecycle
 ///
 /// Two dedicated threads: the subscriber drains the socket as fast as Redis sends (so Redis never
 /// drops us for a full pub/sub output buffer), the writer stores the latest heartbeat per agent with
-/// pipelined EVALSHA calls. Both reconnect with backoff and never give up while running.
+/// pipelined EVALSHA calls. Both go through outages alike (`MirrorOutage`) and never give up while running.
 public final class HeartbeatMirror: Service, Sendable, CustomStringConvertible {
     public var description: String { "HeartbeatMirror" }
     public let statistics = MirrorStatistics()
@@ -58,18 +58,20 @@ public final class HeartbeatMirror: Service, Sendable, CustomStringConvertible {
 
     /// Mirrors until `pending` is closed.
     func mirror(into pending: PendingHeartbeats) async throws {
-        let subscriber = Subscriber(mirror: self, pending: pending)
-        let writer = Writer(mirror: self, pending: pending)
-        async let subscribed: Void = onDedicatedThread(name: "mirror-subscriber") { subscriber.run() }
-        async let written: Void = onDedicatedThread(name: "mirror-writer") { writer.run() }
+        // Each made on its thread and never leaving it: they hold a hiredis connection.
+        async let subscribed: Void = JobThread.run(named: "mirror-subscriber") { [self] in
+            Subscriber(mirror: self, pending: pending).run()
+        }
+        async let written: Void = JobThread.run(named: "mirror-writer") { [self] in
+            Writer(mirror: self, pending: pending).run()
+        }
         _ = try await (subscribed, written)
     }
 }
 
 extension HeartbeatMirror {
     /// The subscriber thread: reads messages and hands them to the writer; follows configuration reloads.
-    final class Subscriber: @unchecked Sendable {
-        // Only used from the subscriber thread.
+    final class Subscriber {
         let mirror: HeartbeatMirror
         let pending: PendingHeartbeats
         /// One per agent ever subscribed (never reused, so an index stays valid across reloads).
@@ -103,9 +105,7 @@ extension HeartbeatMirror {
         }
 
         func run() {
-            let logger = mirror.logger
-            var backoff = ReconnectBackoff(maximum: HeartbeatMirror.maximumBackoff)
-            var outage: String?
+            var outage = MirrorOutage(.subscriber, statistics: mirror.statistics, logger: mirror.logger)
             /// Every channel confirmed on the live connection (see `ListeningGaps`).
             var listening = false
             while !pending.isClosed {
@@ -137,13 +137,7 @@ extension HeartbeatMirror {
                             mirror.statistics.startedListening()
                             listening = true
                         }
-                        if let reason = outage {
-                            logger.notice(
-                                "subscriber resubscribed to every channel", metadata: ["redis.lost": "\(reason)"])
-                            mirror.statistics.subscriberFailed(nil)
-                            outage = nil
-                            backoff.reset()
-                        }
+                        outage.recovered()
                     }
                 } catch {
                     mirror.statistics.received.add(batch.count, ordering: .relaxed)
@@ -152,16 +146,7 @@ extension HeartbeatMirror {
                     mirror.statistics.subscribedChannels.store(0, ordering: .relaxed)
                     mirror.statistics.stoppedListening()
                     listening = false
-                    mirror.statistics.subscriberFailed(error.description)
-                    if outage == nil {
-                        // Logged once per outage; the resubscribed message closes it.
-                        logger.error(
-                            "subscriber lost its subscriptions, reconnecting with backoff",
-                            metadata: ["error": "\(error)"])
-                        mirror.statistics.recordConnectionLoss()
-                        outage = error.description
-                    }
-                    _ = pending.sleep(backoff.next())
+                    _ = pending.sleep(outage.failed(error))
                 }
             }
             mirror.statistics.subscribedChannels.store(0, ordering: .relaxed)
@@ -185,9 +170,13 @@ extension HeartbeatMirror {
                 slotByChannel[channel] = slots.count - 1
             }
             for channel in removed { slotByChannel[channel] = nil }
-            for (command, channels) in [("SUBSCRIBE", added), ("UNSUBSCRIBE", removed)] {
+            let batches: [(channels: [ChannelKey], command: ([[UInt8]]) -> RedisCommand)] = [
+                (added, RedisCommand.subscribe), (removed, RedisCommand.unsubscribe),
+            ]
+            for (channels, command) in batches {
                 for start in stride(from: 0, to: channels.count, by: HeartbeatMirror.batchSize) {
-                    try connection.append(RedisCommand(command, channels[start..<min(start + HeartbeatMirror.batchSize, channels.count)].map(\.bytes)))
+                    let end = min(start + HeartbeatMirror.batchSize, channels.count)
+                    try connection.append(command(channels[start..<end].map(\.bytes)))
                 }
             }
             try connection.flush()
@@ -221,8 +210,7 @@ extension HeartbeatMirror {
 
     /// The writer thread: stores pending heartbeats with pipelined EVALSHA calls, each stamped
     /// with its arrival time on the Redis clock (see `ServerClock`), never the time of the write.
-    final class Writer: @unchecked Sendable {
-        // Only used from the writer thread.
+    final class Writer {
         let mirror: HeartbeatMirror
         let pending: PendingHeartbeats
         var connection: RedisConnection?
@@ -237,31 +225,17 @@ extension HeartbeatMirror {
         }
 
         func run() {
-            let logger = mirror.logger
-            var backoff = ReconnectBackoff(maximum: HeartbeatMirror.maximumBackoff)
-            var outage: String?
+            var outage = MirrorOutage(.writer, statistics: mirror.statistics, logger: mirror.logger)
             while true {
                 let batch = pending.take(limit: HeartbeatMirror.batchSize)
                 if batch.isEmpty { return }
                 do {
                     try write(batch)
-                    if let reason = outage {
-                        logger.notice("writer recovered", metadata: ["redis.lost": "\(reason)"])
-                        mirror.statistics.writerFailed(nil)
-                        outage = nil
-                    }
-                    backoff.reset()
+                    outage.recovered()
                 } catch {
-                    mirror.statistics.writerFailed(error.description)
-                    if outage == nil {
-                        // Logged once per outage; the recovered message closes it.
-                        logger.error("writer cannot store heartbeats, retrying with backoff", metadata: ["error": "\(error)"])
-                        mirror.statistics.recordConnectionLoss()
-                        outage = error.description
-                    }
-                    if pending.sleep(backoff.next()) {
+                    if pending.sleep(outage.failed(error)) {
                         // Shutting down while Redis fails: say what is lost instead of hanging.
-                        logger.error("stopping with heartbeats not mirrored", metadata: ["count": "\(pending.count)"])
+                        mirror.logger.error("stopping with heartbeats not mirrored", metadata: ["count": "\(pending.count)"])
                         return
                     }
                 }

@@ -3,7 +3,7 @@ import Foundation
 /// Heartbeats received but not yet written, at most one per agent: a newer heartbeat replaces
 /// an unwritten older one, since the key only keeps the latest. Memory stays bounded by the
 /// number of agents however fast they publish, and a burst costs one write per agent per batch.
-final class PendingHeartbeats: @unchecked Sendable {
+final class PendingHeartbeats: @unchecked Sendable {  // All state is guarded by `condition`.
     struct Heartbeat: Sendable {
         /// The subscriber's slot for the agent: a cheap key.
         var slot: Int
@@ -14,7 +14,6 @@ final class PendingHeartbeats: @unchecked Sendable {
         var arrived: ContinuousClock.Instant
     }
 
-    // All state is guarded by `condition`.
     private let condition = NSCondition()
     private var latest: [Int: Heartbeat] = [:]
     private var closed = false

@@ -4,10 +4,12 @@ internal import CHiredis
 import Glibc
 #endif
 
-/// One blocking hiredis connection. Not thread-safe: it is owned by one dedicated thread at a time
-/// (never Swift's cooperative pool), and freed when released.
+/// One blocking hiredis connection. Not thread-safe: it is used only on the thread that made it,
+/// one of a `JobThread`'s (never Swift's cooperative pool; asserted in debug builds), and freed
+/// when released.
 public final class RedisConnection {
     private let context: UnsafeMutablePointer<redisContext>
+    private let owner = pthread_self()
     /// Replies owed for commands sent but not yet read. A connection with replies outstanding
     /// after its user is done (an error cut a pipeline short) is out of step: the next reply read
     /// would belong to an earlier command, so `RedisClient` drops it.
@@ -70,6 +72,7 @@ public final class RedisConnection {
 
     /// Queues `commands` commands already in the wire format (`RedisCommand.encoded`), as they are.
     public func appendEncoded(_ bytes: [UInt8], commands: Int) throws(RedisError) {
+        assertOwned()
         let status = bytes.withUnsafeBytes { buffer in
             redisAppendFormattedCommand(context, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count)
         }
@@ -79,6 +82,7 @@ public final class RedisConnection {
 
     /// Writes everything queued by `append`.
     public func flush() throws(RedisError) {
+        assertOwned()
         var done: Int32 = 0
         while done == 0 {
             guard redisBufferWrite(context, &done) == REDIS_OK else { throw lost() }
@@ -87,6 +91,7 @@ public final class RedisConnection {
 
     /// Blocks until the next reply arrives (bounded by the command timeout).
     public func readReply() throws(RedisError) -> RedisReply {
+        assertOwned()
         var raw: UnsafeMutableRawPointer?
         guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw lost() }
         defer { freeReplyObject(raw) }
@@ -97,6 +102,7 @@ public final class RedisConnection {
     /// Waits up to `timeout` for bytes from the server and reads them into hiredis' buffer.
     /// Returns false when nothing arrived. Used in subscribe mode, where replies come unasked.
     public func waitForData(timeout: Duration) throws(RedisError) -> Bool {
+        assertOwned()
         var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
         let ready = poll(&descriptor, 1, Int32(timeout.wholeMilliseconds))
         if ready == 0 || (ready < 0 && errno == EINTR) { return false }
@@ -107,6 +113,7 @@ public final class RedisConnection {
     /// Hands every complete push already in hiredis' buffer to `handle`, in order, without
     /// touching the socket or copying. An error reply throws; other replies are skipped.
     func drainBufferedPushes(_ handle: (borrowing RedisPush) -> Void) throws(RedisError) {
+        assertOwned()
         while true {
             var raw: UnsafeMutableRawPointer?
             guard redisReaderGetReply(context.pointee.reader, &raw) == REDIS_OK else {
@@ -136,6 +143,10 @@ public final class RedisConnection {
             cursor = next
         } while cursor != "0"
         return fields
+    }
+
+    private func assertOwned() {
+        assert(pthread_equal(owner, pthread_self()) != 0, "a Redis connection used off the thread that made it")
     }
 
     private func lost() -> RedisError {

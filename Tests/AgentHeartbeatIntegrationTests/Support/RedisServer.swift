@@ -22,11 +22,11 @@ final class RedisServer: @unchecked Sendable {
     }
 
     func restart() async throws {
-        try await onDedicatedThread(name: "redis-server") { try self.launch() }
+        try await JobThread.run(named: "redis-server") { try self.launch() }
     }
 
     func stop() async {
-        await (try? onDedicatedThread(name: "redis-server") { self.kill() }) ?? ()
+        await (try? JobThread.run(named: "redis-server") { self.kill() }) ?? ()
     }
 
     var url: RedisURL { RedisURL(host: "127.0.0.1", port: port) }

@@ -63,7 +63,7 @@ final class SidecarProcess: @unchecked Sendable {
     func get(_ path: String) async -> (status: Int, body: String)? {
         let url = "http://127.0.0.1:\(httpPort)\(path)"
         let client = HTTPClient(connectTimeout: .seconds(1), totalTimeout: .seconds(5))
-        guard let response = try? await onDedicatedThread(name: "test-http", { try client.get(url: url) }) else { return nil }
+        guard let response = try? await JobThread.run(named: "test-http", { try client.get(url: url) }) else { return nil }
         return (response.status, String(decoding: response.body, as: UTF8.self))
     }
 
