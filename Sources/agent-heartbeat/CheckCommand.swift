@@ -41,7 +41,7 @@ struct CheckCommand: AsyncParsableCommand {
             throw error
         }
         let outputPath = output ?? Environment.outputPath
-        let map = result.map
+        let map = result.statusMap
         try AtomicFile.write(to: outputPath) { write in try map.render(to: write) }
         let summary = map.summary
         print(

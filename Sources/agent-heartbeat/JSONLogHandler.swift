@@ -1,3 +1,4 @@
+import AgentHeartbeatCore
 import Foundation
 import Logging
 
@@ -20,7 +21,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var fields: [String: Any] = [
-            "time": ISO8601DateFormatter.withFractionalSeconds.string(from: Date()),
+            "time": iso8601(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))),
             "level": event.level.rawValue,
             "label": label,
             "message": event.message.description,
@@ -42,12 +43,4 @@ struct JSONLogHandler: LogHandler {
         case .dictionary(let values): values.mapValues(plain)
         }
     }
-}
-
-extension ISO8601DateFormatter {
-    nonisolated(unsafe) static let withFractionalSeconds: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
 }

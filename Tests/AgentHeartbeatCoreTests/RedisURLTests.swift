@@ -59,7 +59,7 @@ extension RedisURLTests {
 @Suite("Backoff and rate limiting")
 struct BackoffTests {
     @Test func backoffDoublesUpToTheMaximumAndResets() {
-        var backoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(1))
+        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(1))
         let delays = (0..<6).map { _ in backoff.next(jitter: 1) }
         #expect(delays == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1)])
         backoff.reset()

@@ -1,4 +1,5 @@
 import AgentHeartbeatCore
+import AgentHeartbeatTestSupport
 import Foundation
 import Testing
 
@@ -20,8 +21,8 @@ struct StatusMapTests {
         return StatusMapRenderer(states: zip(agents, records).map { AgentState(agent: $0, record: $1, now: now) }, now: now)
     }
 
-    func map(payload: String = #"{"status":"ok","signals_sent":42}"#) throws -> StatusMap {
-        try StatusMap(json: renderer(payload: payload).render())
+    func map(payload: String = #"{"status":"ok","signals_sent":42}"#) throws -> StatusMapDocument {
+        try StatusMapDocument(json: renderer(payload: payload).render())
     }
 
     @Test func summaryAndAlerts() throws {
@@ -88,7 +89,7 @@ struct StatusMapTests {
             // The payload's bytes plus one member's key and separators, whatever the depth.
             #expect(text.count <= baseline.count + payload.utf8.count + 32, "depth \(depth): \(text.count) bytes")
             guard depth < 500 else { continue }  // Foundation's decoder stops at 512 levels
-            let decoded = try StatusMap(json: text)
+            let decoded = try StatusMapDocument(json: text)
             #expect(decoded.agents["mary"]?.reportedStatus == "ok")
         }
     }
@@ -109,7 +110,7 @@ struct StatusMapTests {
 
     @Test func textIsEscaped() throws {
         let odd = MonitorConfiguration.Agent(id: "a\"b", name: "Tab\tand \\ and \u{1}", offlineThreshold: .seconds(300))
-        let map = try StatusMap(json: StatusMapRenderer(states: [AgentState(agent: odd, record: nil, now: now)], now: now).render())
+        let map = try StatusMapDocument(json: StatusMapRenderer(states: [AgentState(agent: odd, record: nil, now: now)], now: now).render())
         #expect(map.agents["a\"b"]?.name == "Tab\tand \\ and \u{1}")
     }
 
@@ -126,13 +127,13 @@ struct StatusMapTests {
         let record = HeartbeatRecord(receivedAt: now - 1_000, payload: Array(#"{"status":"ok","nested":{"a":[1,2]}}"#.utf8))
         let bytes = StatusMapRenderer(states: many.map { AgentState(agent: $0, record: record, now: now) }, now: now).render()
         #expect(bytes.firstIndex(of: UInt8(ascii: "\n")) == bytes.count - 1)
-        let map = try StatusMap(json: bytes)
+        let map = try StatusMapDocument(json: bytes)
         #expect(map.agents.count == many.count)
         #expect(map.agents["agent-7"]?.metadata == ["nested": .object(["a": .array([.integer(1), .integer(2)])])])
     }
 
     @Test func emptyMap() throws {
-        let map = try StatusMap(json: StatusMapRenderer(states: [], now: now).render())
+        let map = try StatusMapDocument(json: StatusMapRenderer(states: [], now: now).render())
         #expect(map.agents.isEmpty && map.alerts.isEmpty && map.summary.totalAgents == 0)
     }
 

@@ -1,5 +1,6 @@
 import AgentHeartbeat
 import AgentHeartbeatCore
+import AgentHeartbeatTestSupport
 import Testing
 
 /// Writes an agent's key as the mirror would, `age` before the server's now (a direct writer).
@@ -32,7 +33,7 @@ struct CheckerTests {
 
         let first = try await checker.check()
         #expect(first.states.map(\.status) == [.online, .online, .unknown])
-        #expect(first.map.summary == .init(totalAgents: 3, onlineAgents: 2, offlineAgents: 0, unknownAgents: 1))
+        #expect(first.statusMap.summary == .init(totalAgents: 3, onlineAgents: 2, offlineAgents: 0, unknownAgents: 1))
 
         // Keep one agent beating while the other goes silent past its 2 s threshold.
         try await eventually("silent agent offline") {
@@ -42,7 +43,7 @@ struct CheckerTests {
         let later = try await checker.check()
         #expect(later.states.map(\.status) == [.online, .offline, .unknown])
         #expect((later.states[1].secondsSinceHeartbeat ?? 0) >= 2)
-        #expect(try StatusMap(json: later.map.render()).alerts.map(\.agentID) == ["silent"])
+        #expect(try StatusMapDocument(json: later.statusMap.render()).alerts.map(\.agentID) == ["silent"])
         try await redis.removeKeys(of: configuration)
         await redis.close()
     }
@@ -66,7 +67,7 @@ struct CheckerTests {
         }
         let later = try await checker.check()
         #expect(later.states[0].missingSince == first.now && later.states[0].lastHeartbeat == nil)
-        #expect(try StatusMap(json: later.map.render()).alerts.first?.message.contains("since monitoring began at") == true)
+        #expect(try StatusMapDocument(json: later.statusMap.render()).alerts.first?.message.contains("since monitoring began at") == true)
         try await redis.removeKeys(of: configuration)
         await redis.close()
     }
@@ -117,8 +118,8 @@ struct CheckerTests {
             #expect(state.status == expected, "agent-\(index)")
             if expected != .unknown { #expect(state.payload.map { String(decoding: $0, as: UTF8.self) } == #"{"status":"ok","n":\#(index)}"#) }
         }
-        #expect(result.map.summary.totalAgents == 2000)
-        #expect(result.map.summary.unknownAgents == 400)
+        #expect(result.statusMap.summary.totalAgents == 2000)
+        #expect(result.statusMap.summary.unknownAgents == 400)
         try await redis.removeKeys(of: configuration)
         await redis.close()
     }

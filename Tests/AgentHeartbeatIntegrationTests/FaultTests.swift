@@ -1,5 +1,6 @@
 @testable import AgentHeartbeat
 import AgentHeartbeatCore
+import AgentHeartbeatTestSupport
 import Foundation
 import InMemoryLogging
 import Logging
@@ -466,8 +467,10 @@ struct FaultTests {
         server.signal(SIGCONT)
         let thawed = try await redis.serverMilliseconds()
         try await eventually("a fresh map within interval + 5 s", timeout: .seconds(6)) {
-            guard let stamp = replica.map()?["timestamp"] as? String, let time = ISO8601DateFormatter.milliseconds.date(from: stamp) else { return false }
-            return Int64(time.timeIntervalSince1970 * 1000) >= thawed
+            guard let stamp = replica.map()?["timestamp"] as? String, let time = unixMilliseconds(iso8601: stamp) else {
+                return false
+            }
+            return time >= thawed
         }
         try await eventually("ready again") { await replica.get("/readyz")?.status == 200 }
 
@@ -480,13 +483,5 @@ struct FaultTests {
         #expect(status == 0, "\(replica.output)")
         await redis.close()
         await server.stop()
-    }
-}
-
-extension ISO8601DateFormatter {
-    static var milliseconds: ISO8601DateFormatter {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
     }
 }

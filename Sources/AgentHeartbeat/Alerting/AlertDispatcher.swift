@@ -205,7 +205,7 @@ public actor AlertDispatcher {
         _ message: AlertMessage, with notifier: any Notifier, result: HeartbeatChecker.Result
     ) async -> Bool {
         let retryKey = configuration.retryAfterKey(notifier: notifier.name)
-        var backoff = ReconnectBackoff(initial: .milliseconds(500), maximum: maximumRetryPause)
+        var backoff = Backoff(initial: .milliseconds(500), maximum: maximumRetryPause)
         let agents = message.events.map(\.state.agent.id).joined(separator: ",")
         for attempt in 1...Self.attemptsPerCycle {
             let wait = try? await client.withConnection { connection throws(RedisError) in

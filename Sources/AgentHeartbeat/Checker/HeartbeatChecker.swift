@@ -35,7 +35,7 @@ public struct HeartbeatChecker: Sendable {
         }
 
         /// The status map of this result.
-        public var map: StatusMapRenderer { StatusMapRenderer(states: states, now: now, alertRecords: alertRecords, order: order) }
+        public var statusMap: StatusMapRenderer { StatusMapRenderer(states: states, now: now, alertRecords: alertRecords, order: order) }
     }
 
     public func check() async throws -> Result {

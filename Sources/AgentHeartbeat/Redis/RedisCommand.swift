@@ -45,8 +45,12 @@ extension RedisCommand {
     }
 
     public static func subscribe(_ channels: some Sequence<String>) -> RedisCommand {
-        RedisCommand("SUBSCRIBE", channels.map { Array($0.utf8) })
+        subscribe(channels.map { Array($0.utf8) })
     }
+
+    static func subscribe(_ channels: [[UInt8]]) -> RedisCommand { RedisCommand("SUBSCRIBE", channels) }
+
+    static func unsubscribe(_ channels: [[UInt8]]) -> RedisCommand { RedisCommand("UNSUBSCRIBE", channels) }
 
     /// `MGET key...`: the heartbeat keys the checker reads.
     static func readHeartbeats(_ keys: [String]) -> RedisCommand { RedisCommand("MGET", keys) }

@@ -1,6 +1,6 @@
-/// Delays between reconnect attempts: doubling from `initial` up to `maximum`, with jitter so
-/// replicas that lost Redis together do not come back in lockstep.
-public struct ReconnectBackoff: Sendable, Equatable {
+/// Delays between retries (reconnecting to Redis, redelivering a notification): doubling from
+/// `initial` up to `maximum`, with jitter so replicas that failed together do not retry in lockstep.
+public struct Backoff: Sendable, Equatable {
     public var initial: Duration
     public var maximum: Duration
     private var attempt = 0

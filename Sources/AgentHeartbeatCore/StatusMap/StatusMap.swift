@@ -1,50 +1,7 @@
-import Foundation
-
-/// The status map written to hub/agent_heartbeat.json, in the original monitor's format, as a
-/// reader sees it; `StatusMapRenderer` writes it. Its JSON Schema is `agent_heartbeat.schema.json`
-/// beside this file.
-public struct StatusMap: Sendable, Equatable, Decodable {
-    public struct Entry: Sendable, Equatable, Decodable {
-        public var id: String
-        public var name: String
-        public var status: AgentStatus
-        public var lastHeartbeat: String?
-        public var secondsSinceHeartbeat: Int64?
-        public var channel: String
-        public var metadata: [String: JSONValue]
-        public var reportedStatus: String?
-        public var reportedAt: JSONValue?
-        public var payloadError: String?
-
-        enum CodingKeys: String, CodingKey {
-            case id, name, status, channel, metadata
-            case lastHeartbeat = "last_heartbeat"
-            case secondsSinceHeartbeat = "seconds_since_heartbeat"
-            case reportedStatus = "reported_status"
-            case reportedAt = "reported_at"
-            case payloadError = "payload_error"
-        }
-    }
-
-    public struct Alert: Sendable, Equatable, Decodable {
-        public var agentID: String
-        public var agentName: String
-        public var secondsOffline: Int64
-        public var alertTime: String
-        public var message: String
-        /// When a notification about this outage was last delivered; nil if not yet.
-        public var lastNotified: String?
-
-        enum CodingKeys: String, CodingKey {
-            case agentID = "agent_id"
-            case agentName = "agent_name"
-            case secondsOffline = "seconds_offline"
-            case alertTime = "alert_time"
-            case message
-            case lastNotified = "last_notified"
-        }
-    }
-
+/// The status map written to hub/agent_heartbeat.json, in the original monitor's format:
+/// `StatusMapRenderer` writes it, its JSON Schema is `agent_heartbeat.schema.json` beside this file.
+/// (Tests read maps back with `StatusMapDocument`, in the test support target.)
+public enum StatusMap {
     public struct Summary: Sendable, Equatable, Decodable {
         public var totalAgents: Int
         public var onlineAgents: Int
@@ -75,18 +32,6 @@ public struct StatusMap: Sendable, Equatable, Decodable {
             case offlineAgents = "offline_agents"
             case unknownAgents = "unknown_agents"
         }
-    }
-
-    public var timestamp: String
-    public var agents: [String: Entry]
-    public var alerts: [Alert]
-    public var summary: Summary
-    /// Present while heartbeats may be missing from Redis: why.
-    public var degraded: String?
-
-    /// Reads a map file's bytes.
-    public init(json: [UInt8]) throws {
-        self = try JSONDecoder().decode(StatusMap.self, from: Data(json))
     }
 
     /// The shipped JSON Schema (draft 2020-12) of this document.
