@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-install_dependencies podman buildah debootstrap runc
+# shellcheck disable=SC2086 # a space-separated list
+install_dependencies $container_packages
 podman=(podman --storage-driver vfs --runtime runc)
 image=localhost/agent-heartbeat:latest
 work=$(mktemp -d)

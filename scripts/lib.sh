@@ -1,10 +1,11 @@
 # Shared by scripts/run.sh and scripts/test.sh.
 
-apt_packages=(libhiredis-dev libcurl4-openssl-dev libyaml-dev redis-server redis-tools pkg-config python3-pip)
-# Only the tests need these: a headless browser for the dashboard test.
-test_apt_packages=(chromium)
+source "$(dirname "${BASH_SOURCE[0]}")/debian-packages.sh"
+# shellcheck disable=SC2206 # word splitting of the space-separated lists is meant
+apt_packages=($build_packages $redis_packages python3-pip)
 
-# Installs the Debian packages the build and tests need, only when one is missing.
+# Installs the Debian packages the build needs and a local Redis, plus the ones named, only when
+# one is missing.
 install_dependencies() {
   local missing=()
   for package in "${apt_packages[@]}" "$@"; do

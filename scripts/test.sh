@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-install_dependencies "${test_apt_packages[@]}"
+# shellcheck disable=SC2086 # a space-separated list
+install_dependencies $test_packages
 ensure_python_test_tools
 
 port=$(free_port)
