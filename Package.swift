@@ -32,12 +32,16 @@ let package = Package(
             dependencies: ["CYAML"],
             resources: [.embedInCode("StatusMap/agent_heartbeat.schema.json")]
         ),
+        // The Redis protocol over hiredis: commands, replies, one blocking connection.
+        .target(name: "AgentHeartbeatRedis", dependencies: ["AgentHeartbeatCore", "CHiredis", "CHiredisLimits"]),
+        // A bound on what a reply may make hiredis allocate.
+        .target(name: "CHiredisLimits", dependencies: ["CHiredis"]),
         // Imperative shell: Redis, HTTP, threads, files, services.
         .target(
             name: "AgentHeartbeat",
             dependencies: [
                 "AgentHeartbeatCore",
-                "CHiredis",
+                "AgentHeartbeatRedis",
                 "CCurl",
                 "CGlibc",
                 .product(name: "Logging", package: "swift-log"),
@@ -62,14 +66,24 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // libFuzzer targets (scripts/fuzz.sh); built normally, it replays inputs.
+        .executableTarget(name: "agent-heartbeat-fuzz", dependencies: ["AgentHeartbeatCore", "AgentHeartbeatRedis"]),
         // What both test targets share: reading status maps back (with Foundation).
-        .target(name: "AgentHeartbeatTestSupport", dependencies: ["AgentHeartbeatCore"], path: "Tests/AgentHeartbeatTestSupport"),
-        .testTarget(name: "AgentHeartbeatCoreTests", dependencies: ["AgentHeartbeatCore", "AgentHeartbeatTestSupport"]),
+        .target(
+            name: "AgentHeartbeatTestSupport",
+            dependencies: ["AgentHeartbeatCore"],
+            path: "Tests/AgentHeartbeatTestSupport"
+        ),
+        .testTarget(
+            name: "AgentHeartbeatCoreTests",
+            dependencies: ["AgentHeartbeatCore", "AgentHeartbeatTestSupport"]
+        ),
         .testTarget(
             name: "AgentHeartbeatIntegrationTests",
             dependencies: [
                 "AgentHeartbeat",
                 "AgentHeartbeatCore",
+                "AgentHeartbeatRedis",
                 "AgentHeartbeatTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -21,9 +21,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== building the binary (release, static Swift runtime)"
-swift build -c release --product agent-heartbeat --static-swift-stdlib
-binary="$(swift build -c release --show-bin-path)/agent-heartbeat"
+echo "== building the binary (release, static Swift runtime, the project's warnings as errors)"
+# SwiftPM silences the dependencies' warnings, so the flag holds the project's own code only.
+swift build -c release --product agent-heartbeat --static-swift-stdlib -Xswiftc -warnings-as-errors
+binary="$(swift build -c release --static-swift-stdlib -Xswiftc -warnings-as-errors --show-bin-path)/agent-heartbeat"
 
 if ! "${podman[@]}" image exists docker.io/library/debian:bookworm-slim; then
   echo "== making the Debian bookworm base image with debootstrap"

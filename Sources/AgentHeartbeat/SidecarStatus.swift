@@ -23,7 +23,9 @@ public final class SidecarStatus: Sendable {
     public let lockToken: String
     private let state = Mutex(Snapshot(mapPath: nil, checkError: "no check yet", leaderToken: nil))
 
-    public init(replicaName: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)") {
+    public init(
+        replicaName: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    ) {
         self.replicaName = replicaName
         lockToken = "\(replicaName)/\(UUID().uuidString)"
     }

@@ -14,7 +14,8 @@ struct AgentHeartbeatCommand: AsyncParsableCommand {
             (default ./agents.yaml), AGENT_HEARTBEAT_OUTPUT (default hub/agent_heartbeat.json).
             """,
         subcommands: [
-            RunCommand.self, CheckCommand.self, BeatCommand.self, ValidateCommand.self, SchemaCommand.self, TestAlertCommand.self,
+            RunCommand.self, CheckCommand.self, BeatCommand.self, ValidateCommand.self, SchemaCommand.self,
+            TestAlertCommand.self,
             ProbeCommand.self,
         ]
     )
@@ -53,7 +54,8 @@ struct LoggingOptions: ParsableArguments {
         let level = logLevel
         let format = logFormat
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            var handler: any LogHandler =
+                format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }

@@ -1,5 +1,6 @@
 import AgentHeartbeat
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 import ArgumentParser
 import Foundation
 
@@ -11,7 +12,8 @@ struct BeatCommand: AsyncParsableCommand {
             Publishes {"status": STATUS, "timestamp": NOW, KEY: VALUE...} on the agent's channel \
             (from agents.yaml when the agent is listed there, else agents:heartbeat:ID). \
             VALUEs that read as JSON numbers, true, false or null are sent as such.
-            """)
+            """
+    )
 
     @OptionGroup var configOptions: ConfigOptions
     @Argument(help: "The agent's id.") var id: String
@@ -31,10 +33,11 @@ struct BeatCommand: AsyncParsableCommand {
             }
             let value = String(item[item.index(after: equals)...])
             let decoded = try? JSONDecoder().decode(JSONValue.self, from: Data(value.utf8))
-            fields[String(item[..<equals])] = switch decoded {
-            case .integer, .number, .bool, .null: decoded!
-            default: .string(value)
-            }
+            fields[String(item[..<equals])] =
+                switch decoded {
+                case .integer, .number, .bool, .null: decoded!
+                default: .string(value)
+                }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -55,7 +58,9 @@ struct BeatCommand: AsyncParsableCommand {
     }
 
     private func resolveChannel() throws -> String {
-        guard id.utf8.allSatisfy({ $0 != 0x20 }) , !id.isEmpty else { throw ValidationError("agent id must not be empty or contain spaces") }
+        guard id.utf8.allSatisfy({ $0 != 0x20 }), !id.isEmpty else {
+            throw ValidationError("agent id must not be empty or contain spaces")
+        }
         guard FileManager.default.fileExists(atPath: configOptions.configPath) else {
             return MonitorConfiguration.Agent.defaultChannel(for: id)
         }

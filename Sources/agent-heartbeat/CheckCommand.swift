@@ -1,5 +1,6 @@
 import AgentHeartbeat
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 import ArgumentParser
 import Foundation
 
@@ -7,7 +8,8 @@ struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Mirror heartbeats for a while, run one check, write the map and print a summary.",
-        discussion: "Exits 1 when Redis cannot be reached within 10 seconds. Used by the scheduled workflow.")
+        discussion: "Exits 1 when Redis cannot be reached within 10 seconds. Used by the scheduled workflow."
+    )
 
     @OptionGroup var configOptions: ConfigOptions
     @OptionGroup var loggingOptions: LoggingOptions
@@ -32,7 +34,9 @@ struct CheckCommand: AsyncParsableCommand {
         do {
             try await waitForRedis(client)
             if listen > 0 {
-                try await HeartbeatMirror(url: url, configuration: configuration, logger: logger).mirror(for: .seconds(listen))
+                try await HeartbeatMirror(url: url, configuration: configuration, logger: logger).mirror(
+                    for: .seconds(listen)
+                )
             }
             result = try await HeartbeatChecker(client: client, configuration: configuration).check()
             await client.close()
@@ -46,7 +50,8 @@ struct CheckCommand: AsyncParsableCommand {
         let summary = map.summary
         print(
             "\(summary.totalAgents) agents: \(summary.onlineAgents) online, \(summary.offlineAgents) offline, "
-                + "\(summary.unknownAgents) unknown; map written to \(outputPath)")
+                + "\(summary.unknownAgents) unknown; map written to \(outputPath)"
+        )
     }
 
     /// Retries for up to 10 s while Redis cannot be reached; exits 1 after that or when it refuses us.

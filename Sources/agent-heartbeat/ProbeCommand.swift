@@ -6,7 +6,8 @@ import Foundation
 struct ProbeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
-        abstract: "GET a URL of the running sidecar; exit 0 on HTTP 200, 1 otherwise (for HEALTHCHECK).")
+        abstract: "GET a URL of the running sidecar; exit 0 on HTTP 200, 1 otherwise (for HEALTHCHECK)."
+    )
 
     @Argument(help: "The URL to fetch (default: /healthz at $AGENT_HEARTBEAT_HTTP, or 127.0.0.1:9464).")
     var url: String?

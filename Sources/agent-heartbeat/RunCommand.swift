@@ -16,7 +16,8 @@ struct RunCommand: AsyncParsableCommand {
             (a changed file is also picked up every check). Telegram: TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, \
             TELEGRAM_API_URL, TELEGRAM_TIMEOUT_SECONDS. AGENT_HEARTBEAT_WATCHDOG_URL: a dead man's switch \
             the leader pings after each check.
-            """)
+            """
+    )
 
     @OptionGroup var configOptions: ConfigOptions
     @OptionGroup var loggingOptions: LoggingOptions
@@ -29,7 +30,8 @@ struct RunCommand: AsyncParsableCommand {
         Malloc.limitArenas()
         let configuration = try configOptions.load()
         let url = try Environment.redisURL()
-        let httpText = http ?? Environment.value("AGENT_HEARTBEAT_HTTP") ?? SidecarHTTPServer.Address.default.description
+        let httpText =
+            http ?? Environment.value("AGENT_HEARTBEAT_HTTP") ?? SidecarHTTPServer.Address.default.description
         guard let address = SidecarHTTPServer.Address(httpText) else {
             printError("invalid HTTP listen address \"\(httpText)\": expected host:port")
             throw ExitCode(2)
@@ -41,7 +43,11 @@ struct RunCommand: AsyncParsableCommand {
         let outputPath = output ?? Environment.outputPath
         logger.info(
             "starting",
-            metadata: ["agents": "\(configuration.agents.count)", "redis": "\(url)", "output": "\(outputPath)", "http": "\(address)"])
+            metadata: [
+                "agents": "\(configuration.agents.count)", "redis": "\(url)", "output": "\(outputPath)",
+                "http": "\(address)",
+            ]
+        )
 
         let store = ConfigurationStore(configuration, path: configOptions.configPath)
         let status = SidecarStatus()
@@ -49,17 +55,39 @@ struct RunCommand: AsyncParsableCommand {
         let client = RedisClient(url: url, name: "checker")
         let telegram = TelegramNotifier.Settings(environment: ProcessInfo.processInfo.environment)
         if telegram == nil {
-            logger.warning("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set: offline agents are listed in the map, no notification is sent")
+            logger.warning(
+                """
+                TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set: offline agents are listed in the map, \
+                no notification is sent
+                """
+            )
         }
         let watchdog = Watchdog(environment: ProcessInfo.processInfo.environment, logger: logger)
         let alerts = AlertDispatcher(
-            client: client, notifier: telegram.map(TelegramNotifier.init(settings:)),
-            sendTimeout: telegram?.totalTimeout ?? .seconds(10), status: status, logger: logger,
-            competes: telegram != nil || watchdog != nil)
+            client: client,
+            notifier: telegram.map(TelegramNotifier.init(settings:)),
+            sendTimeout: telegram?.totalTimeout ?? .seconds(10),
+            status: status,
+            logger: logger,
+            competes: telegram != nil || watchdog != nil
+        )
         let checker = StatusCheckService(
-            client: client, configurations: store, alerts: alerts, mirror: mirror.statistics, watchdog: watchdog,
-            status: status, outputPath: outputPath, logger: logger)
-        let server = SidecarHTTPServer.application(address: address, status: status, mirror: mirror, registry: registry, logger: logger)
+            client: client,
+            configurations: store,
+            alerts: alerts,
+            mirror: mirror.statistics,
+            watchdog: watchdog,
+            status: status,
+            outputPath: outputPath,
+            logger: logger
+        )
+        let server = SidecarHTTPServer.application(
+            address: address,
+            status: status,
+            mirror: mirror,
+            registry: registry,
+            logger: logger
+        )
         // Shutdown runs in reverse order: the mirror stops and flushes first, then the checker writes
         // the final map, and the HTTP server answers probes until the end.
         let group = ServiceGroup(
@@ -70,11 +98,16 @@ struct RunCommand: AsyncParsableCommand {
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 cancellationSignals: [],
-                logger: logger))
+                logger: logger
+            )
+        )
         try await group.run()
         let stats = mirror.statistics.snapshot
         logger.info(
             "stopped",
-            metadata: ["received": "\(stats.received)", "written": "\(stats.written)", "malformed": "\(stats.malformed)"])
+            metadata: [
+                "received": "\(stats.received)", "written": "\(stats.written)", "malformed": "\(stats.malformed)",
+            ]
+        )
     }
 }

@@ -10,7 +10,8 @@ struct TestAlertCommand: AsyncParsableCommand {
         discussion: """
             Reads TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, TELEGRAM_API_URL (default https://api.telegram.org) \
             and TELEGRAM_TIMEOUT_SECONDS (default 10). Exits 0 when Telegram accepted the message, 1 otherwise.
-            """)
+            """
+    )
 
     func run() async throws {
         guard let settings = TelegramNotifier.Settings(environment: ProcessInfo.processInfo.environment) else {
@@ -19,7 +20,8 @@ struct TestAlertCommand: AsyncParsableCommand {
         }
         let host = ProcessInfo.processInfo.hostName
         let result = await TelegramNotifier(settings: settings).send(
-            text: "✅ <b>agent-heartbeat test message</b>\nFrom \(escapeHTML(host)): alerts will reach this chat.")
+            text: "✅ <b>agent-heartbeat test message</b>\nFrom \(escapeHTML(host)): alerts will reach this chat."
+        )
         switch result {
         case .delivered:
             print("delivered: Telegram accepted the test message for chat \(settings.chatID)")

@@ -4,7 +4,8 @@ import ArgumentParser
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check an agents.yaml: print what is wrong (exit 2) or ok.")
+        abstract: "Check an agents.yaml: print what is wrong (exit 2) or ok."
+    )
 
     @Argument(help: "The file to check (default: $AGENT_HEARTBEAT_CONFIG or ./agents.yaml).")
     var path: String?
@@ -19,7 +20,8 @@ struct ValidateCommand: ParsableCommand {
 struct SchemaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schema",
-        abstract: "Print the JSON Schema (draft 2020-12) of the status map.")
+        abstract: "Print the JSON Schema (draft 2020-12) of the status map."
+    )
 
     func run() {
         print(StatusMap.schema, terminator: "")

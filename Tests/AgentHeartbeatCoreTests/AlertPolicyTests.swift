@@ -1,5 +1,6 @@
-@testable import AgentHeartbeatCore
 import Testing
+
+@testable import AgentHeartbeatCore
 
 @Suite("Alert policy")
 struct AlertPolicyTests {
@@ -7,12 +8,23 @@ struct AlertPolicyTests {
     let mary = MonitorConfiguration.Agent(id: "mary", name: "Mary", offlineThreshold: .seconds(300))
     let start: Int64 = 1_800_000_000_000
 
-    func state(_ status: AgentStatus, at now: Int64, lastHeartbeat: Int64? = nil, agent: MonitorConfiguration.Agent? = nil) -> AgentState {
+    func state(
+        _ status: AgentStatus,
+        at now: Int64,
+        lastHeartbeat: Int64? = nil,
+        agent: MonitorConfiguration.Agent? = nil
+    ) -> AgentState {
         let agent = agent ?? mary
         switch status {
         case .unknown: return AgentState(agent: agent, record: nil, now: now)
-        case .online: return AgentState(agent: agent, record: HeartbeatRecord(receivedAt: lastHeartbeat ?? now), now: now)
-        case .offline: return AgentState(agent: agent, record: HeartbeatRecord(receivedAt: lastHeartbeat ?? now - 400_000), now: now)
+        case .online:
+            return AgentState(agent: agent, record: HeartbeatRecord(receivedAt: lastHeartbeat ?? now), now: now)
+        case .offline:
+            return AgentState(
+                agent: agent,
+                record: HeartbeatRecord(receivedAt: lastHeartbeat ?? now - 400_000),
+                now: now
+            )
         }
     }
 
@@ -22,7 +34,11 @@ struct AlertPolicyTests {
         var sent: [(Int64, AlertPolicy.Event.Kind)] = []
         for (offset, status) in timeline {
             let now = start + offset * 1000
-            for event in policy.events(states: [state(status, at: now, lastHeartbeat: lastHeartbeat)], records: records, now: now) {
+            for event in policy.events(
+                states: [state(status, at: now, lastHeartbeat: lastHeartbeat)],
+                records: records,
+                now: now
+            ) {
                 records[event.state.agent.id] = event.recordAfterDelivery
                 sent.append((offset, event.kind))
             }
@@ -54,7 +70,10 @@ struct AlertPolicyTests {
     }
 
     @Test func flappingGetsOneOfflineNotificationPerCooldown() {
-        let sent = run([(0, .offline), (60, .online), (120, .offline), (180, .online), (240, .offline), (1800, .offline), (1860, .online)])
+        let sent = run([
+            (0, .offline), (60, .online), (120, .offline), (180, .online), (240, .offline), (1800, .offline),
+            (1860, .online),
+        ])
         #expect(sent.map(\.1) == [.offline, .recovery, .offline, .recovery])
         #expect(sent.map(\.0) == [0, 60, 1800, 1860])
     }
@@ -70,11 +89,15 @@ struct AlertPolicyTests {
 
     @Test func recoveryTellsHowLongTheOutageLasted() throws {
         let lastSeen = start - 400_000
-        let alert = try #require(policy.events(states: [state(.offline, at: start, lastHeartbeat: lastSeen)], records: [:], now: start).first)
+        let alert = try #require(
+            policy.events(states: [state(.offline, at: start, lastHeartbeat: lastSeen)], records: [:], now: start).first
+        )
         #expect(alert.recordAfterDelivery == AlertRecord(alerted: true, lastNotified: start, lastSeen: lastSeen))
         let back = start + 600_000
         let recovery = try #require(
-            policy.events(states: [state(.online, at: back)], records: ["mary": alert.recordAfterDelivery], now: back).first)
+            policy.events(states: [state(.online, at: back)], records: ["mary": alert.recordAfterDelivery], now: back)
+                .first
+        )
         #expect(recovery.kind == .recovery)
         #expect(recovery.lastSeenBefore == lastSeen)
         #expect(AlertMessage.block(for: recovery).contains("Was offline for: 16m 40s"))
@@ -92,7 +115,10 @@ struct AlertPolicyTests {
     }
 
     @Test func recordEncodingRoundTrips() {
-        for record in [AlertRecord(alerted: true, lastNotified: 5, lastSeen: 3), AlertRecord(alerted: false, lastNotified: 9, lastSeen: nil)] {
+        for record in [
+            AlertRecord(alerted: true, lastNotified: 5, lastSeen: 3),
+            AlertRecord(alerted: false, lastNotified: 9, lastSeen: nil),
+        ] {
             #expect(AlertRecord(encoded: record.encoded) == record)
         }
         #expect(AlertRecord(encoded: "garbage") == nil)
@@ -109,29 +135,40 @@ struct AlertMessageTests {
     }
 
     @Test func singleAlertKeepsTheOriginalContent() {
-        let messages = AlertMessage.render([offlineEvent(.init(id: "mary", name: "Mary", offlineThreshold: .seconds(300)))], now: now)
-        #expect(messages.map(\.html) == [
-            """
-            🔴 <b>Agent offline</b>
+        let messages = AlertMessage.render(
+            [offlineEvent(.init(id: "mary", name: "Mary", offlineThreshold: .seconds(300)))],
+            now: now
+        )
+        #expect(
+            messages.map(\.html) == [
+                """
+                🔴 <b>Agent offline</b>
 
-            <b>Mary</b> (<code>mary</code>)
-            Status: offline
-            Last heartbeat: 2027-01-15T07:53:48.000Z
-            Offline for: 6m 12s (threshold 5m)
+                <b>Mary</b> (<code>mary</code>)
+                Status: offline
+                Last heartbeat: 2027-01-15T07:53:48.000Z
+                Offline for: 6m 12s (threshold 5m)
 
-            Time: 2027-01-15T08:00:00.000Z
-            """
-        ])
+                Time: 2027-01-15T08:00:00.000Z
+                """
+            ]
+        )
     }
 
     @Test func agentTextIsEscapedForHTML() {
         let name = #"_ * [ ] ( ) ~ ` > # + - = | { } . ! < > & \ m_a_r_y"#
         let html = AlertMessage.render([offlineEvent(.init(id: "odd_id-1", name: name))], now: now)[0].html
-        #expect(html.contains(#"<b>_ * [ ] ( ) ~ ` &gt; # + - = | { } . ! &lt; &gt; &amp; \ m_a_r_y</b> (<code>odd_id-1</code>)"#))
+        #expect(
+            html.contains(
+                #"<b>_ * [ ] ( ) ~ ` &gt; # + - = | { } . ! &lt; &gt; &amp; \ m_a_r_y</b> (<code>odd_id-1</code>)"#
+            )
+        )
     }
 
     @Test func messagesStayWithinTelegramsLimit() {
-        let agents = (0..<200).map { MonitorConfiguration.Agent(id: "agent-\($0)", name: String(repeating: "&", count: 150) + "\($0)") }
+        let agents = (0..<200).map {
+            MonitorConfiguration.Agent(id: "agent-\($0)", name: String(repeating: "&", count: 150) + "\($0)")
+        }
         let messages = AlertMessage.render(agents.map(offlineEvent), now: now)
         #expect(messages.count > 1)
         #expect(messages.allSatisfy { $0.html.utf16.count <= AlertMessage.maximumLength })
@@ -146,12 +183,21 @@ struct AlertMessageTests {
         var events: [AlertPolicy.Event] = []
         for index in 0..<30 {
             let agent = MonitorConfiguration.Agent(
-                id: String(repeating: "x", count: 4100) + "\(index)", name: hostile, offlineThreshold: .seconds(60))
+                id: String(repeating: "x", count: 4100) + "\(index)",
+                name: hostile,
+                offlineThreshold: .seconds(60)
+            )
             let payload = Array(#"{"status":"\#(String(repeating: "&", count: 4210))"}"#.utf8)
             let online = AgentState(agent: agent, record: HeartbeatRecord(receivedAt: now, payload: payload), now: now)
-            let offline = AgentState(agent: agent, record: HeartbeatRecord(receivedAt: now - 600_000, payload: payload), now: now)
+            let offline = AgentState(
+                agent: agent,
+                record: HeartbeatRecord(receivedAt: now - 600_000, payload: payload),
+                now: now
+            )
             let record = AlertRecord(alerted: true, lastNotified: 0, lastSeen: now - 700_000)
-            events.append(.init(kind: .recovery, state: online, lastSeenBefore: now - 700_000, recordAfterDelivery: record))
+            events.append(
+                .init(kind: .recovery, state: online, lastSeenBefore: now - 700_000, recordAfterDelivery: record)
+            )
             events.append(.init(kind: .offline, state: offline, lastSeenBefore: nil, recordAfterDelivery: record))
         }
         let messages = AlertMessage.render(events, now: now)
@@ -189,7 +235,11 @@ struct AlertMessageTests {
         let agent = MonitorConfiguration.Agent(id: "a", name: "A", offlineThreshold: .seconds(10))
         let now: Int64 = 1_000_000
         func state(lastHeartbeat: Int64) -> AgentState {
-            AgentState(agent: agent, record: HeartbeatRecord(receivedAt: lastHeartbeat, payload: Array("{}".utf8)), now: now)
+            AgentState(
+                agent: agent,
+                record: HeartbeatRecord(receivedAt: lastHeartbeat, payload: Array("{}".utf8)),
+                now: now
+            )
         }
         let gaps = ListeningGaps(closed: [Int64.min..<(now - 8_000), (now - 5_000)..<(now - 4_000)])
         #expect(gaps.unheard(from: now - 30_000, to: now) == 23_000)

@@ -25,7 +25,11 @@ struct ConfigurationTests {
         #expect(config.alertCooldown == .seconds(1800))
         #expect(config.keyPrefix == "agents")
         #expect(config.keyTTL == .seconds(604_800))
-        #expect(config.agents == [.init(id: "mary", name: "Mary", channel: "agents:heartbeat:mary", offlineThreshold: .seconds(300))])
+        #expect(
+            config.agents == [
+                .init(id: "mary", name: "Mary", channel: "agents:heartbeat:mary", offlineThreshold: .seconds(300))
+            ]
+        )
         #expect(config.heartbeatKey(for: "mary") == "agents:last:mary")
     }
 
@@ -44,19 +48,30 @@ struct ConfigurationTests {
                 name: "Paula: the second"
                 channel: agents:heartbeat:paula-v2
                 offline_threshold_seconds: 600
-            """)
+            """
+        )
         #expect(config.offlineThreshold == .seconds(3))
         #expect(config.checkInterval == .seconds(1))
         #expect(config.alertCooldown == .seconds(5))
         #expect(config.keyPrefix == "team-a")
         #expect(config.keyTTL == .seconds(700))
         #expect(config.agents[0] == .init(id: "mary", name: "Mary Ångström ✓", offlineThreshold: .seconds(3)))
-        #expect(config.agents[1] == .init(id: "paula", name: "Paula: the second", channel: "agents:heartbeat:paula-v2", offlineThreshold: .seconds(600)))
+        #expect(
+            config.agents[1]
+                == .init(
+                    id: "paula",
+                    name: "Paula: the second",
+                    channel: "agents:heartbeat:paula-v2",
+                    offlineThreshold: .seconds(600)
+                )
+        )
         #expect(config.heartbeatKey(for: "paula") == "team-a:last:paula")
     }
 
     @Test func repositoryFileListsTheFourAgents() throws {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../agents.yaml").path
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../agents.yaml"
+        ).path
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let config = try MonitorConfiguration(yaml: text, file: path)
         #expect(config.agents.map(\.id) == ["mary", "lisa", "paula", "hybrid"])
@@ -75,70 +90,194 @@ struct ConfigurationTests {
 
     static let invalid: [Case] = [
         Case(
-            name: "unknown top-level key", yaml: "agents: []\noffline_treshold_seconds: 5\n",
-            code: .unknownKey, line: 2, column: 1, keyPath: "offline_treshold_seconds", messageContains: "unknown key"),
+            name: "unknown top-level key",
+            yaml: "agents: []\noffline_treshold_seconds: 5\n",
+            code: .unknownKey,
+            line: 2,
+            column: 1,
+            keyPath: "offline_treshold_seconds",
+            messageContains: "unknown key"
+        ),
         Case(
-            name: "unknown agent key", yaml: "agents:\n  - id: mary\n    name: Mary\n    colour: red\n",
-            code: .unknownKey, line: 4, column: 5, keyPath: "agents[0].colour", messageContains: "known keys"),
+            name: "unknown agent key",
+            yaml: "agents:\n  - id: mary\n    name: Mary\n    colour: red\n",
+            code: .unknownKey,
+            line: 4,
+            column: 5,
+            keyPath: "agents[0].colour",
+            messageContains: "known keys"
+        ),
         Case(
-            name: "duplicate id", yaml: "agents:\n  - id: mary\n    name: Mary\n  - id: mary\n    name: Other\n",
-            code: .duplicateID, line: 4, column: 9, keyPath: "agents[1].id", messageContains: "first used on line 2"),
+            name: "duplicate id",
+            yaml: "agents:\n  - id: mary\n    name: Mary\n  - id: mary\n    name: Other\n",
+            code: .duplicateID,
+            line: 4,
+            column: 9,
+            keyPath: "agents[1].id",
+            messageContains: "first used on line 2"
+        ),
         Case(
-            name: "missing name", yaml: "agents:\n  - id: mary\n  - id: lisa\n    name: Lisa\n",
-            code: .missingKey, line: 2, column: 5, keyPath: "agents[0].name", messageContains: "\"name\""),
+            name: "missing name",
+            yaml: "agents:\n  - id: mary\n  - id: lisa\n    name: Lisa\n",
+            code: .missingKey,
+            line: 2,
+            column: 5,
+            keyPath: "agents[0].name",
+            messageContains: "\"name\""
+        ),
         Case(
-            name: "missing id", yaml: "agents:\n  - name: Mary\n",
-            code: .missingKey, line: 2, column: 5, keyPath: "agents[0].id", messageContains: "\"id\""),
+            name: "missing id",
+            yaml: "agents:\n  - name: Mary\n",
+            code: .missingKey,
+            line: 2,
+            column: 5,
+            keyPath: "agents[0].id",
+            messageContains: "\"id\""
+        ),
         Case(
-            name: "missing agents", yaml: "check_interval_seconds: 5\n",
-            code: .missingKey, line: 1, column: 1, keyPath: "agents", messageContains: "agents"),
+            name: "missing agents",
+            yaml: "check_interval_seconds: 5\n",
+            code: .missingKey,
+            line: 1,
+            column: 1,
+            keyPath: "agents",
+            messageContains: "agents"
+        ),
         Case(
-            name: "text where seconds belong", yaml: "check_interval_seconds: soon\nagents: []\n",
-            code: .wrongType, line: 1, column: 25, keyPath: "check_interval_seconds", messageContains: "whole number"),
+            name: "text where seconds belong",
+            yaml: "check_interval_seconds: soon\nagents: []\n",
+            code: .wrongType,
+            line: 1,
+            column: 25,
+            keyPath: "check_interval_seconds",
+            messageContains: "whole number"
+        ),
         Case(
-            name: "quoted number", yaml: "check_interval_seconds: \"60\"\nagents: []\n",
-            code: .wrongType, line: 1, column: 25, keyPath: "check_interval_seconds", messageContains: "quoted"),
+            name: "quoted number",
+            yaml: "check_interval_seconds: \"60\"\nagents: []\n",
+            code: .wrongType,
+            line: 1,
+            column: 25,
+            keyPath: "check_interval_seconds",
+            messageContains: "quoted"
+        ),
         Case(
-            name: "fraction", yaml: "offline_threshold_seconds: 2.5\nagents: []\n",
-            code: .wrongType, line: 1, column: 28, keyPath: "offline_threshold_seconds", messageContains: "whole number"),
+            name: "fraction",
+            yaml: "offline_threshold_seconds: 2.5\nagents: []\n",
+            code: .wrongType,
+            line: 1,
+            column: 28,
+            keyPath: "offline_threshold_seconds",
+            messageContains: "whole number"
+        ),
         Case(
-            name: "agents not a list", yaml: "agents:\n  mary: Mary\n",
-            code: .wrongType, line: 2, column: 3, keyPath: "agents", messageContains: "a list"),
+            name: "agents not a list",
+            yaml: "agents:\n  mary: Mary\n",
+            code: .wrongType,
+            line: 2,
+            column: 3,
+            keyPath: "agents",
+            messageContains: "a list"
+        ),
         Case(
-            name: "zero", yaml: "check_interval_seconds: 0\nagents: []\n",
-            code: .invalidValue, line: 1, column: 25, keyPath: "check_interval_seconds", messageContains: "at least 1"),
+            name: "zero",
+            yaml: "check_interval_seconds: 0\nagents: []\n",
+            code: .invalidValue,
+            line: 1,
+            column: 25,
+            keyPath: "check_interval_seconds",
+            messageContains: "at least 1"
+        ),
         Case(
-            name: "negative override", yaml: "agents:\n  - id: mary\n    name: Mary\n    offline_threshold_seconds: -5\n",
-            code: .invalidValue, line: 4, column: 32, keyPath: "agents[0].offline_threshold_seconds", messageContains: "at least 1"),
+            name: "negative override",
+            yaml: "agents:\n  - id: mary\n    name: Mary\n    offline_threshold_seconds: -5\n",
+            code: .invalidValue,
+            line: 4,
+            column: 32,
+            keyPath: "agents[0].offline_threshold_seconds",
+            messageContains: "at least 1"
+        ),
         Case(
-            name: "ttl not above threshold", yaml: "offline_threshold_seconds: 600\nkey_ttl_seconds: 600\nagents: []\n",
-            code: .ttlTooShort, line: 2, column: 18, keyPath: "key_ttl_seconds", messageContains: "above offline_threshold_seconds"),
+            name: "ttl not above threshold",
+            yaml: "offline_threshold_seconds: 600\nkey_ttl_seconds: 600\nagents: []\n",
+            code: .ttlTooShort,
+            line: 2,
+            column: 18,
+            keyPath: "key_ttl_seconds",
+            messageContains: "above offline_threshold_seconds"
+        ),
         Case(
             name: "ttl not above an override",
             yaml: "key_ttl_seconds: 900\nagents:\n  - id: mary\n    name: Mary\n    offline_threshold_seconds: 1000\n",
-            code: .ttlTooShort, line: 5, column: 32, keyPath: "agents[0].offline_threshold_seconds", messageContains: "below key_ttl_seconds"),
+            code: .ttlTooShort,
+            line: 5,
+            column: 32,
+            keyPath: "agents[0].offline_threshold_seconds",
+            messageContains: "below key_ttl_seconds"
+        ),
         Case(
-            name: "YAML syntax error", yaml: "agents:\n  - id: mary\n    name: [Mary\n",
-            code: .syntax, line: 4, column: 1, keyPath: "", messageContains: "YAML syntax error"),
+            name: "YAML syntax error",
+            yaml: "agents:\n  - id: mary\n    name: [Mary\n",
+            code: .syntax,
+            line: 4,
+            column: 1,
+            keyPath: "",
+            messageContains: "YAML syntax error"
+        ),
         Case(
-            name: "bad indentation", yaml: "agents:\n  - id: mary\n   name: Mary\n",
-            code: .syntax, line: 3, column: 4, keyPath: "", messageContains: "YAML syntax error"),
+            name: "bad indentation",
+            yaml: "agents:\n  - id: mary\n   name: Mary\n",
+            code: .syntax,
+            line: 3,
+            column: 4,
+            keyPath: "",
+            messageContains: "YAML syntax error"
+        ),
         Case(
-            name: "repeated key", yaml: "agents: []\nagents: []\n",
-            code: .duplicateKey, line: 2, column: 1, keyPath: "agents", messageContains: "first set on line 1"),
+            name: "repeated key",
+            yaml: "agents: []\nagents: []\n",
+            code: .duplicateKey,
+            line: 2,
+            column: 1,
+            keyPath: "agents",
+            messageContains: "first set on line 1"
+        ),
         Case(
-            name: "id with capitals", yaml: "agents:\n  - id: Mary\n    name: Mary\n",
-            code: .invalidValue, line: 2, column: 9, keyPath: "agents[0].id", messageContains: "a-z, 0-9"),
+            name: "id with capitals",
+            yaml: "agents:\n  - id: Mary\n    name: Mary\n",
+            code: .invalidValue,
+            line: 2,
+            column: 9,
+            keyPath: "agents[0].id",
+            messageContains: "a-z, 0-9"
+        ),
         Case(
             name: "shared channel",
             yaml: "agents:\n  - id: a\n    name: A\n    channel: shared\n  - id: b\n    name: B\n    channel: shared\n",
-            code: .duplicateChannel, line: 7, column: 14, keyPath: "agents[1].channel", messageContains: "line 4"),
+            code: .duplicateChannel,
+            line: 7,
+            column: 14,
+            keyPath: "agents[1].channel",
+            messageContains: "line 4"
+        ),
         Case(
-            name: "empty name", yaml: "agents:\n  - id: mary\n    name:\n",
-            code: .invalidValue, line: 3, column: 10, keyPath: "agents[0].name", messageContains: "empty"),
+            name: "empty name",
+            yaml: "agents:\n  - id: mary\n    name:\n",
+            code: .invalidValue,
+            line: 3,
+            column: 10,
+            keyPath: "agents[0].name",
+            messageContains: "empty"
+        ),
         Case(
-            name: "empty file", yaml: "# nothing yet\n",
-            code: .missingKey, line: 1, column: 1, keyPath: "agents", messageContains: "empty"),
+            name: "empty file",
+            yaml: "# nothing yet\n",
+            code: .missingKey,
+            line: 1,
+            column: 1,
+            keyPath: "agents",
+            messageContains: "empty"
+        ),
     ]
 
     @Test(arguments: invalid)
@@ -162,9 +301,15 @@ struct ConfigurationTests {
 struct YAMLDocumentTests {
     @Test func aliasesReuseTheAnchoredNode() throws {
         let root = try #require(try YAMLDocument.parse("a: &shared [1, two]\nb: *shared\n"))
-        guard case .mapping(let pairs) = root.kind else { Issue.record("not a mapping: \(root)"); return }
+        guard case .mapping(let pairs) = root.kind else {
+            Issue.record("not a mapping: \(root)")
+            return
+        }
         #expect(pairs.map(\.key.kind) == [.scalar("a", plain: true), .scalar("b", plain: true)])
-        guard case .sequence(let items) = pairs[0].value.kind else { Issue.record("not a list: \(pairs[0].value)"); return }
+        guard case .sequence(let items) = pairs[0].value.kind else {
+            Issue.record("not a list: \(pairs[0].value)")
+            return
+        }
         #expect(items.map(\.kind) == [.scalar("1", plain: true), .scalar("two", plain: true)])
         #expect(items.map(\.mark) == [YAMLMark(line: 1, column: 13), YAMLMark(line: 1, column: 16)])
         #expect(pairs[1].value == pairs[0].value)

@@ -1,6 +1,7 @@
-@testable import AgentHeartbeatCore
 import Foundation
 import Testing
+
+@testable import AgentHeartbeatCore
 
 @Suite("JSON parser")
 struct JSONParserTests {
@@ -9,11 +10,16 @@ struct JSONParserTests {
     }
 
     @Test func values() {
-        #expect(parse(#" {"a": [1, -2, 3.5, 1e3, true, false, null], "b": {"c": "d"}, "": 0} "#) == .object([
-            "a": .array([.integer(1), .integer(-2), .number(3.5), .number(1000), .bool(true), .bool(false), .null]),
-            "b": .object(["c": .string("d")]),
-            "": .integer(0),
-        ]))
+        #expect(
+            parse(#" {"a": [1, -2, 3.5, 1e3, true, false, null], "b": {"c": "d"}, "": 0} "#)
+                == .object([
+                    "a": .array([
+                        .integer(1), .integer(-2), .number(3.5), .number(1000), .bool(true), .bool(false), .null,
+                    ]),
+                    "b": .object(["c": .string("d")]),
+                    "": .integer(0),
+                ])
+        )
         #expect(parse("9223372036854775807") == .integer(.max))
         #expect(parse("9223372036854775808") == .number(9_223_372_036_854_775_808))
         #expect(parse("[]") == .array([]))
@@ -27,7 +33,8 @@ struct JSONParserTests {
     }
 
     @Test(arguments: [
-        "", " ", "{", "}", "[1,]", "{\"a\":1,}", "{a:1}", "{\"a\" 1}", "01", "-", "1.", ".5", "1e", "+1", "tru", "nul", "[1 2]",
+        "", " ", "{", "}", "[1,]", "{\"a\":1,}", "{a:1}", "{\"a\" 1}", "01", "-", "1.", ".5", "1e", "+1", "tru", "nul",
+        "[1 2]",
         "\"abc", "\"\\x\"", "\"\\ud83d\"", "\"\\udc00\"", "\"a\u{01}b\"", "1 2", "NaN", "1e999", "{\"a\":1}x",
     ])
     func refuses(_ text: String) {
@@ -51,15 +58,17 @@ struct JSONParserTests {
 @Suite("Payload validation in the mirror")
 struct PayloadValidationTests {
     @Test(arguments: [
-        #"{"status":"ok","n":[1,{"x":"é\n"}],"z":null}"#, "[1,2]", "\"ok\"", "not json", "{\"a\":1,}", "{\"a\":\"\\ud83d\"}", "",
+        #"{"status":"ok","n":[1,{"x":"é\n"}],"z":null}"#, "[1,2]", "\"ok\"", "not json", "{\"a\":1,}",
+        "{\"a\":\"\\ud83d\"}", "",
         String(repeating: "[", count: 600) + String(repeating: "]", count: 600), "{\"a\":1e999}",
     ])
     func agreesWithParse(_ text: String) {
         let bytes = Array(text.utf8)
-        let parsed: HeartbeatPayload.Problem? = switch HeartbeatPayload.parse(bytes) {
-        case .success: nil
-        case .failure(let problem): problem
-        }
+        let parsed: HeartbeatPayload.Problem? =
+            switch HeartbeatPayload.parse(bytes) {
+            case .success: nil
+            case .failure(let problem): problem
+            }
         #expect(HeartbeatPayload.problem(with: bytes) == parsed)
     }
 

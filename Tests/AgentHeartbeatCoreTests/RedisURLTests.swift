@@ -44,8 +44,10 @@ extension RedisURLTests {
         #expect(url.host == "127.0.0.1" && url.port == 6379 && url.database == 0)
         let withDatabase = try RedisURL(parsing: "redis://bob:a/b:c@host:6380/3")
         #expect(withDatabase.password == "a/b:c" && withDatabase.database == 3 && withDatabase.port == 6380)
-        for text in ["redis://:hunter2/Xy9z@127.0.0.1:notaport", "redis://:hunter2/Xy9z@", "redis://:hunter2/Xy9z@h/x",
-                     "redis://:hunter2/Xy9z%zz@h", "redis://u:hunter2/Xy9z@h:99999"] {
+        for text in [
+            "redis://:hunter2/Xy9z@127.0.0.1:notaport", "redis://:hunter2/Xy9z@", "redis://:hunter2/Xy9z@h/x",
+            "redis://:hunter2/Xy9z%zz@h", "redis://u:hunter2/Xy9z@h:99999",
+        ] {
             do {
                 _ = try RedisURL(parsing: text)
                 Issue.record("expected an error for a broken URL")
@@ -61,7 +63,12 @@ struct BackoffTests {
     @Test func backoffDoublesUpToTheMaximumAndResets() {
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(1))
         let delays = (0..<6).map { _ in backoff.next(jitter: 1) }
-        #expect(delays == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1)])
+        #expect(
+            delays == [
+                .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1),
+                .seconds(1),
+            ]
+        )
         backoff.reset()
         #expect(backoff.next(jitter: 1) == .milliseconds(100))
     }

@@ -6,8 +6,14 @@ struct StatusEvaluationTests {
     let agent = MonitorConfiguration.Agent(id: "mary", name: "Mary", offlineThreshold: .seconds(300))
     let now: Int64 = 1_800_000_000_000
 
-    func state(lastHeardMillisecondsAgo age: Int64?, payload: String? = #"{"status":"ok"}"#, error: String? = nil) -> AgentState {
-        let record = age.map { HeartbeatRecord(receivedAt: now - $0, payload: payload.map { Array($0.utf8) }, error: error) }
+    func state(
+        lastHeardMillisecondsAgo age: Int64?,
+        payload: String? = #"{"status":"ok"}"#,
+        error: String? = nil
+    ) -> AgentState {
+        let record = age.map {
+            HeartbeatRecord(receivedAt: now - $0, payload: payload.map { Array($0.utf8) }, error: error)
+        }
         return AgentState(agent: agent, record: record, now: now)
     }
 
@@ -49,7 +55,10 @@ struct StatusEvaluationTests {
     }
 
     @Test func payloadFieldsAreRead() throws {
-        let state = state(lastHeardMillisecondsAgo: 10, payload: #"{"status":"busy","timestamp":"2026-01-01T00:00:00Z","signals_sent":42}"#)
+        let state = state(
+            lastHeardMillisecondsAgo: 10,
+            payload: #"{"status":"busy","timestamp":"2026-01-01T00:00:00Z","signals_sent":42}"#
+        )
         let payload = try HeartbeatPayload.parse(try #require(state.payload)).get()
         #expect(state.reportedStatus == "busy")
         #expect(payload.reportedStatus == "busy")
@@ -70,14 +79,18 @@ struct StatusEvaluationTests {
 struct HeartbeatRecordTests {
     @Test func readsWhatTheMirrorStores() throws {
         let payload = Array(#"{"status":"ok"}"#.utf8)
-        let stored = #"{"received_at_ms":1796000000000,"# + String(decoding: HeartbeatRecord.storedFields(payload: payload, problem: nil), as: UTF8.self) + "}"
+        let stored =
+            #"{"received_at_ms":1796000000000,"#
+            + String(decoding: HeartbeatRecord.storedFields(payload: payload, problem: nil), as: UTF8.self) + "}"
         let record = try #require(HeartbeatRecord(stored: Array(stored.utf8)))
         #expect(record == HeartbeatRecord(receivedAt: 1_796_000_000_000, payload: payload))
     }
 
     @Test func readsARecordedProblem() throws {
         let fields = HeartbeatRecord.storedFields(payload: [], problem: .notJSON)
-        let record = try #require(HeartbeatRecord(stored: Array(#"{"received_at_ms":5,"#.utf8) + fields + [UInt8(ascii: "}")]))
+        let record = try #require(
+            HeartbeatRecord(stored: Array(#"{"received_at_ms":5,"#.utf8) + fields + [UInt8(ascii: "}")])
+        )
         #expect(record.error == "payload is not valid JSON")
         #expect(record.payload == nil)
     }
@@ -88,7 +101,9 @@ struct HeartbeatRecordTests {
         #expect(record.error == "payload is JSON but not an object")
     }
 
-    @Test(arguments: ["", "not json", "[]", #"{"payload":{}}"#, #"{"received_at_ms":"soon"}"#, #"{"received_at_ms":1.5}"#])
+    @Test(arguments: [
+        "", "not json", "[]", #"{"payload":{}}"#, #"{"received_at_ms":"soon"}"#, #"{"received_at_ms":1.5}"#,
+    ])
     func somethingElseIsNotARecord(stored: String) {
         #expect(HeartbeatRecord(stored: Array(stored.utf8)) == nil)
     }
@@ -99,7 +114,11 @@ struct HeartbeatPayloadTests {
     @Test func objectWithoutStatus() throws {
         let payload = try HeartbeatPayload.parse(Array(#"{"queue":[1,2],"ok":true,"load":0.5,"x":null}"#.utf8)).get()
         #expect(payload.reportedStatus == nil)
-        #expect(payload.metadata == ["queue": .array([.integer(1), .integer(2)]), "ok": .bool(true), "load": .number(0.5), "x": .null])
+        #expect(
+            payload.metadata == [
+                "queue": .array([.integer(1), .integer(2)]), "ok": .bool(true), "load": .number(0.5), "x": .null,
+            ]
+        )
     }
 
     @Test func nonTextStatusStaysInMetadata() throws {

@@ -18,7 +18,10 @@ struct StatusMapTests {
             HeartbeatRecord(receivedAt: now - 3_725_000, payload: nil, error: "payload is not valid JSON"),
             nil,
         ]
-        return StatusMapRenderer(states: zip(agents, records).map { AgentState(agent: $0, record: $1, now: now) }, now: now)
+        return StatusMapRenderer(
+            states: zip(agents, records).map { AgentState(agent: $0, record: $1, now: now) },
+            now: now
+        )
     }
 
     func map(payload: String = #"{"status":"ok","signals_sent":42}"#) throws -> StatusMapDocument {
@@ -66,15 +69,22 @@ struct StatusMapTests {
     }
 
     @Test func prettyPrintedWithKeysSorted() throws {
-        let text = String(decoding: renderer(payload: #"{"z":1,"status":"ok","a":{"y":[],"x":[1,{}]}}"#).render(), as: UTF8.self)
+        let text = String(
+            decoding: renderer(payload: #"{"z":1,"status":"ok","a":{"y":[],"x":[1,{}]}}"#).render(),
+            as: UTF8.self
+        )
         #expect(text.hasPrefix("{\n  \"agents\" : {\n    \"hybrid\" : {\n      \"channel\" : \"custom\",\n"))
         // Payload values are copied compact, never re-indented (issue 9: re-indenting inflated the map).
-        #expect(text.contains("""
-                  "metadata" : {
-                    "a" : {"y":[],"x":[1,{}]},
-                    "z" : 1
-                  },
-            """))
+        #expect(
+            text.contains(
+                """
+                      "metadata" : {
+                        "a" : {"y":[],"x":[1,{}]},
+                        "z" : 1
+                      },
+                """
+            )
+        )
         #expect(text.hasSuffix("  \"timestamp\" : \"2026-11-30T00:53:20.000Z\"\n}\n"))
         let ids = ["hybrid", "lisa", "mary"].map { text.range(of: "\"\($0)\" : {")!.lowerBound }
         #expect(ids == ids.sorted())
@@ -83,7 +93,9 @@ struct StatusMapTests {
     /// Found in issue 9: one 64 KB payload nested 510 deep made a 33 MB map (re-indented per level).
     @Test func mapSizeIsBoundedByThePayloadsWhateverTheirDepth() throws {
         for depth in [1, 510, 5000] {
-            let payload = "{\"deep\":" + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + ",\"status\":\"ok\"}"
+            let payload =
+                "{\"deep\":" + String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+                + ",\"status\":\"ok\"}"
             let text = renderer(payload: payload).render()
             let baseline = renderer(payload: #"{"status":"ok"}"#).render()
             // The payload's bytes plus one member's key and separators, whatever the depth.
@@ -110,7 +122,9 @@ struct StatusMapTests {
 
     @Test func textIsEscaped() throws {
         let odd = MonitorConfiguration.Agent(id: "a\"b", name: "Tab\tand \\ and \u{1}", offlineThreshold: .seconds(300))
-        let map = try StatusMapDocument(json: StatusMapRenderer(states: [AgentState(agent: odd, record: nil, now: now)], now: now).render())
+        let map = try StatusMapDocument(
+            json: StatusMapRenderer(states: [AgentState(agent: odd, record: nil, now: now)], now: now).render()
+        )
         #expect(map.agents["a\"b"]?.name == "Tab\tand \\ and \u{1}")
     }
 
@@ -123,9 +137,15 @@ struct StatusMapTests {
     }
 
     @Test func compactAboveThePrettyLimit() throws {
-        let many = (0...StatusMapRenderer.prettyLimit).map { MonitorConfiguration.Agent(id: "agent-\($0)", name: "Agent \($0)") }
-        let record = HeartbeatRecord(receivedAt: now - 1_000, payload: Array(#"{"status":"ok","nested":{"a":[1,2]}}"#.utf8))
-        let bytes = StatusMapRenderer(states: many.map { AgentState(agent: $0, record: record, now: now) }, now: now).render()
+        let many = (0...StatusMapRenderer.prettyLimit).map {
+            MonitorConfiguration.Agent(id: "agent-\($0)", name: "Agent \($0)")
+        }
+        let record = HeartbeatRecord(
+            receivedAt: now - 1_000,
+            payload: Array(#"{"status":"ok","nested":{"a":[1,2]}}"#.utf8)
+        )
+        let bytes = StatusMapRenderer(states: many.map { AgentState(agent: $0, record: record, now: now) }, now: now)
+            .render()
         #expect(bytes.firstIndex(of: UInt8(ascii: "\n")) == bytes.count - 1)
         let map = try StatusMapDocument(json: bytes)
         #expect(map.agents.count == many.count)

@@ -9,21 +9,37 @@ struct AlertingProcessTests {
     static let token = "987654:SECRET-never-print-me"
 
     static func environment(_ api: FakeBotAPI) -> [String: String] {
-        ["TELEGRAM_BOT_TOKEN": token, "TELEGRAM_CHAT_ID": "42", "TELEGRAM_API_URL": api.url, "TELEGRAM_TIMEOUT_SECONDS": "2"]
+        [
+            "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_CHAT_ID": "42", "TELEGRAM_API_URL": api.url,
+            "TELEGRAM_TIMEOUT_SECONDS": "2",
+        ]
     }
 
-    static func configuration(_ ids: [String], cooldown: Duration, names: [String: String] = [:]) -> MonitorConfiguration {
+    static func configuration(
+        _ ids: [String],
+        cooldown: Duration,
+        names: [String: String] = [:]
+    ) -> MonitorConfiguration {
         var configuration = TestRedis.configuration(agents: ids, threshold: .seconds(3), interval: .seconds(1))
         configuration.alertCooldown = cooldown
-        for index in configuration.agents.indices { configuration.agents[index].name = names[ids[index]] ?? ids[index].capitalized }
+        for index in configuration.agents.indices {
+            configuration.agents[index].name = names[ids[index]] ?? ids[index].capitalized
+        }
         return configuration
     }
 
-    static func replicas(_ count: Int, _ configuration: MonitorConfiguration, _ api: FakeBotAPI) throws -> [SidecarProcess] {
+    static func replicas(
+        _ count: Int,
+        _ configuration: MonitorConfiguration,
+        _ api: FakeBotAPI
+    ) throws -> [SidecarProcess] {
         try (0..<count).map { _ in
             try SidecarProcess(
-                ["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)",
-                environment: environment(api))
+                ["run"],
+                folder: SidecarProcess.folder(config: configuration.yaml),
+                redisURL: "\(TestRedis.url)",
+                environment: environment(api)
+            )
         }
     }
 
@@ -49,12 +65,18 @@ struct AlertingProcessTests {
         }
     }
 
-    static func finish(_ replicas: [SidecarProcess], _ redis: RedisClient, _ configuration: MonitorConfiguration) async throws {
+    static func finish(
+        _ replicas: [SidecarProcess],
+        _ redis: RedisClient,
+        _ configuration: MonitorConfiguration
+    ) async throws {
         for replica in replicas where replica.process.isRunning {
             replica.signal(SIGTERM)
             #expect(try await replica.exitStatus(within: .seconds(5)) == 0)
         }
-        for replica in replicas { #expect(!replica.output.contains("SECRET"), "the bot token leaked: \(replica.output)") }
+        for replica in replicas {
+            #expect(!replica.output.contains("SECRET"), "the bot token leaked: \(replica.output)")
+        }
         try await redis.removeKeys(of: configuration)
         await redis.close()
     }
@@ -96,7 +118,9 @@ struct AlertingProcessTests {
         let replicas = try Self.replicas(3, configuration, api)
         try await redis.waitForSubscribers(configuration.agents[1].channel, count: 3)
         var beating = Self.beat(redis, configuration.agents)
-        for replica in replicas { try await eventually("online everywhere") { replica.status(of: "second") == "online" } }
+        for replica in replicas {
+            try await eventually("online everywhere") { replica.status(of: "second") == "online" }
+        }
 
         beating.cancel()
         beating = Self.beat(redis, [configuration.agents[1]])
@@ -170,7 +194,9 @@ struct AlertingProcessTests {
 
         try await eventually("alert") { api.delivered.count == 1 }
         let lines = api.delivered[0].text.components(separatedBy: "\n")
-        #expect(lines[2] == #"<b>_ * [ ] ( ) ~ ` &gt; # + - = | { } . ! &lt; &gt; &amp; \ "x"</b> (<code>odd_one-1</code>)"#)
+        #expect(
+            lines[2] == #"<b>_ * [ ] ( ) ~ ` &gt; # + - = | { } . ! &lt; &gt; &amp; \ "x"</b> (<code>odd_one-1</code>)"#
+        )
         #expect(api.delivered[0].json["parse_mode"] as? String == "HTML")
         try await Self.finish(replicas, redis, configuration)
     }
@@ -184,7 +210,12 @@ struct AlertingProcessTests {
         #expect(api.delivered.first?.text.contains("agent-heartbeat test message") == true)
 
         api.script(.unauthorized)
-        let refused = try SidecarProcess(["test-alert"], folder: folder, redisURL: nil, environment: Self.environment(api))
+        let refused = try SidecarProcess(
+            ["test-alert"],
+            folder: folder,
+            redisURL: nil,
+            environment: Self.environment(api)
+        )
         #expect(try await refused.exitStatus(within: .seconds(10)) == 1)
         #expect(refused.output.contains("not delivered: HTTP 401: Unauthorized"), "\(refused.output)")
 

@@ -1,22 +1,39 @@
 import AgentHeartbeat
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 import AgentHeartbeatTestSupport
 import Testing
 
 /// Writes an agent's key as the mirror would, `age` before the server's now (a direct writer).
 func storeHeartbeat(
-    _ redis: RedisClient, _ configuration: MonitorConfiguration, _ id: String, age: Duration, payload: String = #"{"status":"ok"}"#
+    _ redis: RedisClient,
+    _ configuration: MonitorConfiguration,
+    _ id: String,
+    age: Duration,
+    payload: String = #"{"status":"ok"}"#
 ) async throws {
     let now = try await redis.serverMilliseconds()
-    _ = try await redis.send(.storeHeartbeat(configuration.heartbeatKey(for: id), payload: payload, at: now - age.wholeMilliseconds))
+    _ = try await redis.send(
+        .storeHeartbeat(configuration.heartbeatKey(for: id), payload: payload, at: now - age.wholeMilliseconds)
+    )
 }
 
 extension RedisCommand {
     /// The mirror's write, with the time given.
-    static func storeHeartbeat(_ key: String, ttl: Duration = .seconds(600), payload: String, at time: Int64) -> RedisCommand {
+    static func storeHeartbeat(
+        _ key: String,
+        ttl: Duration = .seconds(600),
+        payload: String,
+        at time: Int64
+    ) -> RedisCommand {
         let bytes = Array(payload.utf8)
         let fields = HeartbeatRecord.storedFields(payload: bytes, problem: HeartbeatPayload.problem(with: bytes))
-        return RedisCommand("EVAL", [RedisScript.mirrorHeartbeat.source, "1", key, String(ttl.wholeSeconds)].map { Array($0.utf8) } + [fields, Array(String(time).utf8)])
+        return RedisCommand(
+            "EVAL",
+            [RedisScript.mirrorHeartbeat.source, "1", key, String(ttl.wholeSeconds)].map { Array($0.utf8) } + [
+                fields, Array(String(time).utf8),
+            ]
+        )
     }
 }
 
@@ -67,7 +84,11 @@ struct CheckerTests {
         }
         let later = try await checker.check()
         #expect(later.states[0].missingSince == first.now && later.states[0].lastHeartbeat == nil)
-        #expect(try StatusMapDocument(json: later.statusMap.render()).alerts.first?.message.contains("since monitoring began at") == true)
+        #expect(
+            try StatusMapDocument(json: later.statusMap.render()).alerts.first?.message.contains(
+                "since monitoring began at"
+            ) == true
+        )
         try await redis.removeKeys(of: configuration)
         await redis.close()
     }
@@ -107,7 +128,11 @@ struct CheckerTests {
         let commands = ids.enumerated().compactMap { index, id -> RedisCommand? in
             guard index % 5 != 0 else { return nil }
             let age: Int64 = index % 3 == 0 ? 120_000 : 1_000
-            return .storeHeartbeat(configuration.heartbeatKey(for: id), payload: #"{"status":"ok","n":\#(index)}"#, at: now - age)
+            return .storeHeartbeat(
+                configuration.heartbeatKey(for: id),
+                payload: #"{"status":"ok","n":\#(index)}"#,
+                at: now - age
+            )
         }
         _ = try await redis.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
 
@@ -116,7 +141,9 @@ struct CheckerTests {
         for (index, state) in result.states.enumerated() {
             let expected: AgentStatus = index % 5 == 0 ? .unknown : index % 3 == 0 ? .offline : .online
             #expect(state.status == expected, "agent-\(index)")
-            if expected != .unknown { #expect(state.payload.map { String(decoding: $0, as: UTF8.self) } == #"{"status":"ok","n":\#(index)}"#) }
+            if expected != .unknown {
+                #expect(state.payload.map { String(decoding: $0, as: UTF8.self) } == #"{"status":"ok","n":\#(index)}"#)
+            }
         }
         #expect(result.statusMap.summary.totalAgents == 2000)
         #expect(result.statusMap.summary.unknownAgents == 400)

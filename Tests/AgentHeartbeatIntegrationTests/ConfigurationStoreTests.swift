@@ -29,7 +29,9 @@ struct ConfigurationStoreTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("agents.yaml").path
         let store = ConfigurationStore(try MonitorConfiguration(contentsOfFile: path), path: path)
-        try Data("agents:\n  - id: mary\n    name: M\u{61}ry \u{FF}\n".utf8.map { $0 == 0xC3 ? 0xFF : $0 }).write(to: URL(fileURLWithPath: path))
+        try Data("agents:\n  - id: mary\n    name: M\u{61}ry \u{FF}\n".utf8.map { $0 == 0xC3 ? 0xFF : $0 }).write(
+            to: URL(fileURLWithPath: path)
+        )
         #expect(throws: ConfigurationError.self) { try MonitorConfiguration(contentsOfFile: path) }
         guard case .failed(let error) = store.reload() else {
             Issue.record("a non-UTF-8 file was accepted on reload")

@@ -1,11 +1,13 @@
-@testable import AgentHeartbeat
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 import AgentHeartbeatTestSupport
 import Foundation
 import InMemoryLogging
 import Logging
 import ServiceLifecycleTestKit
 import Testing
+
+@testable import AgentHeartbeat
 
 /// The fault suite (issue 9): each test injects one fault into a redis-server of its own, or into a
 /// fake Bot API, and asserts what a user cares about: no false alert, no missed alert, no duplicate,
@@ -16,18 +18,28 @@ struct FaultTests {
 
     /// One `run` replica against `server`, alerting through `api` when given.
     static func replica(
-        _ configuration: MonitorConfiguration, _ server: RedisServer, api: FakeBotAPI?, timeout: Int = 2,
+        _ configuration: MonitorConfiguration,
+        _ server: RedisServer,
+        api: FakeBotAPI?,
+        timeout: Int = 2,
         environment: [String: String] = [:]
     ) throws -> SidecarProcess {
         var variables = environment
         if let api { variables.merge(AlertingProcessTests.environment(api)) { $1 } }
         variables["TELEGRAM_TIMEOUT_SECONDS"] = api == nil ? nil : "\(timeout)"
         return try SidecarProcess(
-            ["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "redis://127.0.0.1:\(server.port)",
-            environment: variables)
+            ["run"],
+            folder: SidecarProcess.folder(config: configuration.yaml),
+            redisURL: "redis://127.0.0.1:\(server.port)",
+            environment: variables
+        )
     }
 
-    static func configuration(_ ids: [String], threshold: Duration = .seconds(2), cooldown: Duration = .seconds(600)) -> MonitorConfiguration {
+    static func configuration(
+        _ ids: [String],
+        threshold: Duration = .seconds(2),
+        cooldown: Duration = .seconds(600)
+    ) -> MonitorConfiguration {
         var configuration = TestRedis.configuration(agents: ids, threshold: threshold, interval: .seconds(1))
         configuration.alertCooldown = cooldown
         return configuration
@@ -51,7 +63,9 @@ struct FaultTests {
     /// SIGTERM to each replica (each must exit 0 within the 10 s shutdown deadline), then closes the
     /// clients and stops the server.
     static func stop(
-        _ replicas: [SidecarProcess], _ clients: [RedisClient], _ server: RedisServer,
+        _ replicas: [SidecarProcess],
+        _ clients: [RedisClient],
+        _ server: RedisServer,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
         for replica in replicas {
@@ -110,7 +124,9 @@ struct FaultTests {
             _ = try await redis.send("ACL", "SETUSER", "default", "allchannels")
             try await redis.waitForSubscribers(configuration.agents[0].channel)
             try await redis.publish(configuration.agents[0].channel, #"{"status":"back"}"#)
-            try await eventually("mirrored again") { try await redis.heartbeat(configuration, "mary")?.payloadText == #"{"status":"back"}"# }
+            try await eventually("mirrored again") {
+                try await redis.heartbeat(configuration, "mary")?.payloadText == #"{"status":"back"}"#
+            }
             try await eventually("no longer degraded") { mirror.statistics.snapshot.degradedReason == nil }
         }
         await server.stop()
@@ -123,7 +139,9 @@ struct FaultTests {
         let probe = server.client()
         let busy = try await Self.startBusyScript(server, probe: probe)
         try await withMirror(configuration, on: server, subscribed: false) { mirror, redis in
-            try await eventually("the BUSY refusal is seen") { mirror.statistics.snapshot.subscriberFailure?.contains("BUSY") == true }
+            try await eventually("the BUSY refusal is seen") {
+                mirror.statistics.snapshot.subscriberFailure?.contains("BUSY") == true
+            }
             _ = try await redis.send("SCRIPT", "KILL")
             try await eventually("the script is gone") { (try? await redis.send("PING")) != nil }
             try await redis.waitForSubscribers(configuration.agents[0].channel)
@@ -141,7 +159,9 @@ struct FaultTests {
         try await withMirror(configuration, on: server) { mirror, redis in
             _ = try await redis.send("ACL", "SETUSER", "default", "-script|load")
             try await redis.publish(configuration.agents[0].channel, #"{"status":"kept"}"#)
-            try await eventually("the writer reports the refusal") { mirror.statistics.snapshot.writerFailure?.contains("NOPERM") == true }
+            try await eventually("the writer reports the refusal") {
+                mirror.statistics.snapshot.writerFailure?.contains("NOPERM") == true
+            }
             _ = try await redis.send("ACL", "SETUSER", "default", "+script|load")
             try await eventually("the heartbeat is stored after all") {
                 try await redis.heartbeat(configuration, "mary")?.payloadText == #"{"status":"kept"}"#
@@ -160,7 +180,9 @@ struct FaultTests {
             let published = try await redis.serverMilliseconds()
             try await redis.publish(configuration.agents[0].channel, #"{"status":"last words"}"#)
             try await eventually("degraded") { mirror.statistics.snapshot.degradedReason?.contains("OOM") == true }
-            try await eventually("two seconds of Redis time pass") { try await redis.serverMilliseconds() - published > 2000 }
+            try await eventually("two seconds of Redis time pass") {
+                try await redis.serverMilliseconds() - published > 2000
+            }
             _ = try await redis.send("CONFIG", "SET", "maxmemory", "0")
             try await eventually("stored after the relief") { try await redis.heartbeat(configuration, "mary") != nil }
             let record = try #require(try await redis.heartbeat(configuration, "mary"))
@@ -178,10 +200,21 @@ struct FaultTests {
         let holder = LeaderLock(key: configuration.leaderKey, token: "a/1", ttl: .seconds(30))
         let former = LeaderLock(key: configuration.leaderKey, token: "b/2", ttl: .seconds(30))
         let fields = ["mary", "1|5|4"]
-        #expect(try await redis.withConnection { connection throws(RedisError) in try holder.acquireOrRenew(on: connection) } == "a/1")
-        #expect(try await redis.withConnection { connection throws(RedisError) in try former.store(fields, in: configuration.alertsKey, on: connection) } == false)
+        #expect(
+            try await redis.withConnection { connection throws(RedisError) in try holder.acquireOrRenew(on: connection)
+            } == "a/1"
+        )
+        #expect(
+            try await redis.withConnection { connection throws(RedisError) in
+                try former.store(fields, in: configuration.alertsKey, on: connection)
+            } == false
+        )
         #expect(try await redis.send("HGET", configuration.alertsKey, "mary") == .null)
-        #expect(try await redis.withConnection { connection throws(RedisError) in try holder.store(fields, in: configuration.alertsKey, on: connection) })
+        #expect(
+            try await redis.withConnection { connection throws(RedisError) in
+                try holder.store(fields, in: configuration.alertsKey, on: connection)
+            }
+        )
         #expect(try await redis.send("HGET", configuration.alertsKey, "mary").text == "1|5|4")
         try await redis.removeKeys(of: configuration)
         await redis.close()
@@ -312,7 +345,9 @@ struct FaultTests {
         let redis = server.client()
         _ = try await redis.send("HSET", configuration.alertsKey, "gone", "1|1|1")
         let replica = try Self.replica(configuration, server, api: api)
-        try await eventually("the removed agent's record is pruned") { try await redis.send("HEXISTS", configuration.alertsKey, "gone").integer == 0 }
+        try await eventually("the removed agent's record is pruned") {
+            try await redis.send("HEXISTS", configuration.alertsKey, "gone").integer == 0
+        }
         try await Self.stop([replica], [redis], server)
     }
 
@@ -343,8 +378,11 @@ struct FaultTests {
         _ = try await redis.send("ACL", "SETUSER", "blind", "on", ">pw", "~*", "resetchannels", "+@all")
         try await storeHeartbeat(redis, configuration, "mary", age: .seconds(10))
         let blind = try SidecarProcess(
-            ["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "redis://blind:pw@127.0.0.1:\(server.port)",
-            environment: AlertingProcessTests.environment(api))
+            ["run"],
+            folder: SidecarProcess.folder(config: configuration.yaml),
+            redisURL: "redis://blind:pw@127.0.0.1:\(server.port)",
+            environment: AlertingProcessTests.environment(api)
+        )
         try await eventually("the blind replica knows it is degraded") { blind.map()?["degraded"] is String }
         let healthy = try Self.replica(configuration, server, api: api)
         try await eventually("the healthy replica alerts") { api.delivered.count == 1 }
@@ -363,9 +401,14 @@ struct FaultTests {
         let redis = server.client()
         for id in ["bad", "good"] { try await storeHeartbeat(redis, configuration, id, age: .zero) }
         let replica = try Self.replica(configuration, server, api: api)
-        try await eventually("the good agent's alert arrives", timeout: .seconds(20)) { Self.delivered(api, mentioning: "good") == 1 }
+        try await eventually("the good agent's alert arrives", timeout: .seconds(20)) {
+            Self.delivered(api, mentioning: "good") == 1
+        }
         try await AlertingProcessTests.waitCycles([replica])
-        #expect(api.requests.filter { $0.text.contains("<code>bad</code>") }.count == 1, "the refused message was retried")
+        #expect(
+            api.requests.filter { $0.text.contains("<code>bad</code>") }.count == 1,
+            "the refused message was retried"
+        )
         #expect(replica.output.contains("refused for good"))
         try await Self.stop([replica], [redis], server)
     }
@@ -397,7 +440,12 @@ struct FaultTests {
         let watchdog = try FakeBotAPI()
         let secret = "/ping/wd-SECRET-\(UUID().uuidString)"
         let configuration = Self.configuration(["mary"])
-        let replica = try Self.replica(configuration, server, api: nil, environment: ["AGENT_HEARTBEAT_WATCHDOG_URL": watchdog.url + secret])
+        let replica = try Self.replica(
+            configuration,
+            server,
+            api: nil,
+            environment: ["AGENT_HEARTBEAT_WATCHDOG_URL": watchdog.url + secret]
+        )
         try await eventually("pinged after a check") { watchdog.requests.contains { $0.path == secret } }
         await server.stop()
         try await eventually("told of the failed check") { watchdog.requests.contains { $0.path == secret + "/fail" } }
@@ -432,7 +480,9 @@ struct FaultTests {
         _ = try await redis.send("CONFIG", "SET", "maxmemory", "0")
         let relief = ContinuousClock.now
         try await eventually("ready again") { await replica.get("/readyz")?.status == 200 }
-        try await eventually("a fresh map, not degraded") { replica.map()?["degraded"] == nil && replica.status(of: "live") == "online" }
+        try await eventually("a fresh map, not degraded") {
+            replica.map()?["degraded"] == nil && replica.status(of: "live") == "online"
+        }
         print("relief to ready with a fresh map: \(ContinuousClock.now - relief)")
         try await AlertingProcessTests.waitCycles([replica])
         #expect(api.requests.isEmpty, "a false alert: \(api.requests.map(\.text))")

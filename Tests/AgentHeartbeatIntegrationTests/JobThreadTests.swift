@@ -29,9 +29,17 @@ struct JobThreadTests {
         let started = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         let ran = Shared(false)
-        let blocking = Task { try await thread.run { started.signal(); release.wait() } }
+        let blocking = Task {
+            try await thread.run {
+                started.signal()
+                release.wait()
+            }
+        }
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { started.wait(); continuation.resume() }
+            DispatchQueue.global().async {
+                started.wait()
+                continuation.resume()
+            }
         }
         let queued = Task { try await thread.run { ran.withLock { $0 = true } } }
         queued.cancel()

@@ -1,5 +1,6 @@
 import AgentHeartbeat
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 import Foundation
 import InMemoryLogging
 import Logging
@@ -9,7 +10,9 @@ import Testing
 /// Runs a mirror for `configuration` while `body` runs, then shuts it down gracefully. Against the
 /// test command's Redis unless `server` is given; `subscribed: false` starts `body` at once.
 func withMirror(
-    _ configuration: MonitorConfiguration, on server: RedisServer? = nil, subscribed: Bool = true,
+    _ configuration: MonitorConfiguration,
+    on server: RedisServer? = nil,
+    subscribed: Bool = true,
     logs: InMemoryLogHandler = InMemoryLogHandler(),
     _ body: @Sendable (HeartbeatMirror, RedisClient) async throws -> Void
 ) async throws {
@@ -97,14 +100,19 @@ struct MirrorTests {
             try await redis.publish(channels["good"]!, #"{"status":"ok"}"#)
 
             try await eventually("all five stored") {
-                for agent in configuration.agents where try await redis.heartbeat(configuration, agent.id) == nil { return false }
+                for agent in configuration.agents where try await redis.heartbeat(configuration, agent.id) == nil {
+                    return false
+                }
                 return true
             }
             #expect(mirror.statistics.snapshot.received == 5)
             #expect(mirror.statistics.snapshot.malformed == 4)
             #expect(try await redis.heartbeat(configuration, "text")?.error == "payload is not valid JSON")
             #expect(try await redis.heartbeat(configuration, "list")?.error == "payload is JSON but not an object")
-            #expect(try await redis.heartbeat(configuration, "huge")?.error == "payload of 1048576 bytes is larger than the 65536-byte limit")
+            #expect(
+                try await redis.heartbeat(configuration, "huge")?.error
+                    == "payload of 1048576 bytes is larger than the 65536-byte limit"
+            )
             #expect(try await redis.heartbeat(configuration, "binary")?.error == "payload is not valid JSON")
             let good = try await redis.heartbeat(configuration, "good")
             #expect(good?.payloadText == #"{"status":"ok"}"#)
@@ -125,7 +133,9 @@ struct MirrorTests {
         let perAgent = 500
         try await withMirror(configuration) { mirror, redis in
             let commands = (0..<perAgent).flatMap { sequence in
-                configuration.agents.map { RedisCommand.publish($0.channel, Array(#"{"status":"ok","sequence":\#(sequence)}"#.utf8)) }
+                configuration.agents.map {
+                    RedisCommand.publish($0.channel, Array(#"{"status":"ok","sequence":\#(sequence)}"#.utf8))
+                }
             }
             _ = try await redis.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
             try await eventually("all \(commands.count) heartbeats received") {
@@ -133,7 +143,8 @@ struct MirrorTests {
             }
             for id in ids {
                 try await eventually("\(id) holds its last heartbeat") {
-                    try await redis.heartbeat(configuration, id)?.payloadText == #"{"status":"ok","sequence":\#(perAgent - 1)}"#
+                    try await redis.heartbeat(configuration, id)?.payloadText
+                        == #"{"status":"ok","sequence":\#(perAgent - 1)}"#
                 }
             }
             #expect(mirror.statistics.snapshot.malformed == 0)

@@ -7,13 +7,21 @@ import Testing
 @Suite("agent-heartbeat processes")
 struct ProcessTests {
     @Test func runWritesAMapThatValidatesAgainstTheShippedSchema() async throws {
-        var configuration = TestRedis.configuration(agents: ["mary", "lisa", "never"], threshold: .seconds(20), interval: .seconds(1))
+        var configuration = TestRedis.configuration(
+            agents: ["mary", "lisa", "never"],
+            threshold: .seconds(20),
+            interval: .seconds(1)
+        )
         // Silence counts only while the sidecar listens (see ListeningGaps): lisa, silent for a
         // minute already, is offline 2 s after it subscribed; never stays unknown for 10 minutes.
         configuration.agents[1].offlineThreshold = .seconds(2)
         configuration.agents[2].offlineThreshold = .seconds(600)
         let redis = try TestRedis.client()
-        let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)")
+        let sidecar = try SidecarProcess(
+            ["run"],
+            folder: SidecarProcess.folder(config: configuration.yaml),
+            redisURL: "\(TestRedis.url)"
+        )
         try await redis.waitForSubscribers(configuration.agents[0].channel)
         try await redis.publish(configuration.agents[0].channel, #"{"status":"ok","signals_sent":42,"note":"<b>&"}"#)
         try await storeHeartbeat(redis, configuration, "lisa", age: .seconds(60), payload: "[1]")
@@ -49,7 +57,11 @@ struct ProcessTests {
         // A long interval: only the final map can show the heartbeat sent after the first check.
         let configuration = TestRedis.configuration(agents: ["mary"], threshold: .seconds(60), interval: .seconds(3600))
         let redis = try TestRedis.client()
-        let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)")
+        let sidecar = try SidecarProcess(
+            ["run"],
+            folder: SidecarProcess.folder(config: configuration.yaml),
+            redisURL: "\(TestRedis.url)"
+        )
         try await eventually("first map") { sidecar.status(of: "mary") == "unknown" }
         try await redis.waitForSubscribers(configuration.agents[0].channel)
         try await redis.publish(configuration.agents[0].channel, #"{"status":"ok"}"#)
@@ -66,7 +78,10 @@ struct ProcessTests {
         let configuration = TestRedis.configuration(agents: ["mary", "lisa"], threshold: .seconds(60))
         let redis = try TestRedis.client()
         let check = try SidecarProcess(
-            ["check", "--once", "--listen", "2"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)")
+            ["check", "--once", "--listen", "2"],
+            folder: SidecarProcess.folder(config: configuration.yaml),
+            redisURL: "\(TestRedis.url)"
+        )
         try await redis.waitForSubscribers(configuration.agents[0].channel)
         try await redis.publish(configuration.agents[0].channel, #"{"status":"ok"}"#)
 
@@ -81,8 +96,10 @@ struct ProcessTests {
     @Test func checkOnceExitsOneWhenRedisIsUnreachable() async throws {
         let port = try freeLoopbackPort()
         let check = try SidecarProcess(
-            ["check", "--once"], folder: SidecarProcess.folder(config: TestRedis.configuration(agents: ["mary"]).yaml),
-            redisURL: "redis://:hunter2@127.0.0.1:\(port)")
+            ["check", "--once"],
+            folder: SidecarProcess.folder(config: TestRedis.configuration(agents: ["mary"]).yaml),
+            redisURL: "redis://:hunter2@127.0.0.1:\(port)"
+        )
         #expect(try await check.exitStatus(within: .seconds(20)) == 1)
         #expect(check.output.contains("not reachable within 10 s"), "\(check.output)")
         #expect(!check.output.contains("hunter2"))
@@ -112,13 +129,19 @@ struct ProcessTests {
         let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(1))
         let folder = try SidecarProcess.folder(config: configuration.yaml)
         let good = try SidecarProcess(
-            ["run", "--log-level", "trace"], folder: folder, redisURL: "redis://:s3cr3t-pa55@127.0.0.1:\(server.port)")
+            ["run", "--log-level", "trace"],
+            folder: folder,
+            redisURL: "redis://:s3cr3t-pa55@127.0.0.1:\(server.port)"
+        )
         try await eventually("map written through an authenticated connection") { good.status(of: "mary") == "unknown" }
         good.signal(SIGTERM)
         #expect(try await good.exitStatus(within: .seconds(5)) == 0)
 
         let wrong = try SidecarProcess(
-            ["check", "--once"], folder: folder, redisURL: "redis://:wr0ng-pa55@127.0.0.1:\(server.port)")
+            ["check", "--once"],
+            folder: folder,
+            redisURL: "redis://:wr0ng-pa55@127.0.0.1:\(server.port)"
+        )
         #expect(try await wrong.exitStatus(within: .seconds(20)) == 1)
         #expect(wrong.output.contains("authentication"), "\(wrong.output)")
         for output in [good.output, wrong.output] {
@@ -130,7 +153,11 @@ struct ProcessTests {
         let server = try await RedisServer.start()
         let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(1))
         let redis = RedisClient(url: server.url, name: "test-client")
-        let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(server.url)")
+        let sidecar = try SidecarProcess(
+            ["run"],
+            folder: SidecarProcess.folder(config: configuration.yaml),
+            redisURL: "\(server.url)"
+        )
         try await redis.waitForSubscribers(configuration.agents[0].channel)
         try await redis.publish(configuration.agents[0].channel, #"{"status":"before"}"#)
         try await eventually("mirrored before the crash") { try await redis.heartbeat(configuration, "mary") != nil }
@@ -144,7 +171,10 @@ struct ProcessTests {
         }
         try await eventually("map shows the agent again") { sidecar.status(of: "mary") == "online" }
         #expect(sidecar.process.isRunning)
-        #expect(sidecar.output.components(separatedBy: "subscriber lost its subscriptions").count == 2, "logged once: \(sidecar.output)")
+        #expect(
+            sidecar.output.components(separatedBy: "subscriber lost its subscriptions").count == 2,
+            "logged once: \(sidecar.output)"
+        )
         #expect(sidecar.output.contains("subscriber resubscribed to every channel"))
         await redis.close()
     }
@@ -153,7 +183,11 @@ struct ProcessTests {
     /// logged an error and the first map said "degraded" for a whole interval.
     @Test func aFreshStartIsNotDegraded() async throws {
         let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(3600))
-        let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)")
+        let sidecar = try SidecarProcess(
+            ["run"],
+            folder: SidecarProcess.folder(config: configuration.yaml),
+            redisURL: "\(TestRedis.url)"
+        )
         try await eventually("first map") { sidecar.map() != nil }
         #expect(sidecar.map()?["degraded"] == nil, "\(sidecar.map() ?? [:])")
         #expect(await sidecar.get("/readyz")?.status == 200)
@@ -163,11 +197,19 @@ struct ProcessTests {
     }
 
     @Test func twoReplicasAgree() async throws {
-        var configuration = TestRedis.configuration(agents: ["fresh", "silent", "never"], threshold: .seconds(60), interval: .seconds(1))
+        var configuration = TestRedis.configuration(
+            agents: ["fresh", "silent", "never"],
+            threshold: .seconds(60),
+            interval: .seconds(1)
+        )
         configuration.agents[1].offlineThreshold = .seconds(2)  // offline 2 s after the replicas listen
         let redis = try TestRedis.client()
         let replicas = try (0..<2).map { _ in
-            try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)")
+            try SidecarProcess(
+                ["run"],
+                folder: SidecarProcess.folder(config: configuration.yaml),
+                redisURL: "\(TestRedis.url)"
+            )
         }
         try await redis.waitForSubscribers(configuration.agents[0].channel, count: 2)
         try await redis.publish(configuration.agents[0].channel, #"{"status":"ok"}"#)

@@ -1,6 +1,8 @@
-@testable import AgentHeartbeat
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 import Testing
+
+@testable import AgentHeartbeat
 
 /// The RESP encoder every command goes through (`RedisConnection.append`).
 @Suite("Redis commands in the wire format")
@@ -13,7 +15,10 @@ struct RedisCommandTests {
 
     @Test func isBinarySafeAndCountsBytesNotCharacters() {
         let encoded = RedisCommand("SET", [Array("k".utf8), [0, 13, 10, 0xFF], [], Array("é".utf8)]).encoded
-        #expect(encoded == Array("*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\n".utf8) + [0, 13, 10, 0xFF] + Array("\r\n$0\r\n\r\n$2\r\né\r\n".utf8))
+        #expect(
+            encoded == Array("*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\n".utf8) + [0, 13, 10, 0xFF]
+                + Array("\r\n$0\r\n\r\n$2\r\né\r\n".utf8)
+        )
     }
 
     @Test func aRealRedisReadsWhatItEncodes() async throws {

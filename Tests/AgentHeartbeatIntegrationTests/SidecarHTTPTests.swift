@@ -9,13 +9,26 @@ struct SidecarHTTPTests {
     @Test func probesFollowRedisButHealthDoesNot() async throws {
         let server = try await RedisServer.start()
         let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(1))
-        let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(server.url)")
+        let sidecar = try SidecarProcess(
+            ["run"],
+            folder: SidecarProcess.folder(config: configuration.yaml),
+            redisURL: "\(server.url)"
+        )
         try await eventually("ready") { await sidecar.get("/readyz")?.status == 200 }
         #expect(await sidecar.get("/healthz")?.status == 200)
         // The image's HEALTHCHECK: `probe` finds the sidecar through AGENT_HEARTBEAT_HTTP.
-        let probe = try SidecarProcess(["probe"], folder: SidecarProcess.folder(config: ""), redisURL: nil, environment: ["AGENT_HEARTBEAT_HTTP": "127.0.0.1:\(sidecar.httpPort)"])
+        let probe = try SidecarProcess(
+            ["probe"],
+            folder: SidecarProcess.folder(config: ""),
+            redisURL: nil,
+            environment: ["AGENT_HEARTBEAT_HTTP": "127.0.0.1:\(sidecar.httpPort)"]
+        )
         #expect(try await probe.exitStatus(within: .seconds(10)) == 0)
-        let closed = try SidecarProcess(["probe", "http://127.0.0.1:\(try freeLoopbackPort())/healthz"], folder: SidecarProcess.folder(config: ""), redisURL: nil)
+        let closed = try SidecarProcess(
+            ["probe", "http://127.0.0.1:\(try freeLoopbackPort())/healthz"],
+            folder: SidecarProcess.folder(config: ""),
+            redisURL: nil
+        )
         #expect(try await closed.exitStatus(within: .seconds(10)) == 1)
 
         await server.stop()
@@ -33,10 +46,17 @@ struct SidecarHTTPTests {
     @Test func metricsParseAndCountHeartbeats() async throws {
         let configuration = TestRedis.configuration(agents: ["mary", "lisa"], interval: .seconds(1))
         let redis = try TestRedis.client()
-        let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)")
+        let sidecar = try SidecarProcess(
+            ["run"],
+            folder: SidecarProcess.folder(config: configuration.yaml),
+            redisURL: "\(TestRedis.url)"
+        )
         try await eventually("ready") { await sidecar.get("/readyz")?.status == 200 }
         let before = try await parsedMetrics(sidecar)
-        #expect(before["agent_heartbeat_heartbeats_received_total{agent=\"mary\"}"] == 0, "per-agent series exist from the start")
+        #expect(
+            before["agent_heartbeat_heartbeats_received_total{agent=\"mary\"}"] == 0,
+            "per-agent series exist from the start"
+        )
         #expect(before["agent_heartbeat_leader"] != nil)
         #expect(before["agent_heartbeat_config_reloads_total{result=\"failed\"}"] == 0)
 
@@ -61,7 +81,11 @@ struct SidecarHTTPTests {
 
     @Test func apiStatusIsTheFile() async throws {
         let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(3600))
-        let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)")
+        let sidecar = try SidecarProcess(
+            ["run"],
+            folder: SidecarProcess.folder(config: configuration.yaml),
+            redisURL: "\(TestRedis.url)"
+        )
         try await eventually("first map") { await sidecar.get("/api/status")?.status == 200 }
         let served = await sidecar.get("/api/status")?.body
         let file = try String(contentsOfFile: sidecar.mapPath, encoding: .utf8)
@@ -71,13 +95,26 @@ struct SidecarHTTPTests {
     }
 
     @Test func dashboardRendersInAHeadlessBrowser() async throws {
-        var configuration = TestRedis.configuration(agents: ["online-agent", "offline-agent", "unknown-agent"], interval: .seconds(1))
+        var configuration = TestRedis.configuration(
+            agents: ["online-agent", "offline-agent", "unknown-agent"],
+            interval: .seconds(1)
+        )
         configuration.agents[0].name = "Online <b>Agent</b>"
         configuration.agents[1].offlineThreshold = .seconds(2)  // offline 2 s after the sidecar listens
         let redis = try TestRedis.client()
-        try await storeHeartbeat(redis, configuration, "online-agent", age: .zero, payload: #"{"status":"busy","note":"<img src=x onerror=alert(1)>"}"#)
+        try await storeHeartbeat(
+            redis,
+            configuration,
+            "online-agent",
+            age: .zero,
+            payload: #"{"status":"busy","note":"<img src=x onerror=alert(1)>"}"#
+        )
         try await storeHeartbeat(redis, configuration, "offline-agent", age: .seconds(900))
-        let sidecar = try SidecarProcess(["run"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)")
+        let sidecar = try SidecarProcess(
+            ["run"],
+            folder: SidecarProcess.folder(config: configuration.yaml),
+            redisURL: "\(TestRedis.url)"
+        )
         try await eventually("first map") { await sidecar.get("/api/status")?.status == 200 }
         try await eventually("the silent agent is offline") { sidecar.status(of: "offline-agent") == "offline" }
 
@@ -114,7 +151,14 @@ struct SidecarHTTPTests {
 
         // Add an agent: it appears in the map within a cycle and its heartbeats are mirrored.
         var grown = configuration
-        grown.agents.append(.init(id: "newcomer", name: "Newcomer", channel: "\(configuration.keyPrefix):heartbeat:newcomer", offlineThreshold: .seconds(300)))
+        grown.agents.append(
+            .init(
+                id: "newcomer",
+                name: "Newcomer",
+                channel: "\(configuration.keyPrefix):heartbeat:newcomer",
+                offlineThreshold: .seconds(300)
+            )
+        )
         try replaceFile(folder.appendingPathComponent("agents.yaml"), with: grown.yaml)
         try await eventually("new agent in the map") { sidecar.status(of: "newcomer") == "unknown" }
         try await redis.waitForSubscribers(grown.agents[1].channel)
@@ -147,7 +191,10 @@ struct SidecarHTTPTests {
     @Test func jsonLogsAreOneObjectPerLine() async throws {
         let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(1))
         let sidecar = try SidecarProcess(
-            ["run", "--log-format", "json"], folder: SidecarProcess.folder(config: configuration.yaml), redisURL: "\(TestRedis.url)")
+            ["run", "--log-format", "json"],
+            folder: SidecarProcess.folder(config: configuration.yaml),
+            redisURL: "\(TestRedis.url)"
+        )
         try await eventually("first map") { sidecar.map() != nil }
         sidecar.signal(SIGTERM)
         #expect(try await sidecar.exitStatus(within: .seconds(5)) == 0)
@@ -174,7 +221,9 @@ func replaceFile(_ url: URL, with text: String) throws {
 
 /// /metrics through prometheus-client's parser (a real one): `name{labels}` → value.
 func parsedMetrics(_ sidecar: SidecarProcess) async throws -> [String: Double] {
-    guard let response = await sidecar.get("/metrics"), response.status == 200 else { throw TestSetupError("/metrics did not answer") }
+    guard let response = await sidecar.get("/metrics"), response.status == 200 else {
+        throw TestSetupError("/metrics did not answer")
+    }
     let script = """
         import json, sys
         from prometheus_client.parser import text_string_to_metric_families
@@ -216,7 +265,9 @@ func runChromium(_ arguments: [String]) async throws -> (status: Int32, output: 
 private func runChromiumBlocking(_ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = try findExecutable("chromium")
-    process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--virtual-time-budget=8000"] + arguments
+    process.arguments =
+        ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--virtual-time-budget=8000"]
+        + arguments
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = FileHandle.nullDevice

@@ -27,9 +27,22 @@ struct TelegramNotifierTests {
         let api = try FakeBotAPI()
         api.script(.tooManyRequests(retryAfter: 2), .serverError, .unauthorized)
         let notifier = notifier(api)
-        #expect(await notifier.send(text: "x") == .failed(reason: "HTTP 429: Too Many Requests: retry after 2", retryable: true, retryAfter: .seconds(2)))
-        #expect(await notifier.send(text: "x") == .failed(reason: "HTTP 500: Internal Server Error", retryable: true, retryAfter: nil))
-        #expect(await notifier.send(text: "x") == .failed(reason: "HTTP 401: Unauthorized", retryable: false, retryAfter: nil))
+        #expect(
+            await notifier.send(text: "x")
+                == .failed(
+                    reason: "HTTP 429: Too Many Requests: retry after 2",
+                    retryable: true,
+                    retryAfter: .seconds(2)
+                )
+        )
+        #expect(
+            await notifier.send(text: "x")
+                == .failed(reason: "HTTP 500: Internal Server Error", retryable: true, retryAfter: nil)
+        )
+        #expect(
+            await notifier.send(text: "x")
+                == .failed(reason: "HTTP 401: Unauthorized", retryable: false, retryAfter: nil)
+        )
     }
 
     @Test func unreachableAPIIsRetryableAndHidesTheToken() async throws {
@@ -51,7 +64,8 @@ struct TelegramNotifierTests {
         let api = try FakeBotAPI()
         api.script(
             .tooManyRequests(retryAfter: Int.max),
-            .init(status: 400, body: #"{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}"#))
+            .init(status: 400, body: #"{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}"#)
+        )
         let notifier = notifier(api)
         guard case .failed(_, true, let retryAfter?) = await notifier.send(text: "x") else {
             Issue.record("expected a retryable failure with a wait")

@@ -4,13 +4,20 @@ import Benchmark
 /// The per-agent work of a check and the per-message work of the mirror, at 100,000 agents:
 /// what `Benchmarks/run.py` scenario 2 measures end to end, taken apart.
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .mallocCountTotal, .peakMemoryResident], maxDuration: .seconds(5))
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .mallocCountTotal, .peakMemoryResident],
+        maxDuration: .seconds(5)
+    )
 
     let now: Int64 = 1_796_000_000_000
     let agents = (0..<100_000).map { MonitorConfiguration.Agent(id: "a\($0)", name: "Agent \($0)") }
     // As the mirror stores them: one in ten silent for ten minutes.
     let stored = agents.indices.map { index in
-        Array(#"{"received_at_ms":\#(now - (index % 10 == 0 ? 600_000 : 1_000)),"payload":{"status":"ok","signals_sent":\#(index),"queue":3}}"#.utf8)
+        Array(
+            (#"{"received_at_ms":\#(now - (index % 10 == 0 ? 600_000 : 1_000)),"#
+                + #""payload":{"status":"ok","signals_sent":\#(index),"queue":3}}"#)
+                .utf8
+        )
     }
     let records = stored.map { HeartbeatRecord(stored: $0) }
     let states = zip(agents, records).map { AgentState(agent: $0, record: $1, now: now) }

@@ -1,4 +1,5 @@
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 import Foundation
 import Logging
 import Metrics
@@ -48,7 +49,11 @@ public actor AlertDispatcher {
 
     /// `sendTimeout` bounds one delivery attempt (see `lock`).
     public init(
-        client: RedisClient, notifier: (any Notifier)?, sendTimeout: Duration, status: SidecarStatus, logger: Logger,
+        client: RedisClient,
+        notifier: (any Notifier)?,
+        sendTimeout: Duration,
+        status: SidecarStatus,
+        logger: Logger,
         competes: Bool? = nil
     ) {
         self.client = client
@@ -70,8 +75,10 @@ public actor AlertDispatcher {
     /// between renewals (a cycle, an attempt, a pause) with a cycle to spare.
     var lock: LeaderLock {
         LeaderLock(
-            key: configuration.leaderKey, token: token,
-            ttl: configuration.checkInterval * 2 + sendTimeout + maximumRetryPause)
+            key: configuration.leaderKey,
+            token: token,
+            ttl: configuration.checkInterval * 2 + sendTimeout + maximumRetryPause
+        )
     }
 
     /// Hands a check to `run`; returns at once.
@@ -142,7 +149,9 @@ public actor AlertDispatcher {
         }
         if !lost.isEmpty {
             logger.warning(
-                "Redis lost alert records; restoring what this leader knew", metadata: ["count": "\(lost.count)"])
+                "Redis lost alert records; restoring what this leader knew",
+                metadata: ["count": "\(lost.count)"]
+            )
             _ = await store(lost)
         }
         return records
@@ -202,7 +211,9 @@ public actor AlertDispatcher {
     /// new leader honours it too); records the alert state once delivered or refused for good.
     /// False when the message is still due.
     private func deliver(
-        _ message: AlertMessage, with notifier: any Notifier, result: HeartbeatChecker.Result
+        _ message: AlertMessage,
+        with notifier: any Notifier,
+        result: HeartbeatChecker.Result
     ) async -> Bool {
         let retryKey = configuration.retryAfterKey(notifier: notifier.name)
         var backoff = Backoff(initial: .milliseconds(500), maximum: maximumRetryPause)
@@ -221,22 +232,29 @@ public actor AlertDispatcher {
                 sent.increment()
                 logger.info(
                     "notification delivered",
-                    metadata: ["notifier": "\(notifier.name)", "events": "\(message.events.map(\.kind.rawValue))", "agents": "\(agents)"])
+                    metadata: [
+                        "notifier": "\(notifier.name)", "events": "\(message.events.map(\.kind.rawValue))",
+                        "agents": "\(agents)",
+                    ]
+                )
                 return await record(message.events, at: result.serverMilliseconds(at: .now))
             case .rejected(let reason):
                 rejected.increment()
                 logger.error(
                     "notification refused for good; recorded as told so the others go on",
-                    metadata: ["notifier": "\(notifier.name)", "reason": "\(reason)", "agents": "\(agents)"])
+                    metadata: ["notifier": "\(notifier.name)", "reason": "\(reason)", "agents": "\(agents)"]
+                )
                 return await record(message.events, at: result.serverMilliseconds(at: .now))
             case .failed(let reason, let retryable, let retryAfter):
                 failed.increment()
                 logger.warning(
                     "notification not delivered",
                     metadata: [
-                        "notifier": "\(notifier.name)", "reason": "\(reason)", "attempt": "\(attempt)", "retryable": "\(retryable)",
+                        "notifier": "\(notifier.name)", "reason": "\(reason)", "attempt": "\(attempt)",
+                        "retryable": "\(retryable)",
                         "agents": "\(agents)",
-                    ])
+                    ]
+                )
                 if let retryAfter {
                     _ = try? await client.withConnection { connection throws(RedisError) in
                         try connection.call(.setExpiring(retryKey, "1", milliseconds: retryAfter.wholeMilliseconds))

@@ -1,4 +1,5 @@
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 
 /// Decides which replica sends notifications: `SET <prefix>:leader <token> NX PX <ttl>`, renewed by
 /// the holder with a compare-and-pexpire script and released with compare-and-delete.

@@ -1,4 +1,5 @@
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 import Foundation
 
 /// One check: read every agent's key and evaluate it against the Redis clock. Made once per
@@ -35,13 +36,22 @@ public struct HeartbeatChecker: Sendable {
         }
 
         /// The status map of this result.
-        public var statusMap: StatusMapRenderer { StatusMapRenderer(states: states, now: now, alertRecords: alertRecords, order: order) }
+        public var statusMap: StatusMapRenderer {
+            StatusMapRenderer(states: states, now: now, alertRecords: alertRecords, order: order)
+        }
     }
 
     public func check() async throws -> Result {
-        let snapshot = try await client.withConnection { [reader] connection throws(RedisError) in try reader.read(on: connection) }
+        let snapshot = try await client.withConnection { [reader] connection throws(RedisError) in
+            try reader.read(on: connection)
+        }
         return Result(
-            now: snapshot.now, readAt: snapshot.readAt, requestedAt: snapshot.requestedAt, states: snapshot.states,
-            alertRecords: snapshot.alertRecords, order: order)
+            now: snapshot.now,
+            readAt: snapshot.readAt,
+            requestedAt: snapshot.requestedAt,
+            states: snapshot.states,
+            alertRecords: snapshot.alertRecords,
+            order: order
+        )
     }
 }

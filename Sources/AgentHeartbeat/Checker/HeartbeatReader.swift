@@ -1,10 +1,11 @@
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 
 /// Reads the server clock, every agent's heartbeat key and alert record, and evaluates each agent
-/// as its chunk arrives: an MGET and an HMGET per chunk of at most `chunkSize` agents, TIME first. The requests depend only on the
-/// configuration, so they are encoded once (at 100,000 agents, building them took a sixth of a
-/// check). Every chunk is sent before the first reply is read, so Redis answers the next chunk
-/// while this one is parsed.
+/// as its chunk arrives: an MGET and an HMGET per chunk of at most `chunkSize` agents, TIME first.
+/// The requests depend only on the configuration, so they are encoded once (at 100,000 agents,
+/// building them took a sixth of a check). Every chunk is sent before the first reply is read, so
+/// Redis answers the next chunk while this one is parsed.
 ///
 /// An agent whose key is empty (never heard from, or Redis lost it) gets a `missingMarker` with
 /// the check's time, in one more round trip, only when there are such agents.
@@ -65,7 +66,9 @@ struct HeartbeatReader: Sendable {
             }
             let fields = try connection.readReply().items(chunk.count, of: "HMGET \(alertsKey)")
             for (agent, field) in zip(agents[chunk], fields) {
-                if let record = field.text.flatMap(AlertRecord.init(encoded:)) { snapshot.alertRecords[agent.id] = record }
+                if let record = field.text.flatMap(AlertRecord.init(encoded:)) {
+                    snapshot.alertRecords[agent.id] = record
+                }
             }
         }
         try markMissing(missing, now: now, on: connection)
@@ -79,10 +82,12 @@ struct HeartbeatReader: Sendable {
         let marker = HeartbeatRecord.missingMarker(since: now)
         let ttl = Array(String(keyTTL.wholeSeconds).utf8)
         for start in stride(from: 0, to: ids.count, by: 1000) {
-            _ = try connection.pipeline(ids[start..<min(start + 1000, ids.count)].map { id in
-                let key = MonitorConfiguration.heartbeatKey(prefix: keyPrefix, agentID: id)
-                return .setIfAbsent(Array(key.utf8), marker, ttl: ttl)
-            })
+            _ = try connection.pipeline(
+                ids[start..<min(start + 1000, ids.count)].map { id in
+                    let key = MonitorConfiguration.heartbeatKey(prefix: keyPrefix, agentID: id)
+                    return .setIfAbsent(Array(key.utf8), marker, ttl: ttl)
+                }
+            )
         }
     }
 }

@@ -29,8 +29,13 @@ public struct StatusCheckService: Service, CustomStringConvertible {
     )
 
     public init(
-        client: RedisClient, configurations: ConfigurationStore, alerts: AlertDispatcher?,
-        mirror: MirrorStatistics? = nil, watchdog: Watchdog? = nil, status: SidecarStatus, outputPath: String,
+        client: RedisClient,
+        configurations: ConfigurationStore,
+        alerts: AlertDispatcher?,
+        mirror: MirrorStatistics? = nil,
+        watchdog: Watchdog? = nil,
+        status: SidecarStatus,
+        outputPath: String,
         logger: Logger
     ) {
         self.client = client
@@ -147,7 +152,9 @@ public struct StatusCheckService: Service, CustomStringConvertible {
             if degraded != cycle.degraded {
                 if let degraded {
                     logger.error(
-                        "degraded: offline and recovery notifications held", metadata: ["reason": "\(degraded)"])
+                        "degraded: offline and recovery notifications held",
+                        metadata: ["reason": "\(degraded)"]
+                    )
                 } else {
                     logger.notice("no longer degraded: notifications resume")
                 }
@@ -159,14 +166,17 @@ public struct StatusCheckService: Service, CustomStringConvertible {
                 metadata: [
                     "online": "\(summary.onlineAgents)", "offline": "\(summary.offlineAgents)",
                     "unknown": "\(summary.unknownAgents)", "duration_ms": "\(elapsed.wholeMilliseconds)",
-                ])
+                ]
+            )
         } catch {
             status.checkFailed("\(error)")
             // The last known leader reports the failure: with Redis down nobody can take the lock.
             if notify, status.isLeader { watchdog?.ping(healthy: false) }
             if !cycle.failing {
                 logger.error(
-                    "check failed; the previous map stays until a check succeeds", metadata: ["error": "\(error)"])
+                    "check failed; the previous map stays until a check succeeds",
+                    metadata: ["error": "\(error)"]
+                )
             }
             cycle.failing = true
         }
@@ -175,17 +185,20 @@ public struct StatusCheckService: Service, CustomStringConvertible {
     /// Agents per status, and per agent (up to `SidecarMetrics.perAgentLimit` agents): up (1 online,
     /// 0 otherwise) and seconds since the last heartbeat.
     func export(_ states: [AgentState], summary: StatusMap.Summary, _ cycle: inout Cycle) {
-        for (status, count) in [("online", summary.onlineAgents), ("offline", summary.offlineAgents), ("unknown", summary.unknownAgents)] {
+        for (status, count) in [
+            ("online", summary.onlineAgents), ("offline", summary.offlineAgents), ("unknown", summary.unknownAgents),
+        ] {
             Gauge(label: SidecarMetrics.Name.agents, dimensions: [("status", status)]).record(count)
         }
         var current: [String: (up: Gauge, seconds: Gauge)] = [:]
         let perAgent = SidecarMetrics.perAgent(states.count)
         for state in states where perAgent {
             let id = state.agent.id
-            let gauges = cycle.gauges[id] ?? (
-                Gauge(label: SidecarMetrics.Name.agentUp, dimensions: [("agent", id)]),
-                Gauge(label: SidecarMetrics.Name.secondsSinceHeartbeat, dimensions: [("agent", id)])
-            )
+            let gauges =
+                cycle.gauges[id] ?? (
+                    Gauge(label: SidecarMetrics.Name.agentUp, dimensions: [("agent", id)]),
+                    Gauge(label: SidecarMetrics.Name.secondsSinceHeartbeat, dimensions: [("agent", id)])
+                )
             current[id] = gauges
             gauges.up.record(state.status == .online ? 1 : 0)
             if let seconds = state.secondsSinceHeartbeat { gauges.seconds.record(seconds) }

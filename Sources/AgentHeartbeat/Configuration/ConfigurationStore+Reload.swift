@@ -14,12 +14,16 @@ extension ConfigurationStore {
             break
         case .reloaded(let configuration):
             Counter(label: SidecarMetrics.Name.configReloads, dimensions: [("result", "ok")]).increment()
-            logger.notice("configuration reloaded", metadata: ["agents": "\(configuration.agents.count)", "file": "\(path ?? "")"])
+            logger.notice(
+                "configuration reloaded",
+                metadata: ["agents": "\(configuration.agents.count)", "file": "\(path ?? "")"]
+            )
         case .failed(let error):
             Counter(label: SidecarMetrics.Name.configReloads, dimensions: [("result", "failed")]).increment()
             logger.error(
                 "configuration not reloaded; keeping the running one",
-                metadata: ["error": "\(error)", "line": "\(error.line)", "column": "\(error.column)"])
+                metadata: ["error": "\(error)", "line": "\(error.line)", "column": "\(error.column)"]
+            )
         }
         return outcome
     }

@@ -14,7 +14,14 @@ extension MonitorConfiguration {
     /// Validates agents.yaml's bytes: start-up and reload accept and refuse the same files.
     init(data: Data, file path: String) throws(ConfigurationError) {
         guard let text = String(validating: data, as: UTF8.self) else {
-            throw ConfigurationError(code: .unreadable, file: path, line: 1, column: 1, keyPath: "", message: "the file is not UTF-8 text")
+            throw ConfigurationError(
+                code: .unreadable,
+                file: path,
+                line: 1,
+                column: 1,
+                keyPath: "",
+                message: "the file is not UTF-8 text"
+            )
         }
         try self.init(yaml: text, file: path)
     }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,10 @@ public enum AtomicFile {
     /// Writes what `contents` hands its `write` function (in as many chunks as it likes) to a
     /// temporary file beside `path`, flushes it, and renames it over `path`. Creates the folder if
     /// it is missing.
-    public static func write(to path: String, contents: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+    public static func write(
+        to path: String,
+        contents: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         do {

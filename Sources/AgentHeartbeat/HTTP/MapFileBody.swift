@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -19,7 +19,9 @@ public enum SidecarHTTPServer {
         }
 
         public init?(_ text: String) {
-            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+                (1...65535).contains(port)
+            else {
                 return nil
             }
             var host = String(text[..<colon])
@@ -33,7 +35,11 @@ public enum SidecarHTTPServer {
 
     /// The Hummingbird application: one more service in the sidecar's group.
     public static func application(
-        address: Address, status: SidecarStatus, mirror: HeartbeatMirror, registry: PrometheusCollectorRegistry, logger: Logger
+        address: Address,
+        status: SidecarStatus,
+        mirror: HeartbeatMirror,
+        registry: PrometheusCollectorRegistry,
+        logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
         let mapReader = JobThread(name: "map-reader")
@@ -44,12 +50,17 @@ public enum SidecarHTTPServer {
         }
         router.get("readyz") { _, _ in
             let reason = notReadyReason(status: status.snapshot, mirror: mirror.statistics.snapshot)
-            return text(reason.map { "not ready: \($0)\n" } ?? "ready\n", status: reason == nil ? .ok : .serviceUnavailable)
+            return text(
+                reason.map { "not ready: \($0)\n" } ?? "ready\n",
+                status: reason == nil ? .ok : .serviceUnavailable
+            )
         }
         router.get("metrics") { _, _ in
             Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
+            )
         }
         router.get("api/status") { _, _ in
             // Streamed from the file: at 100,000 agents it is tens of megabytes, and several readers
@@ -57,7 +68,11 @@ public enum SidecarHTTPServer {
             guard let path = status.snapshot.mapPath else {
                 return text("no check has completed yet\n", status: .serviceUnavailable)
             }
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: fileBody(path: path, readOn: mapReader))
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: fileBody(path: path, readOn: mapReader)
+            )
         }
         router.get("api/replica") { _, _ in
             let snapshot = status.snapshot
@@ -67,19 +82,26 @@ public enum SidecarHTTPServer {
                 "is_leader": .bool(snapshot.leaderToken == status.lockToken),
             ]
             return Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: (try? JSONEncoder().encode(body)) ?? Data())))
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: (try? JSONEncoder().encode(body)) ?? Data()))
+            )
         }
         router.get("/") { _, _ in
             Response(
                 status: .ok,
-                headers: [.contentType: "text/html; charset=utf-8", .contentSecurityPolicy: "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.dashboard_html)))
+                headers: [
+                    .contentType: "text/html; charset=utf-8",
+                    .contentSecurityPolicy: "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'",
+                ],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.dashboard_html))
+            )
         }
         return Application(
             router: router,
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "agent-heartbeat"),
-            logger: logger)
+            logger: logger
+        )
     }
 
     /// Why this replica should not receive traffic, or nil when it is ready.
@@ -94,7 +116,9 @@ public enum SidecarHTTPServer {
 
     private static func text(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
         Response(
-            status: status, headers: [.contentType: "text/plain; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+            status: status,
+            headers: [.contentType: "text/plain; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: body))
+        )
     }
 }

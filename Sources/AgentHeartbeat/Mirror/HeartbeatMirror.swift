@@ -1,4 +1,5 @@
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 import Logging
 import Metrics
 import ServiceLifecycle
@@ -43,7 +44,8 @@ public final class HeartbeatMirror: Service, Sendable, CustomStringConvertible {
         if await withDeadline(Self.flushBudget, { _ = try? await mirroring.value }) == nil {
             logger.error(
                 "stopping with heartbeats not mirrored: Redis did not answer in time",
-                metadata: ["count": "\(pending.count)"])
+                metadata: ["count": "\(pending.count)"]
+            )
         }
     }
 
@@ -114,7 +116,9 @@ extension HeartbeatMirror {
                     slotByChannel = [:]
                     try follow(mirror.configurations, on: connection)
                     while !pending.isClosed {
-                        if mirror.configurations.generation != generation { try follow(mirror.configurations, on: connection) }
+                        if mirror.configurations.generation != generation {
+                            try follow(mirror.configurations, on: connection)
+                        }
                         if try connection.waitForData(timeout: .milliseconds(250)) {
                             let arrived = ContinuousClock.now
                             try connection.drainBufferedPushes { handle($0, arrived: arrived) }
@@ -129,7 +133,8 @@ extension HeartbeatMirror {
                                 throw RedisError(
                                     .unexpectedReply,
                                     "Redis confirmed \(snapshot.subscribedChannels) of \(snapshot.expectedChannels)"
-                                        + " channels after \(subscribeGrace); resubscribing")
+                                        + " channels after \(subscribeGrace); resubscribing"
+                                )
                             }
                             continue
                         }
@@ -203,7 +208,8 @@ extension HeartbeatMirror {
             if let suppressed = limiter.permit(slot.agentID) {
                 mirror.logger.warning(
                     "malformed heartbeat payload",
-                    metadata: ["agent": "\(slot.agentID)", "problem": "\(problem)", "suppressed": "\(suppressed)"])
+                    metadata: ["agent": "\(slot.agentID)", "problem": "\(problem)", "suppressed": "\(suppressed)"]
+                )
             }
         }
     }
@@ -235,7 +241,10 @@ extension HeartbeatMirror {
                 } catch {
                     if pending.sleep(outage.failed(error)) {
                         // Shutting down while Redis fails: say what is lost instead of hanging.
-                        mirror.logger.error("stopping with heartbeats not mirrored", metadata: ["count": "\(pending.count)"])
+                        mirror.logger.error(
+                            "stopping with heartbeats not mirrored",
+                            metadata: ["count": "\(pending.count)"]
+                        )
                         return
                     }
                 }
@@ -252,12 +261,16 @@ extension HeartbeatMirror {
                 let configuration = mirror.configurations.current
                 let ttl = Array(String(configuration.keyTTL.wholeSeconds).utf8)
                 let clock = clock!
-                replies = try connection.pipeline(batch.map { heartbeat in
-                    let arrived = Array(String(clock.milliseconds(at: heartbeat.arrived)).utf8)
-                    return .evalSHA(
-                        scriptSHA, keys: [configuration.heartbeatKey(for: heartbeat.agentID)],
-                        arguments: [ttl, heartbeat.fields, arrived])
-                })
+                replies = try connection.pipeline(
+                    batch.map { heartbeat in
+                        let arrived = Array(String(clock.milliseconds(at: heartbeat.arrived)).utf8)
+                        return .evalSHA(
+                            scriptSHA,
+                            keys: [configuration.heartbeatKey(for: heartbeat.agentID)],
+                            arguments: [ttl, heartbeat.fields, arrived]
+                        )
+                    }
+                )
             } catch {
                 // Start afresh: a new connection loads the script and reads the clock again.
                 connection = nil

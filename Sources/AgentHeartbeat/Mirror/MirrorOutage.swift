@@ -1,4 +1,5 @@
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 import Logging
 
 /// The mirror's one way through a Redis outage, for the subscriber and the writer alike: the
@@ -28,10 +29,11 @@ struct MirrorOutage {
         report(error.description)
         if reason == nil {
             // Logged once per outage; `recovered` closes it.
-            let message: Logger.Message = switch part {
-            case .subscriber: "subscriber lost its subscriptions, reconnecting with backoff"
-            case .writer: "writer cannot store heartbeats, retrying with backoff"
-            }
+            let message: Logger.Message =
+                switch part {
+                case .subscriber: "subscriber lost its subscriptions, reconnecting with backoff"
+                case .writer: "writer cannot store heartbeats, retrying with backoff"
+                }
             logger.error(message, metadata: ["error": "\(error)"])
             statistics.recordConnectionLoss()
             reason = error.description
@@ -42,10 +44,11 @@ struct MirrorOutage {
     /// Records a successful attempt: ends the outage, if there was one.
     mutating func recovered() {
         guard let lost = reason else { return }
-        let message: Logger.Message = switch part {
-        case .subscriber: "subscriber resubscribed to every channel"
-        case .writer: "writer recovered"
-        }
+        let message: Logger.Message =
+            switch part {
+            case .subscriber: "subscriber resubscribed to every channel"
+            case .writer: "writer recovered"
+            }
         logger.notice(message, metadata: ["redis.lost": "\(lost)"])
         report(nil)
         reason = nil

@@ -96,7 +96,8 @@ public final class MirrorStatistics: Sendable {
         listening.withLock { state in
             ListeningGaps(
                 closed: state.closed.map { ($0.start.map(serverMilliseconds) ?? .min)..<serverMilliseconds($0.end) },
-                open: state.inGap ? (state.gapStart.map(serverMilliseconds) ?? .min) : nil)
+                open: state.inGap ? (state.gapStart.map(serverMilliseconds) ?? .min) : nil
+            )
         }
     }
 
@@ -107,11 +108,15 @@ public final class MirrorStatistics: Sendable {
     public var snapshot: Snapshot {
         let failures = failures.withLock { $0 }
         return Snapshot(
-            received: received.load(ordering: .relaxed), malformed: malformed.load(ordering: .relaxed),
-            written: written.load(ordering: .relaxed), connectionLosses: connectionLosses.load(ordering: .relaxed),
+            received: received.load(ordering: .relaxed),
+            malformed: malformed.load(ordering: .relaxed),
+            written: written.load(ordering: .relaxed),
+            connectionLosses: connectionLosses.load(ordering: .relaxed),
             subscribedChannels: subscribedChannels.load(ordering: .relaxed),
             expectedChannels: expectedChannels.load(ordering: .relaxed),
-            subscriberFailure: failures.subscriber, writerFailure: failures.writer,
-            isListening: listening.withLock { !$0.inGap })
+            subscriberFailure: failures.subscriber,
+            writerFailure: failures.writer,
+            isListening: listening.withLock { !$0.inGap }
+        )
     }
 }

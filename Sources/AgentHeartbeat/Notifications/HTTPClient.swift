@@ -35,7 +35,10 @@ public struct HTTPClient: Sendable {
     }
 
     func post(
-        url: String, contentType: String, body: [UInt8], abort: Abort = Abort()
+        url: String,
+        contentType: String,
+        body: [UInt8],
+        abort: Abort = Abort()
     ) throws(TransportError) -> Response {
         try perform(url: url, post: (contentType, body), abort: abort)
     }
@@ -44,7 +47,9 @@ public struct HTTPClient: Sendable {
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
     private func perform(
-        url: String, post: (contentType: String, body: [UInt8])?, abort: Abort
+        url: String,
+        post: (contentType: String, body: [UInt8])?,
+        abort: Abort
     ) throws(TransportError) -> Response {
         _ = Self.globalInit
         guard let handle = curl_easy_init() else { throw TransportError(message: "libcurl could not create a handle") }
@@ -54,7 +59,8 @@ public struct HTTPClient: Sendable {
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         defer { errorBuffer.deallocate() }
         // libcurl reads the header list during the transfer: it lives until this function returns.
-        var headers: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Expect:")  // no 100-continue round trip
+        // "Expect:" turns off curl's 100-continue round trip.
+        var headers: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Expect:")
         if let post { headers = curl_slist_append(headers, "Content-Type: \(post.contentType)") }
         defer { curl_slist_free_all(headers) }
         let sink = ResponseSink(abort: abort)

@@ -54,7 +54,16 @@ public final class TelegramNotifier: Notifier {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
-            body = Array(try encoder.encode(SendMessage(chat_id: settings.chatID, text: text, parse_mode: "HTML", disable_web_page_preview: true)))
+            body = Array(
+                try encoder.encode(
+                    SendMessage(
+                        chatID: settings.chatID,
+                        text: text,
+                        parseMode: "HTML",
+                        disableWebPagePreview: true
+                    )
+                )
+            )
         } catch {
             return .failed(reason: "cannot encode the message: \(error)", retryable: false, retryAfter: nil)
         }
@@ -77,16 +86,23 @@ public final class TelegramNotifier: Notifier {
             case .rejected(let reason): return .rejected(reason: redacted(reason))
             }
         } catch let error as HTTPClient.TransportError {
-            return .failed(reason: redacted("connection to the Bot API failed: \(error.message)"), retryable: true, retryAfter: nil)
+            return .failed(
+                reason: redacted("connection to the Bot API failed: \(error.message)"),
+                retryable: true,
+                retryAfter: nil
+            )
         } catch {
             return .failed(reason: redacted("\(error)"), retryable: true, retryAfter: nil)
         }
     }
 
-    /// Reads the Bot API's answer: `{"ok":true,...}` or `{"ok":false,"error_code":…,"description":…,"parameters":{"retry_after":…}}`.
+    /// Reads the Bot API's answer: `{"ok":true,...}` or
+    /// `{"ok":false,"error_code":…,"description":…,"parameters":{"retry_after":…}}`.
     static func result(of response: HTTPClient.Response) -> DeliveryResult {
         let fields: [String: JSONValue]
-        if let value = response.body.withUnsafeBufferPointer({ try? JSONParser.parse($0) }), case .object(let object) = value {
+        if let value = response.body.withUnsafeBufferPointer({ try? JSONParser.parse($0) }),
+            case .object(let object) = value
+        {
             fields = object
         } else {
             fields = [:]
@@ -111,9 +127,16 @@ public final class TelegramNotifier: Notifier {
     }
 
     private struct SendMessage: Encodable {
-        var chat_id: String
+        var chatID: String
         var text: String
-        var parse_mode: String
-        var disable_web_page_preview: Bool
+        var parseMode: String
+        var disableWebPagePreview: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case chatID = "chat_id"
+            case text
+            case parseMode = "parse_mode"
+            case disableWebPagePreview = "disable_web_page_preview"
+        }
     }
 }

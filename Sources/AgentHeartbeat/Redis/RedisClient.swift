@@ -1,4 +1,5 @@
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 
 /// A Redis connection living on its own thread, for request/reply work (checks, publishing).
 /// It connects on first use and again after a broken connection.
@@ -17,7 +18,9 @@ public final class RedisClient: @unchecked Sendable {  // `connection` is only t
     /// Runs `body` with the connection on the client's thread. A broken connection is dropped,
     /// and so is one that `body` left with replies unread (an error reply cut its pipeline short):
     /// the next call reconnects, and no reply is ever read as another command's.
-    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (RedisConnection) throws(RedisError) -> T) async throws -> T {
+    public func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (RedisConnection) throws(RedisError) -> T
+    ) async throws -> T {
         try await thread.run { [self] () throws(RedisError) -> T in
             do throws(RedisError) {
                 if connection == nil { connection = try RedisConnection(url: url, connectTimeout: connectTimeout) }

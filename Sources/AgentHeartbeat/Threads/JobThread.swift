@@ -1,3 +1,4 @@
+import AgentHeartbeatRedis
 internal import CGlibc
 import Foundation
 import Synchronization
@@ -26,7 +27,10 @@ public final class JobThread: Sendable {
 
     /// Runs `body` on a new thread of its own, then ends that thread: for a loop that lives as long
     /// as a service (the mirror's subscriber and writer) or a one-off command.
-    public static func run<T: Sendable>(named name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    public static func run<T: Sendable>(
+        named name: String,
+        _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
         try await JobThread(name: name).run(body)
     }
 
@@ -36,7 +40,9 @@ public final class JobThread: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 guard job.wait(continuation) else { return }
-                let queued = queue.add { job.start().map { continuation in continuation.resume(with: Result { try body() }) } }
+                let queued = queue.add {
+                    job.start().map { continuation in continuation.resume(with: Result { try body() }) }
+                }
                 if !queued { job.cancel() }
             }
         } onCancel: {

@@ -17,8 +17,13 @@ public struct AlertMessage: Sendable, Equatable {
     public static func render(_ events: [AlertPolicy.Event], now: Int64) -> [AlertMessage] {
         let down = events.filter { $0.kind != .recovery }
         let up = events.filter { $0.kind == .recovery }
-        return pack(down, now: now) { count in "🔴 <b>\(count == 1 ? "Agent offline" : "\(count) agents offline")</b>" }
-            + pack(up, now: now) { count in "🟢 <b>\(count == 1 ? "Agent recovered" : "\(count) agents recovered")</b>" }
+        let offline = pack(down, now: now) { count in
+            "🔴 <b>\(count == 1 ? "Agent offline" : "\(count) agents offline")</b>"
+        }
+        let recovered = pack(up, now: now) { count in
+            "🟢 <b>\(count == 1 ? "Agent recovered" : "\(count) agents recovered")</b>"
+        }
+        return offline + recovered
     }
 
     private static func pack(_ events: [AlertPolicy.Event], now: Int64, header: (Int) -> String) -> [AlertMessage] {
@@ -26,7 +31,9 @@ public struct AlertMessage: Sendable, Equatable {
         var batch: [(AlertPolicy.Event, String)] = []
         func flush() {
             guard !batch.isEmpty else { return }
-            let text = ([header(batch.count)] + batch.map(\.1) + ["Time: \(iso8601(milliseconds: now))"]).joined(separator: "\n\n")
+            let text = ([header(batch.count)] + batch.map(\.1) + ["Time: \(iso8601(milliseconds: now))"]).joined(
+                separator: "\n\n"
+            )
             messages.append(AlertMessage(html: text, events: batch.map(\.0)))
             batch = []
         }
@@ -46,7 +53,8 @@ public struct AlertMessage: Sendable, Equatable {
         let state = event.state
         let agent = state.agent
         let title = "<b>\(shown(agent.name))</b> (<code>\(shown(agent.id))</code>)"
-        let lastHeartbeat = state.lastHeartbeat.map { iso8601(milliseconds: $0) }
+        let lastHeartbeat =
+            state.lastHeartbeat.map { iso8601(milliseconds: $0) }
             ?? state.missingSince.map { "none since monitoring began at \(iso8601(milliseconds: $0))" } ?? "never"
         let silent = formatDuration(seconds: state.secondsSilent ?? 0)
         switch event.kind {

@@ -37,14 +37,21 @@ public struct AlertPolicy: Sendable {
                 guard due else { continue }
                 let kind: Event.Kind = record?.alerted == true ? .reminder : .offline
                 let lastSeen = kind == .reminder ? record?.lastSeen : state.lastHeartbeat
-                events.append(Event(
-                    kind: kind, state: state, lastSeenBefore: nil,
-                    recordAfterDelivery: AlertRecord(alerted: true, lastNotified: now, lastSeen: lastSeen)))
+                events.append(
+                    Event(
+                        kind: kind,
+                        state: state,
+                        lastSeenBefore: nil,
+                        recordAfterDelivery: AlertRecord(alerted: true, lastNotified: now, lastSeen: lastSeen)
+                    )
+                )
             case .online:
                 guard let record, record.alerted else { continue }
                 var cleared = record
                 cleared.alerted = false
-                events.append(Event(kind: .recovery, state: state, lastSeenBefore: record.lastSeen, recordAfterDelivery: cleared))
+                events.append(
+                    Event(kind: .recovery, state: state, lastSeenBefore: record.lastSeen, recordAfterDelivery: cleared)
+                )
             case .unknown:
                 continue
             }

@@ -12,13 +12,23 @@ extension MonitorConfiguration {
             root = try YAMLDocument.parse(text)
         } catch {
             throw ConfigurationError(
-                code: .syntax, file: file, line: error.mark.line, column: error.mark.column,
-                keyPath: "", message: "YAML syntax error: \(error.message)")
+                code: .syntax,
+                file: file,
+                line: error.mark.line,
+                column: error.mark.column,
+                keyPath: "",
+                message: "YAML syntax error: \(error.message)"
+            )
         }
         guard let root else {
             throw ConfigurationError(
-                code: .missingKey, file: file, line: 1, column: 1, keyPath: "agents",
-                message: "the file is empty; it needs at least an `agents:` list")
+                code: .missingKey,
+                file: file,
+                line: 1,
+                column: 1,
+                keyPath: "agents",
+                message: "the file is empty; it needs at least an `agents:` list"
+            )
         }
         var decoder = ConfigurationDecoder(file: file)
         self = try decoder.decodeConfiguration(root)
@@ -29,12 +39,28 @@ extension MonitorConfiguration {
 private struct ConfigurationDecoder {
     let file: String
 
-    func error(_ code: ConfigurationError.Code, at node: YAMLNode, _ keyPath: String, _ message: String) -> ConfigurationError {
-        ConfigurationError(code: code, file: file, line: node.mark.line, column: node.mark.column, keyPath: keyPath, message: message)
+    func error(
+        _ code: ConfigurationError.Code,
+        at node: YAMLNode,
+        _ keyPath: String,
+        _ message: String
+    ) -> ConfigurationError {
+        ConfigurationError(
+            code: code,
+            file: file,
+            line: node.mark.line,
+            column: node.mark.column,
+            keyPath: keyPath,
+            message: message
+        )
     }
 
     /// The pairs of a mapping as `key → (key node, value node)`, refusing unknown and repeated keys.
-    func mapping(_ node: YAMLNode, at keyPath: String, allowed: Set<String>) throws(ConfigurationError) -> [String: YAMLNode.Pair] {
+    func mapping(
+        _ node: YAMLNode,
+        at keyPath: String,
+        allowed: Set<String>
+    ) throws(ConfigurationError) -> [String: YAMLNode.Pair] {
         guard case .mapping(let pairs) = node.kind else {
             throw error(.wrongType, at: node, keyPath, "expected a mapping, found \(node.kindDescription)")
         }
@@ -42,14 +68,24 @@ private struct ConfigurationDecoder {
         for pair in pairs {
             let childPath = keyPath.isEmpty ? "" : keyPath + "."
             guard case .scalar(let key, _) = pair.key.kind else {
-                throw error(.wrongType, at: pair.key, keyPath, "keys must be plain words, found \(pair.key.kindDescription)")
+                throw error(
+                    .wrongType,
+                    at: pair.key,
+                    keyPath,
+                    "keys must be plain words, found \(pair.key.kindDescription)"
+                )
             }
             guard allowed.contains(key) else {
                 let known = allowed.sorted().joined(separator: ", ")
                 throw error(.unknownKey, at: pair.key, childPath + key, "unknown key \"\(key)\" (known keys: \(known))")
             }
             if let first = result[key] {
-                throw error(.duplicateKey, at: pair.key, childPath + key, "key repeated (first set on line \(first.key.mark.line))")
+                throw error(
+                    .duplicateKey,
+                    at: pair.key,
+                    childPath + key,
+                    "key repeated (first set on line \(first.key.mark.line))"
+                )
             }
             result[key] = pair
         }
@@ -68,7 +104,12 @@ private struct ConfigurationDecoder {
             throw error(.invalidValue, at: node, keyPath, "must be at least 1 second, found \(value)")
         }
         guard value <= 315_360_000 else {
-            throw error(.invalidValue, at: node, keyPath, "must be at most 315360000 seconds (10 years), found \(value)")
+            throw error(
+                .invalidValue,
+                at: node,
+                keyPath,
+                "must be at most 315360000 seconds (10 years), found \(value)"
+            )
         }
         return .seconds(value)
     }
@@ -106,10 +147,20 @@ private struct ConfigurationDecoder {
             config.keyTTL = try seconds(pair.value, at: "key_ttl_seconds")
         }
         guard let agentsPair = keys["agents"] else {
-            throw error(.missingKey, at: root, "agents", "missing required key \"agents\" (the list of agents to monitor)")
+            throw error(
+                .missingKey,
+                at: root,
+                "agents",
+                "missing required key \"agents\" (the list of agents to monitor)"
+            )
         }
         guard case .sequence(let items) = agentsPair.value.kind else {
-            throw error(.wrongType, at: agentsPair.value, "agents", "expected a list of agents, found \(agentsPair.value.kindDescription)")
+            throw error(
+                .wrongType,
+                at: agentsPair.value,
+                "agents",
+                "expected a list of agents, found \(agentsPair.value.kindDescription)"
+            )
         }
 
         // Where each id and channel was first seen, for duplicate errors.
@@ -125,25 +176,41 @@ private struct ConfigurationDecoder {
             }
             let id = try text(idPair.value, at: path + ".id")
             guard id.utf8.allSatisfy(Self.isIDByte) else {
-                throw error(.invalidValue, at: idPair.value, path + ".id", "\"\(id)\" may only contain a-z, 0-9, _ and -")
+                throw error(
+                    .invalidValue,
+                    at: idPair.value,
+                    path + ".id",
+                    "\"\(id)\" may only contain a-z, 0-9, _ and -"
+                )
             }
             if let first = idMarks[id] {
-                throw error(.duplicateID, at: idPair.value, path + ".id", "duplicate id \"\(id)\" (first used on line \(first.line))")
+                throw error(
+                    .duplicateID,
+                    at: idPair.value,
+                    path + ".id",
+                    "duplicate id \"\(id)\" (first used on line \(first.line))"
+                )
             }
             idMarks[id] = idPair.value.mark
             guard let namePair = fields["name"] else {
                 throw error(.missingKey, at: item, path + ".name", "missing required key \"name\" for agent \"\(id)\"")
             }
             var agent = MonitorConfiguration.Agent(
-                id: id, name: try text(namePair.value, at: path + ".name"), offlineThreshold: config.offlineThreshold)
+                id: id,
+                name: try text(namePair.value, at: path + ".name"),
+                offlineThreshold: config.offlineThreshold
+            )
             if let pair = fields["channel"] {
                 agent.channel = try text(pair.value, at: path + ".channel")
             }
             let channelNode = fields["channel"]?.value ?? idPair.value
             if let first = channelMarks[agent.channel] {
                 throw error(
-                    .duplicateChannel, at: channelNode, path + ".channel",
-                    "channel \"\(agent.channel)\" is already used by the agent on line \(first.line)")
+                    .duplicateChannel,
+                    at: channelNode,
+                    path + ".channel",
+                    "channel \"\(agent.channel)\" is already used by the agent on line \(first.line)"
+                )
             }
             channelMarks[agent.channel] = channelNode.mark
             if let pair = fields["offline_threshold_seconds"] {
@@ -157,19 +224,27 @@ private struct ConfigurationDecoder {
         let ttlNode = keys["key_ttl_seconds"]?.value ?? root
         if config.keyTTL <= config.offlineThreshold {
             throw error(
-                .ttlTooShort, at: ttlNode, "key_ttl_seconds",
-                "must be above offline_threshold_seconds (\(config.offlineThreshold.wholeSeconds)), found \(config.keyTTL.wholeSeconds)")
+                .ttlTooShort,
+                at: ttlNode,
+                "key_ttl_seconds",
+                "must be above offline_threshold_seconds (\(config.offlineThreshold.wholeSeconds)),"
+                    + " found \(config.keyTTL.wholeSeconds)"
+            )
         }
         for (node, path, threshold) in overrides where config.keyTTL <= threshold {
             throw error(
-                .ttlTooShort, at: node, path,
-                "must be below key_ttl_seconds (\(config.keyTTL.wholeSeconds)), found \(threshold.wholeSeconds)")
+                .ttlTooShort,
+                at: node,
+                path,
+                "must be below key_ttl_seconds (\(config.keyTTL.wholeSeconds)), found \(threshold.wholeSeconds)"
+            )
         }
         return config
     }
 
     static func isIDByte(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
             || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
     }
 }

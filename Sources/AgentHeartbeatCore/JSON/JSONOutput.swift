@@ -143,7 +143,9 @@ struct JSONOutput: ~Copyable {
     mutating func duration(seconds: Int64) {
         guard seconds > 0 else { return append("0s") }
         let start = count
-        for (amount, unit) in [(seconds / 86_400, "d"), (seconds % 86_400 / 3600, "h"), (seconds % 3600 / 60, "m"), (seconds % 60, "s")] as [(Int64, Unicode.Scalar)]
+        for (amount, unit) in [
+            (seconds / 86_400, "d"), (seconds % 86_400 / 3600, "h"), (seconds % 3600 / 60, "m"), (seconds % 60, "s"),
+        ] as [(Int64, Unicode.Scalar)]
         where amount > 0 {
             if count > start { append(UInt8(ascii: " ")) }
             integer(amount)

@@ -25,7 +25,10 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible, CustomDebu
     public init(parsing text: String) throws(ParseError) {
         func fail(_ message: String) -> ParseError { ParseError(message: message) }
         guard text.hasPrefix("redis://") else {
-            throw fail("expected redis://[[user]:password@]host[:port][/db] (only the redis:// scheme is supported; hiredis 0.14 has no TLS)")
+            throw fail(
+                "expected redis://[[user]:password@]host[:port][/db]"
+                    + " (only the redis:// scheme is supported; hiredis 0.14 has no TLS)"
+            )
         }
         var rest = Substring(text.dropFirst("redis://".count))
         var username: String?

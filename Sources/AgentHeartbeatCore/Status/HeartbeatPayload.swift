@@ -50,7 +50,8 @@ public struct HeartbeatPayload: Sendable, Equatable {
     /// Reads a payload as published. Pure: the checker uses it for the map.
     public static func parse(_ bytes: some Collection<UInt8>) -> Result<HeartbeatPayload, Problem> {
         guard bytes.count <= maximumSize else { return .failure(.tooLarge(bytes: bytes.count)) }
-        let parsed = bytes.withContiguousStorageIfAvailable { buffer in try? JSONParser.parse(buffer) }
+        let parsed =
+            bytes.withContiguousStorageIfAvailable { buffer in try? JSONParser.parse(buffer) }
             ?? Array(bytes).withUnsafeBufferPointer { buffer in try? JSONParser.parse(buffer) }
         guard let value = parsed else { return .failure(.notJSON) }
         guard case .object(var fields) = value else { return .failure(.notAnObject) }

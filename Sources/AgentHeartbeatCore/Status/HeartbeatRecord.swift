@@ -36,7 +36,9 @@ public struct HeartbeatRecord: Sendable, Equatable {
             case Field.receivedAt: receivedAt = Int64(String(decoding: bytes, as: UTF8.self))
             case Field.payload: payload = bytes
             case Field.error:
-                if case .string(let text) = bytes.withUnsafeBufferPointer({ try? JSONParser.parse($0) }) { error = text }
+                if case .string(let text) = bytes.withUnsafeBufferPointer({ try? JSONParser.parse($0) }) {
+                    error = text
+                }
             default: continue
             }
         }
@@ -57,10 +59,13 @@ public struct HeartbeatRecord: Sendable, Equatable {
     /// parse (the checker reads one per agent); only the payload is validated.
     private init?(mirrored value: [UInt8]) {
         let (head, middle) = (Self.head, Self.middle)
-        guard value.count > head.count + middle.count + 3, value.starts(with: head), value.last == UInt8(ascii: "}") else { return nil }
+        guard value.count > head.count + middle.count + 3, value.starts(with: head), value.last == UInt8(ascii: "}")
+        else { return nil }
         var index = head.count
         var time: Int64 = 0
-        while index < value.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(value[index]), index - head.count < 18 {
+        while index < value.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(value[index]),
+            index - head.count < 18
+        {
             time = time * 10 + Int64(value[index] - UInt8(ascii: "0"))
             index += 1
         }
@@ -103,7 +108,8 @@ public struct HeartbeatRecord: Sendable, Equatable {
     /// What the mirror stores after the time: `"payload":{…}` when the payload is usable,
     /// else `"error":"<problem>"`. The script that writes the key adds the time around it.
     /// The mirror makes one per heartbeat: a usable payload costs one allocation.
-    public static func storedFields(payload: UnsafeBufferPointer<UInt8>, problem: HeartbeatPayload.Problem?) -> [UInt8] {
+    public static func storedFields(payload: UnsafeBufferPointer<UInt8>, problem: HeartbeatPayload.Problem?) -> [UInt8]
+    {
         guard let problem else {
             var fields = payloadPrefix
             fields.reserveCapacity(payloadPrefix.count + payload.count)

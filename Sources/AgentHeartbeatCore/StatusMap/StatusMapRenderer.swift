@@ -203,7 +203,8 @@ public struct StatusMapRenderer: Sendable {
 enum PayloadFields {
     /// Fills `metadata` (emptied first) and returns the `status` and `timestamp` members.
     static func split(
-        _ payload: UnsafeBufferPointer<UInt8>, metadata: inout [JSONScanner.Member]
+        _ payload: UnsafeBufferPointer<UInt8>,
+        metadata: inout [JSONScanner.Member]
     ) -> (status: JSONScanner.Member?, timestamp: JSONScanner.Member?) {
         var status: JSONScanner.Member?
         var timestamp: JSONScanner.Member?
@@ -223,10 +224,13 @@ enum PayloadFields {
         }
         // Usually already in order. Swift's sort is stable, so duplicates stay in payload order
         // and the last of each is kept.
-        guard zip(metadata, metadata.dropFirst()).contains(where: { !precedes($0, $1) }) else { return (status, timestamp) }
+        guard zip(metadata, metadata.dropFirst()).contains(where: { !precedes($0, $1) }) else {
+            return (status, timestamp)
+        }
         metadata.sort(by: precedes)
         var kept = 0
-        for index in metadata.indices where index + 1 == metadata.count || precedes(metadata[index], metadata[index + 1]) {
+        for index in metadata.indices
+        where index + 1 == metadata.count || precedes(metadata[index], metadata[index + 1]) {
             metadata[kept] = metadata[index]
             kept += 1
         }

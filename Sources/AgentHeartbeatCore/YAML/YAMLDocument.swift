@@ -57,19 +57,32 @@ public enum YAMLDocument {
                 switch event.pointee.type {
                 case YAML_SCALAR_EVENT:
                     let scalar = event.pointee.data.scalar
-                    let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
-                    add(YAMLNode(kind: .scalar(text, plain: scalar.style == YAML_PLAIN_SCALAR_STYLE), mark: mark), anchor: name(scalar.anchor))
+                    let text = String(
+                        decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length),
+                        as: UTF8.self
+                    )
+                    add(
+                        YAMLNode(kind: .scalar(text, plain: scalar.style == YAML_PLAIN_SCALAR_STYLE), mark: mark),
+                        anchor: name(scalar.anchor)
+                    )
                 case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
                     guard open.count < maximumDepth else {
                         throw YAMLSyntaxError(message: "nesting deeper than \(maximumDepth) levels", mark: mark)
                     }
                     let isMapping = event.pointee.type == YAML_MAPPING_START_EVENT
-                    let anchor = isMapping ? name(event.pointee.data.mapping_start.anchor) : name(event.pointee.data.sequence_start.anchor)
+                    let anchor =
+                        isMapping
+                        ? name(event.pointee.data.mapping_start.anchor) : name(event.pointee.data.sequence_start.anchor)
                     open.append(Open(isMapping: isMapping, mark: mark, anchor: anchor))
                 case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                     let done = open.removeLast()
-                    let kind: YAMLNode.Kind = done.isMapping
-                        ? .mapping(stride(from: 0, to: done.items.count - 1, by: 2).map { YAMLNode.Pair(key: done.items[$0], value: done.items[$0 + 1]) })
+                    let kind: YAMLNode.Kind =
+                        done.isMapping
+                        ? .mapping(
+                            stride(from: 0, to: done.items.count - 1, by: 2).map {
+                                YAMLNode.Pair(key: done.items[$0], value: done.items[$0 + 1])
+                            }
+                        )
                         : .sequence(done.items)
                     add(YAMLNode(kind: kind, mark: done.mark), anchor: done.anchor)
                 case YAML_ALIAS_EVENT:

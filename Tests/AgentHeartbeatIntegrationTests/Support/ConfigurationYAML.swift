@@ -1,5 +1,5 @@
-import Foundation
 import AgentHeartbeatCore
+import Foundation
 
 extension MonitorConfiguration {
     /// agents.yaml text for this configuration, so process tests run the binary on it.
@@ -14,10 +14,17 @@ extension MonitorConfiguration {
         ]
         for agent in agents {
             lines += [
-                "  - id: \(agent.id)", "    name: \"\(agent.name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"", "    channel: \(agent.channel)",
+                "  - id: \(agent.id)",
+                "    name: \"\(escaped(agent.name))\"",
+                "    channel: \(agent.channel)",
                 "    offline_threshold_seconds: \(agent.offlineThreshold.wholeSeconds)",
             ]
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Inside a double-quoted YAML scalar.
+    private func escaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
     }
 }

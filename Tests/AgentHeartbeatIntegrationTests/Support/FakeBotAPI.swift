@@ -21,10 +21,18 @@ final class FakeBotAPI: Sendable {
         static func tooManyRequests(retryAfter: Int) -> Response {
             Response(
                 status: 429,
-                body: #"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after \#(retryAfter)","parameters":{"retry_after":\#(retryAfter)}}"#)
+                body: #"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after \#(retryAfter)","#
+                    + #""parameters":{"retry_after":\#(retryAfter)}}"#
+            )
         }
-        static let serverError = Response(status: 500, body: #"{"ok":false,"error_code":500,"description":"Internal Server Error"}"#)
-        static let unauthorized = Response(status: 401, body: #"{"ok":false,"error_code":401,"description":"Unauthorized"}"#)
+        static let serverError = Response(
+            status: 500,
+            body: #"{"ok":false,"error_code":500,"description":"Internal Server Error"}"#
+        )
+        static let unauthorized = Response(
+            status: 401,
+            body: #"{"ok":false,"error_code":401,"description":"Unauthorized"}"#
+        )
     }
 
     let port: Int
@@ -45,7 +53,8 @@ final class FakeBotAPI: Sendable {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let listening = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(listener, pointer, length) == 0 && getsockname(listener, pointer, &length) == 0 && listen(listener, 16) == 0
+                bind(listener, pointer, length) == 0 && getsockname(listener, pointer, &length) == 0
+                    && listen(listener, 16) == 0
             }
         }
         guard listening else { throw TestSetupError("fake Bot API could not listen") }
@@ -104,7 +113,8 @@ final class FakeBotAPI: Sendable {
                 headerEnd = range.upperBound
                 let headers = String(decoding: received[..<range.lowerBound], as: UTF8.self).lowercased()
                 for line in headers.split(separator: "\r\n") where line.hasPrefix("content-length:") {
-                    contentLength = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+                    contentLength =
+                        Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
                 }
             }
         }
@@ -119,16 +129,22 @@ final class FakeBotAPI: Sendable {
         if let refused = refusing.withLock({ $0 }), body.contains(refused) {
             let answer = #"{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}"#
             state.withLock { $0.requests.append(Request(path: path, body: body, status: 400, at: .now)) }
-            let reply = "HTTP/1.1 400 X\r\nContent-Type: application/json\r\nContent-Length: \(answer.utf8.count)\r\nConnection: close\r\n\r\n\(answer)"
-            _ = Array(reply.utf8).withUnsafeBytes { write(connection, $0.baseAddress, $0.count) }
+            Self.reply(.init(status: 400, body: answer), on: connection)
             return
         }
         let response = state.withLock { state in
-            let response = state.scripted.isEmpty ? Response(status: 200, body: #"{"ok":true,"result":{"message_id":1}}"#) : state.scripted.removeFirst()
+            let response =
+                state.scripted.isEmpty
+                ? Response(status: 200, body: #"{"ok":true,"result":{"message_id":1}}"#) : state.scripted.removeFirst()
             state.requests.append(Request(path: path, body: body, status: response.status, at: .now))
             return response
         }
-        let reply = "HTTP/1.1 \(response.status) X\r\nContent-Type: application/json\r\nContent-Length: \(response.body.utf8.count)\r\nConnection: close\r\n\r\n\(response.body)"
+        Self.reply(response, on: connection)
+    }
+
+    private static func reply(_ response: Response, on connection: Int32) {
+        let head = "HTTP/1.1 \(response.status) X\r\nContent-Type: application/json\r\n"
+        let reply = head + "Content-Length: \(response.body.utf8.count)\r\nConnection: close\r\n\r\n\(response.body)"
         _ = Array(reply.utf8).withUnsafeBytes { write(connection, $0.baseAddress, $0.count) }
     }
 

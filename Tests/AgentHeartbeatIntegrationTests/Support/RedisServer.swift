@@ -1,5 +1,6 @@
 import AgentHeartbeat
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 import Foundation
 
 /// A redis-server of the test's own on a free loopback port, for tests that kill and restart it.
@@ -34,14 +35,18 @@ final class RedisServer: @unchecked Sendable {
     private func launch() throws {
         let process = Process()
         process.executableURL = try findExecutable("redis-server")
-        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"] + extraArguments
+        process.arguments =
+            ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"]
+            + extraArguments
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         self.process = process
         // Ready when it accepts a connection; tests must not race its start-up.
         let deadline = ContinuousClock.now + .seconds(10)
         while (try? RedisConnection(url: url)) == nil {
-            guard ContinuousClock.now < deadline else { throw TestSetupError("redis-server on port \(port) did not start") }
+            guard ContinuousClock.now < deadline else {
+                throw TestSetupError("redis-server on port \(port) did not start")
+            }
             usleep(20_000)
         }
     }

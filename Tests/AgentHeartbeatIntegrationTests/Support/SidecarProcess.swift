@@ -11,13 +11,17 @@ final class SidecarProcess: @unchecked Sendable {
 
     /// The binary `swift test` built beside the test bundle.
     static var binary: URL {
-        if let path = ProcessInfo.processInfo.environment["AGENT_HEARTBEAT_BINARY"] { return URL(fileURLWithPath: path) }
+        if let path = ProcessInfo.processInfo.environment["AGENT_HEARTBEAT_BINARY"] {
+            return URL(fileURLWithPath: path)
+        }
         return Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("agent-heartbeat")
     }
 
     /// A fresh folder holding `agents.yaml` with the given text.
     static func folder(config: String) throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("agent-heartbeat-test-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "agent-heartbeat-test-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try config.write(to: folder.appendingPathComponent("agents.yaml"), atomically: true, encoding: .utf8)
         return folder
@@ -37,7 +41,9 @@ final class SidecarProcess: @unchecked Sendable {
         environment["LUKA_REDIS_URL"] = redisURL
         environment["AGENT_HEARTBEAT_CONFIG"] = nil
         environment["AGENT_HEARTBEAT_OUTPUT"] = nil
-        for name in ["TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID", "TELEGRAM_API_URL", "TELEGRAM_TIMEOUT_SECONDS"] { environment[name] = nil }
+        for name in ["TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID", "TELEGRAM_API_URL", "TELEGRAM_TIMEOUT_SECONDS"] {
+            environment[name] = nil
+        }
         environment["AGENT_HEARTBEAT_HTTP"] = "127.0.0.1:\(httpPort)"
         environment.merge(extra) { $1 }
         process.environment = environment
@@ -63,7 +69,9 @@ final class SidecarProcess: @unchecked Sendable {
     func get(_ path: String) async -> (status: Int, body: String)? {
         let url = "http://127.0.0.1:\(httpPort)\(path)"
         let client = HTTPClient(connectTimeout: .seconds(1), totalTimeout: .seconds(5))
-        guard let response = try? await JobThread.run(named: "test-http", { try client.get(url: url) }) else { return nil }
+        guard let response = try? await JobThread.run(named: "test-http", { try client.get(url: url) }) else {
+            return nil
+        }
         return (response.status, String(decoding: response.body, as: UTF8.self))
     }
 

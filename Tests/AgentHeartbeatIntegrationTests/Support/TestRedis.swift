@@ -1,5 +1,6 @@
 import AgentHeartbeat
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 import Foundation
 import Testing
 
@@ -8,7 +9,10 @@ enum TestRedis {
     static var url: RedisURL {
         get throws {
             guard let text = ProcessInfo.processInfo.environment["AGENT_HEARTBEAT_TEST_REDIS_URL"] else {
-                throw TestSetupError("AGENT_HEARTBEAT_TEST_REDIS_URL is not set: run the tests with scripts/test.sh, which starts a redis-server")
+                throw TestSetupError(
+                    "AGENT_HEARTBEAT_TEST_REDIS_URL is not set:"
+                        + " run the tests with scripts/test.sh, which starts a redis-server"
+                )
             }
             return try RedisURL(parsing: text)
         }
@@ -18,11 +22,16 @@ enum TestRedis {
 
     /// A configuration whose keys and channels no other test uses.
     static func configuration(
-        agents ids: [String], threshold: Duration = .seconds(300), interval: Duration = .seconds(60)
+        agents ids: [String],
+        threshold: Duration = .seconds(300),
+        interval: Duration = .seconds(60)
     ) -> MonitorConfiguration {
         let prefix = "test-\(UUID().uuidString.prefix(8).lowercased())"
         var configuration = MonitorConfiguration(
-            agents: ids.map { .init(id: $0, name: $0.capitalized, channel: "\(prefix):heartbeat:\($0)", offlineThreshold: threshold) })
+            agents: ids.map {
+                .init(id: $0, name: $0.capitalized, channel: "\(prefix):heartbeat:\($0)", offlineThreshold: threshold)
+            }
+        )
         configuration.keyPrefix = prefix
         configuration.offlineThreshold = threshold
         configuration.checkInterval = interval
@@ -80,7 +89,9 @@ extension HeartbeatRecord {
 
 /// Polls `condition` until it holds or the deadline passes; never a fixed sleep that hopes.
 func eventually(
-    _ what: String, timeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation,
+    _ what: String,
+    timeout: Duration = .seconds(20),
+    sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout

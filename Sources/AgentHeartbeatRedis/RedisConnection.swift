@@ -1,5 +1,7 @@
 import AgentHeartbeatCore
 internal import CHiredis
+internal import CHiredisLimits
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,7 +19,11 @@ public final class RedisConnection {
 
     /// Connects, then sends AUTH and SELECT as the URL asks.
     /// `commandTimeout` bounds every blocking read and write; a timed-out connection is broken.
-    public init(url: RedisURL, connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(5)) throws(RedisError) {
+    public init(
+        url: RedisURL,
+        connectTimeout: Duration = .seconds(2),
+        commandTimeout: Duration = .seconds(5)
+    ) throws(RedisError) {
         guard let context = redisConnectWithTimeout(url.host, Int32(url.port), timeval(connectTimeout)) else {
             throw RedisError(.connectionFailed, "cannot connect to \(url): out of memory")
         }
@@ -30,6 +36,7 @@ public final class RedisConnection {
         self.context = context
         redisSetTimeout(context, timeval(commandTimeout))
         redisEnableKeepAlive(context)
+        chiredis_limit_arrays(context.pointee.reader)
         if let password = url.password {
             if case .error(let message) = try send(.auth(username: url.username, password: password)) {
                 throw RedisError(.setupFailed, "authentication to \(url) failed: \(message)")
@@ -112,7 +119,7 @@ public final class RedisConnection {
 
     /// Hands every complete push already in hiredis' buffer to `handle`, in order, without
     /// touching the socket or copying. An error reply throws; other replies are skipped.
-    func drainBufferedPushes(_ handle: (borrowing RedisPush) -> Void) throws(RedisError) {
+    package func drainBufferedPushes(_ handle: (borrowing RedisPush) -> Void) throws(RedisError) {
         assertOwned()
         while true {
             var raw: UnsafeMutableRawPointer?

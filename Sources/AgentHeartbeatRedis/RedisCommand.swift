@@ -17,7 +17,7 @@ public struct RedisCommand: Sendable {
     }
 
     /// The command in Redis' wire format (RESP), as `RedisConnection.appendEncoded` sends it.
-    var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(arguments.reduce(16) { $0 + $1.count + 16 })
         bytes.append(contentsOf: "*\(arguments.count)\r\n".utf8)
@@ -34,11 +34,11 @@ extension RedisCommand {
     public static let ping = RedisCommand("PING")
     public static let time = RedisCommand("TIME")
 
-    static func auth(username: String?, password: String) -> RedisCommand {
+    package static func auth(username: String?, password: String) -> RedisCommand {
         if let username { RedisCommand("AUTH", username, password) } else { RedisCommand("AUTH", password) }
     }
 
-    static func select(_ database: Int) -> RedisCommand { RedisCommand("SELECT", String(database)) }
+    package static func select(_ database: Int) -> RedisCommand { RedisCommand("SELECT", String(database)) }
 
     public static func publish(_ channel: String, _ message: [UInt8]) -> RedisCommand {
         RedisCommand("PUBLISH", [Array(channel.utf8), message])
@@ -48,57 +48,62 @@ extension RedisCommand {
         subscribe(channels.map { Array($0.utf8) })
     }
 
-    static func subscribe(_ channels: [[UInt8]]) -> RedisCommand { RedisCommand("SUBSCRIBE", channels) }
+    package static func subscribe(_ channels: [[UInt8]]) -> RedisCommand { RedisCommand("SUBSCRIBE", channels) }
 
-    static func unsubscribe(_ channels: [[UInt8]]) -> RedisCommand { RedisCommand("UNSUBSCRIBE", channels) }
+    package static func unsubscribe(_ channels: [[UInt8]]) -> RedisCommand { RedisCommand("UNSUBSCRIBE", channels) }
 
     /// `MGET key...`: the heartbeat keys the checker reads.
-    static func readHeartbeats(_ keys: [String]) -> RedisCommand { RedisCommand("MGET", keys) }
+    package static func readHeartbeats(_ keys: [String]) -> RedisCommand { RedisCommand("MGET", keys) }
 
     /// `HMGET <prefix>:alerts id...`: what was last told about these agents.
-    static func readAlertRecords(_ key: String, ids: some Sequence<String>) -> RedisCommand {
+    package static func readAlertRecords(_ key: String, ids: some Sequence<String>) -> RedisCommand {
         RedisCommand("HMGET", [key] + ids)
     }
 
-    static func get(_ key: String) -> RedisCommand { RedisCommand("GET", key) }
+    package static func get(_ key: String) -> RedisCommand { RedisCommand("GET", key) }
 
-    static func pttl(_ key: String) -> RedisCommand { RedisCommand("PTTL", key) }
+    package static func pttl(_ key: String) -> RedisCommand { RedisCommand("PTTL", key) }
 
     /// `SET key value PX milliseconds`.
-    static func setExpiring(_ key: String, _ value: String, milliseconds: Int64) -> RedisCommand {
+    package static func setExpiring(_ key: String, _ value: String, milliseconds: Int64) -> RedisCommand {
         RedisCommand("SET", key, value, "PX", String(max(1, milliseconds)))
     }
 
-    static func hdel(_ key: String, _ fields: [String]) -> RedisCommand { RedisCommand("HDEL", [key] + fields) }
+    package static func hdel(_ key: String, _ fields: [String]) -> RedisCommand { RedisCommand("HDEL", [key] + fields) }
 
-    static func hscan(_ key: String, cursor: String) -> RedisCommand {
+    package static func hscan(_ key: String, cursor: String) -> RedisCommand {
         RedisCommand("HSCAN", key, cursor, "COUNT", "1000")
     }
 
     /// `SET key value NX PX milliseconds`: the leader lock.
-    static func setIfAbsent(_ key: String, _ value: String, milliseconds: String) -> RedisCommand {
+    package static func setIfAbsent(_ key: String, _ value: String, milliseconds: String) -> RedisCommand {
         RedisCommand("SET", key, value, "NX", "PX", milliseconds)
     }
 
     /// `SET key value NX EX seconds`.
-    static func setIfAbsent(_ key: [UInt8], _ value: [UInt8], ttl seconds: [UInt8]) -> RedisCommand {
+    package static func setIfAbsent(_ key: [UInt8], _ value: [UInt8], ttl seconds: [UInt8]) -> RedisCommand {
         RedisCommand("SET", [key, value, Array("NX".utf8), Array("EX".utf8), seconds])
     }
 
-    static func scriptLoad(_ script: RedisScript) -> RedisCommand { RedisCommand("SCRIPT", "LOAD", script.source) }
+    package static func scriptLoad(_ script: RedisScript) -> RedisCommand {
+        RedisCommand("SCRIPT", "LOAD", script.source)
+    }
 
-    static func eval(_ script: RedisScript, keys: [String], arguments: [String]) -> RedisCommand {
+    package static func eval(_ script: RedisScript, keys: [String], arguments: [String]) -> RedisCommand {
         RedisCommand("EVAL", [script.source, String(keys.count)] + keys + arguments)
     }
 
-    static func evalSHA(_ sha: String, keys: [String], arguments: [[UInt8]]) -> RedisCommand {
-        RedisCommand("EVALSHA", [Array(sha.utf8), Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + arguments)
+    package static func evalSHA(_ sha: String, keys: [String], arguments: [[UInt8]]) -> RedisCommand {
+        RedisCommand(
+            "EVALSHA",
+            [Array(sha.utf8), Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + arguments
+        )
     }
 }
 
 extension RedisReply {
     /// TIME's reply as milliseconds since 1970 on the server's clock.
-    func serverMilliseconds() throws(RedisError) -> Int64 {
+    package func serverMilliseconds() throws(RedisError) -> Int64 {
         guard let parts = array, parts.count == 2, let seconds = parts[0].integer, let micros = parts[1].integer else {
             throw RedisError(.unexpectedReply, "TIME returned \(shape)")
         }

@@ -14,7 +14,9 @@ public enum RedisReply: Sendable, Equatable {
         let value = reply.pointee
         func text() -> [UInt8] {
             guard let start = value.str else { return [] }
-            return start.withMemoryRebound(to: UInt8.self, capacity: value.len) { Array(UnsafeBufferPointer(start: $0, count: value.len)) }
+            return start.withMemoryRebound(to: UInt8.self, capacity: value.len) {
+                Array(UnsafeBufferPointer(start: $0, count: value.len))
+            }
         }
         switch value.type {
         case REDIS_REPLY_STRING: self = .string(text())

@@ -2,19 +2,19 @@ internal import CHiredis
 
 /// A pub/sub push (`message`, `subscribe`, `unsubscribe`) seen in place inside hiredis' reply
 /// object: nothing is copied, and the buffers are valid only while the handler runs.
-struct RedisPush: ~Copyable {
-    enum Kind {
+package struct RedisPush: ~Copyable {
+    package enum Kind {
         case message
         case subscribe
         case unsubscribe
     }
 
-    var kind: Kind
-    var channel: UnsafeBufferPointer<UInt8>
+    package var kind: Kind
+    package var channel: UnsafeBufferPointer<UInt8>
     /// The message's payload; empty for (un)subscribe confirmations.
-    var payload: UnsafeBufferPointer<UInt8>
+    package var payload: UnsafeBufferPointer<UInt8>
     /// For (un)subscribe confirmations: how many channels the connection is subscribed to now.
-    var subscriptions: Int
+    package var subscriptions: Int
 
     /// Nil for anything that is not a well-formed push.
     init?(_ reply: UnsafePointer<redisReply>) {
@@ -30,7 +30,9 @@ struct RedisPush: ~Copyable {
         if kind.elementsEqual("message".utf8), let bytes = Self.bytes(third) {
             pushKind = .message
             payload = bytes
-        } else if third.pointee.type == REDIS_REPLY_INTEGER, kind.elementsEqual("subscribe".utf8) || kind.elementsEqual("unsubscribe".utf8) {
+        } else if third.pointee.type == REDIS_REPLY_INTEGER,
+            kind.elementsEqual("subscribe".utf8) || kind.elementsEqual("unsubscribe".utf8)
+        {
             pushKind = kind.elementsEqual("subscribe".utf8) ? .subscribe : .unsubscribe
             subscriptions = Int(third.pointee.integer)
         } else {
@@ -44,6 +46,8 @@ struct RedisPush: ~Copyable {
 
     private static func bytes(_ reply: UnsafeMutablePointer<redisReply>) -> UnsafeBufferPointer<UInt8>? {
         guard reply.pointee.type == REDIS_REPLY_STRING else { return nil }
-        return UnsafeRawBufferPointer(start: reply.pointee.str, count: reply.pointee.len).assumingMemoryBound(to: UInt8.self)
+        return UnsafeRawBufferPointer(start: reply.pointee.str, count: reply.pointee.len).assumingMemoryBound(
+            to: UInt8.self
+        )
     }
 }

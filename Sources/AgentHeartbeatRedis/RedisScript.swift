@@ -25,9 +25,11 @@ extension RedisScript {
               local stored = tonumber(string.match(previous, '^{"\(HeartbeatRecord.Field.receivedAt)":(%d+)'))
               if stored and stored > at then return 0 end
             end
-            redis.call('SET', KEYS[1], '{"\(HeartbeatRecord.Field.receivedAt)":' .. string.format('%d', at) .. ',' .. ARGV[2] .. '}', 'EX', ARGV[1])
+            local record = '{"\(HeartbeatRecord.Field.receivedAt)":' .. string.format('%d', at) .. ',' .. ARGV[2] .. '}'
+            redis.call('SET', KEYS[1], record, 'EX', ARGV[1])
             return 1
-            """)
+            """
+    )
 
     /// Extends the leader lock if this replica holds it; returns the holder's token (nil if none).
     /// KEYS[1] lock, ARGV[1] token, ARGV[2] TTL ms.
@@ -37,7 +39,8 @@ extension RedisScript {
             local holder = redis.call('GET', KEYS[1])
             if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
             return holder
-            """)
+            """
+    )
 
     /// Deletes the leader lock if this replica holds it. KEYS[1] lock, ARGV[1] token.
     public static let releaseLeader = RedisScript(
@@ -45,7 +48,8 @@ extension RedisScript {
         source: """
             if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
             return 0
-            """)
+            """
+    )
 
     /// HSET only while holding the leader lock. KEYS[1] lock, KEYS[2] hash, ARGV[1] token,
     /// ARGV[2...] field, value, … Returns 1 when stored, 0 when another replica holds the lock.
@@ -55,5 +59,6 @@ extension RedisScript {
             if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
             redis.call('HSET', KEYS[2], unpack(ARGV, 2))
             return 1
-            """)
+            """
+    )
 }

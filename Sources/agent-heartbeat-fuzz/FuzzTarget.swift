@@ -1,0 +1,41 @@
+import AgentHeartbeatCore
+import AgentHeartbeatRedis
+
+/// The code that reads what others write, by name: each `run` takes any bytes and must neither
+/// crash nor hang. scripts/fuzz.sh runs them under libFuzzer from the seeds in Fuzz/corpus/.
+enum FuzzTarget: String, CaseIterable {
+    /// A heartbeat's payload as agents publish it, and the record the mirror stores from it.
+    case payload
+    /// agents.yaml.
+    case agentsYAML = "agents-yaml"
+    /// LUKA_REDIS_URL.
+    case redisURL = "redis-url"
+    /// What Redis sends: replies and pub/sub pushes in the wire format, and what is read from them.
+    case redisReply = "redis-reply"
+
+    func run(_ bytes: [UInt8]) {
+        switch self {
+        case .payload:
+            let problem = HeartbeatPayload.problem(with: bytes)
+            _ = HeartbeatPayload.parse(bytes)
+            // The key's value: what the mirror's script stores around the fields.
+            let fields = HeartbeatRecord.storedFields(payload: bytes, problem: problem)
+            _ = HeartbeatRecord(stored: Array(#"{"received_at_ms":1,"#.utf8) + fields + [UInt8(ascii: "}")])
+            _ = HeartbeatRecord(stored: bytes)
+            _ = HeartbeatRecord.missingSince(stored: bytes)
+        case .agentsYAML:
+            _ = try? MonitorConfiguration(yaml: String(decoding: bytes, as: UTF8.self), file: "agents.yaml")
+        case .redisURL:
+            if let url = try? RedisURL(parsing: String(decoding: bytes, as: UTF8.self)) { _ = url.description }
+        case .redisReply:
+            let replies = try? RedisReply.replies(inWireFormat: bytes) { push in
+                _ = HeartbeatPayload.problem(with: push.payload)
+            }
+            for reply in replies ?? [] {
+                _ = reply.shape
+                _ = try? reply.serverMilliseconds()
+                if case .string(let value) = reply { _ = HeartbeatRecord(stored: value) }
+            }
+        }
+    }
+}
