@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// What the HTTP endpoints report about this replica: the last map, whether checks succeed,
 /// who leads. Written by the check loop, read by request handlers.
@@ -21,7 +21,7 @@ public final class SidecarStatus: Sendable {
     /// This process's token in the leader lock: unique even among containers that share a
     /// hostname and PID 1, so "this replica leads" compares tokens, never names.
     public let lockToken: String
-    private let state = Mutex(Snapshot(mapPath: nil, checkError: "no check yet", leaderToken: nil))
+    private let state = NIOLockedValueBox(Snapshot(mapPath: nil, checkError: "no check yet", leaderToken: nil))
 
     public init(
         replicaName: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
@@ -30,18 +30,18 @@ public final class SidecarStatus: Sendable {
         lockToken = "\(replicaName)/\(UUID().uuidString)"
     }
 
-    public var snapshot: Snapshot { state.withLock { $0 } }
+    public var snapshot: Snapshot { state.withLockedValue { $0 } }
 
     public var isLeader: Bool { snapshot.leaderToken == lockToken }
 
     func checked(mapPath: String) {
-        state.withLock {
+        state.withLockedValue {
             $0.mapPath = mapPath
             $0.checkError = nil
         }
     }
 
-    func checkFailed(_ reason: String) { state.withLock { $0.checkError = reason } }
+    func checkFailed(_ reason: String) { state.withLockedValue { $0.checkError = reason } }
 
-    func leader(_ token: String?) { state.withLock { $0.leaderToken = token } }
+    func leader(_ token: String?) { state.withLockedValue { $0.leaderToken = token } }
 }

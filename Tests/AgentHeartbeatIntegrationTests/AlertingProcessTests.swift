@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// Several `agent-heartbeat run` replicas against one Redis, a fake Bot API standing in for Telegram.
-@Suite("Alerting across replicas")
+@Suite("Alerting across replicas", .serialized)
 struct AlertingProcessTests {
     static let token = "987654:SECRET-never-print-me"
 

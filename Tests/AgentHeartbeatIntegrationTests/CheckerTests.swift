@@ -43,112 +43,111 @@ struct CheckerTests {
         var configuration = TestRedis.configuration(agents: ["fresh", "silent", "never"], threshold: .seconds(2))
         // Never heard from: unknown for one threshold after the first check, so give it a long one.
         configuration.agents[2].offlineThreshold = .seconds(60)
-        let redis = try TestRedis.client()
-        let checker = HeartbeatChecker(client: redis, configuration: configuration)
-        try await storeHeartbeat(redis, configuration, "fresh", age: .zero)
-        try await storeHeartbeat(redis, configuration, "silent", age: .zero)
-
-        let first = try await checker.check()
-        #expect(first.states.map(\.status) == [.online, .online, .unknown])
-        #expect(first.statusMap.summary == .init(totalAgents: 3, onlineAgents: 2, offlineAgents: 0, unknownAgents: 1))
-
-        // Keep one agent beating while the other goes silent past its 2 s threshold.
-        try await eventually("silent agent offline") {
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            let checker = HeartbeatChecker(client: redis, configuration: configuration)
             try await storeHeartbeat(redis, configuration, "fresh", age: .zero)
-            return try await checker.check().states[1].status == .offline
+            try await storeHeartbeat(redis, configuration, "silent", age: .zero)
+
+            let first = try await checker.check()
+            #expect(first.states.map(\.status) == [.online, .online, .unknown])
+            #expect(
+                first.statusMap.summary == .init(totalAgents: 3, onlineAgents: 2, offlineAgents: 0, unknownAgents: 1)
+            )
+
+            // Keep one agent beating while the other goes silent past its 2 s threshold.
+            try await eventually("silent agent offline") {
+                try await storeHeartbeat(redis, configuration, "fresh", age: .zero)
+                return try await checker.check().states[1].status == .offline
+            }
+            let later = try await checker.check()
+            #expect(later.states.map(\.status) == [.online, .offline, .unknown])
+            #expect((later.states[1].secondsSinceHeartbeat ?? 0) >= 2)
+            #expect(try StatusMapDocument(json: later.statusMap.render()).alerts.map(\.agentID) == ["silent"])
         }
-        let later = try await checker.check()
-        #expect(later.states.map(\.status) == [.online, .offline, .unknown])
-        #expect((later.states[1].secondsSinceHeartbeat ?? 0) >= 2)
-        #expect(try StatusMapDocument(json: later.statusMap.render()).alerts.map(\.agentID) == ["silent"])
-        try await redis.removeKeys(of: configuration)
-        await redis.close()
     }
 
     /// Finding 3 (issue 9): an agent with no key is marked missing by the first check, and is
     /// offline one threshold later; the marker never replaces a heartbeat.
     @Test func anAgentWithoutAKeyIsMarkedAndTurnsOfflineAfterOneThreshold() async throws {
         let configuration = TestRedis.configuration(agents: ["never", "beating"], threshold: .seconds(1))
-        let redis = try TestRedis.client()
-        let checker = HeartbeatChecker(client: redis, configuration: configuration)
-        let first = try await checker.check()
-        #expect(first.states.map(\.status) == [.unknown, .unknown])
-        let marker = try await redis.send("GET", configuration.heartbeatKey(for: "never")).bytes ?? []
-        #expect(HeartbeatRecord.missingSince(stored: marker) == first.now)
-        let ttl = try await redis.send("TTL", configuration.heartbeatKey(for: "never")).integer ?? -1
-        #expect(ttl > 0)
-        try await eventually("offline one threshold after monitoring began") {
-            try await storeHeartbeat(redis, configuration, "beating", age: .zero)
-            let states = try await checker.check().states
-            return states[0].status == .offline && states[1].status == .online
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            let checker = HeartbeatChecker(client: redis, configuration: configuration)
+            let first = try await checker.check()
+            #expect(first.states.map(\.status) == [.unknown, .unknown])
+            let marker = try await redis.send("GET", configuration.heartbeatKey(for: "never")).bytes ?? []
+            #expect(HeartbeatRecord.missingSince(stored: marker) == first.now)
+            let ttl = try await redis.send("TTL", configuration.heartbeatKey(for: "never")).integer ?? -1
+            #expect(ttl > 0)
+            try await eventually("offline one threshold after monitoring began") {
+                try await storeHeartbeat(redis, configuration, "beating", age: .zero)
+                let states = try await checker.check().states
+                return states[0].status == .offline && states[1].status == .online
+            }
+            let later = try await checker.check()
+            #expect(later.states[0].missingSince == first.now && later.states[0].lastHeartbeat == nil)
+            #expect(
+                try StatusMapDocument(json: later.statusMap.render()).alerts.first?.message.contains(
+                    "since monitoring began at"
+                ) == true
+            )
         }
-        let later = try await checker.check()
-        #expect(later.states[0].missingSince == first.now && later.states[0].lastHeartbeat == nil)
-        #expect(
-            try StatusMapDocument(json: later.statusMap.render()).alerts.first?.message.contains(
-                "since monitoring began at"
-            ) == true
-        )
-        try await redis.removeKeys(of: configuration)
-        await redis.close()
     }
 
     @Test func agesAroundTheThresholdAreMeasuredOnTheServerClock() async throws {
         let configuration = TestRedis.configuration(agents: ["inside", "outside"], threshold: .seconds(60))
-        let redis = try TestRedis.client()
-        try await storeHeartbeat(redis, configuration, "inside", age: .seconds(50))
-        try await storeHeartbeat(redis, configuration, "outside", age: .seconds(61))
-        let result = try await HeartbeatChecker(client: redis, configuration: configuration).check()
-        #expect(result.states.map(\.status) == [.online, .offline])
-        // Stored relative to one TIME reading, checked a moment later: at most a few seconds more.
-        #expect((50...53).contains(result.states[0].secondsSinceHeartbeat ?? 0))
-        #expect((61...64).contains(result.states[1].secondsSinceHeartbeat ?? 0))
-        try await redis.removeKeys(of: configuration)
-        await redis.close()
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            try await storeHeartbeat(redis, configuration, "inside", age: .seconds(50))
+            try await storeHeartbeat(redis, configuration, "outside", age: .seconds(61))
+            let result = try await HeartbeatChecker(client: redis, configuration: configuration).check()
+            #expect(result.states.map(\.status) == [.online, .offline])
+            // Stored relative to one TIME reading, checked a moment later: at most a few seconds more.
+            #expect((50...53).contains(result.states[0].secondsSinceHeartbeat ?? 0))
+            #expect((61...64).contains(result.states[1].secondsSinceHeartbeat ?? 0))
+        }
     }
 
     @Test func perAgentOverride() async throws {
         var configuration = TestRedis.configuration(agents: ["strict", "patient"], threshold: .seconds(300))
         configuration.agents[1].offlineThreshold = .seconds(600)
-        let redis = try TestRedis.client()
-        try await storeHeartbeat(redis, configuration, "strict", age: .seconds(400))
-        try await storeHeartbeat(redis, configuration, "patient", age: .seconds(400))
-        let result = try await HeartbeatChecker(client: redis, configuration: configuration).check()
-        #expect(result.states.map(\.status) == [.offline, .online])
-        try await redis.removeKeys(of: configuration)
-        await redis.close()
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            try await storeHeartbeat(redis, configuration, "strict", age: .seconds(400))
+            try await storeHeartbeat(redis, configuration, "patient", age: .seconds(400))
+            let result = try await HeartbeatChecker(client: redis, configuration: configuration).check()
+            #expect(result.states.map(\.status) == [.offline, .online])
+        }
     }
 
     @Test func twoThousandAgentsInChunks() async throws {
         let ids = (0..<2000).map { "agent-\($0)" }
         let configuration = TestRedis.configuration(agents: ids, threshold: .seconds(60))
-        let redis = try TestRedis.client()
-        let now = try await redis.serverMilliseconds()
-        // Every third agent silent, every fifth never seen.
-        let commands = ids.enumerated().compactMap { index, id -> RedisCommand? in
-            guard index % 5 != 0 else { return nil }
-            let age: Int64 = index % 3 == 0 ? 120_000 : 1_000
-            return .storeHeartbeat(
-                configuration.heartbeatKey(for: id),
-                payload: #"{"status":"ok","n":\#(index)}"#,
-                at: now - age
-            )
-        }
-        _ = try await redis.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
-
-        let result = try await HeartbeatChecker(client: redis, configuration: configuration).check()
-        #expect(result.states.count == 2000)
-        for (index, state) in result.states.enumerated() {
-            let expected: AgentStatus = index % 5 == 0 ? .unknown : index % 3 == 0 ? .offline : .online
-            #expect(state.status == expected, "agent-\(index)")
-            if expected != .unknown {
-                #expect(state.payload.map { String(decoding: $0, as: UTF8.self) } == #"{"status":"ok","n":\#(index)}"#)
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            let now = try await redis.serverMilliseconds()
+            // Every third agent silent, every fifth never seen.
+            let commands = ids.enumerated().compactMap { index, id -> RedisCommand? in
+                guard index % 5 != 0 else { return nil }
+                let age: Int64 = index % 3 == 0 ? 120_000 : 1_000
+                return .storeHeartbeat(
+                    configuration.heartbeatKey(for: id),
+                    payload: #"{"status":"ok","n":\#(index)}"#,
+                    at: now - age
+                )
             }
+            _ = try await redis.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
+
+            let result = try await HeartbeatChecker(client: redis, configuration: configuration).check()
+            #expect(result.states.count == 2000)
+            for (index, state) in result.states.enumerated() {
+                let expected: AgentStatus = index % 5 == 0 ? .unknown : index % 3 == 0 ? .offline : .online
+                #expect(state.status == expected, "agent-\(index)")
+                if expected != .unknown {
+                    #expect(
+                        state.payload.map { String(decoding: $0, as: UTF8.self) } == #"{"status":"ok","n":\#(index)}"#
+                    )
+                }
+            }
+            #expect(result.statusMap.summary.totalAgents == 2000)
+            #expect(result.statusMap.summary.unknownAgents == 400)
         }
-        #expect(result.statusMap.summary.totalAgents == 2000)
-        #expect(result.statusMap.summary.unknownAgents == 400)
-        try await redis.removeKeys(of: configuration)
-        await redis.close()
     }
 
     @Test func unreachableRedisIsAClearError() async throws {

@@ -85,139 +85,143 @@ struct FaultTests {
 
     /// Finding 1: after BUSY replies, every later read got an older command's reply.
     @Test func busyScriptThenScriptKillLeavesNoReplyOutOfStep() async throws {
-        let server = try await RedisServer.start(["--busy-reply-threshold", "50"])
-        let redis = server.client()
-        let configuration = Self.configuration((0..<5).map { "a\($0)" }, threshold: .seconds(60))
-        for agent in configuration.agents { try await storeHeartbeat(redis, configuration, agent.id, age: .seconds(1)) }
-        let checkerClient = server.client()
-        let checker = HeartbeatChecker(client: checkerClient, configuration: configuration)
-        _ = try await checker.check()
+        try await withRedisServer(["--busy-reply-threshold", "50"]) { server in
+            let redis = server.client()
+            let configuration = Self.configuration((0..<5).map { "a\($0)" }, threshold: .seconds(60))
+            for agent in configuration.agents {
+                try await storeHeartbeat(redis, configuration, agent.id, age: .seconds(1))
+            }
+            let checkerClient = server.client()
+            let checker = HeartbeatChecker(client: checkerClient, configuration: configuration)
+            _ = try await checker.check()
 
-        let busy = try await Self.startBusyScript(server, probe: redis)
-        for _ in 0..<3 { await #expect(throws: RedisError.self) { try await checker.check() } }
-        _ = try await redis.send("SCRIPT", "KILL")
-        try await eventually("the script is gone") { (try? await redis.send("PING")) != nil }
+            let busy = try await Self.startBusyScript(server, probe: redis)
+            for _ in 0..<3 { await #expect(throws: RedisError.self) { try await checker.check() } }
+            _ = try await redis.send("SCRIPT", "KILL")
+            try await eventually("the script is gone") { (try? await redis.send("PING")) != nil }
 
-        for _ in 0..<3 {
-            let result = try await checker.check()
-            let now = try await redis.serverMilliseconds()
-            #expect(abs(now - result.now) < 1000, "the check read a stale TIME reply")
-            #expect(result.states.allSatisfy { $0.status == .online }, "\(result.states.map(\.status))")
+            for _ in 0..<3 {
+                let result = try await checker.check()
+                let now = try await redis.serverMilliseconds()
+                #expect(abs(now - result.now) < 1000, "the check read a stale TIME reply")
+                #expect(result.states.allSatisfy { $0.status == .online }, "\(result.states.map(\.status))")
+            }
+            // CLIENT KILL TYPE normal drops the checker's connection: the next check reconnects.
+            _ = try await redis.send("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+            await #expect(throws: RedisError.self) { try await checker.check() }
+            #expect(try await checker.check().states.count == 5)
+            for client in [redis, checkerClient, busy] { await client.close() }
         }
-        // CLIENT KILL TYPE normal drops the checker's connection: the next check reconnects.
-        _ = try await redis.send("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
-        await #expect(throws: RedisError.self) { try await checker.check() }
-        #expect(try await checker.check().states.count == 5)
-        for client in [redis, checkerClient, busy] { await client.close() }
-        await server.stop()
     }
 
     /// Finding 2: a SUBSCRIBE refused (NOPERM) was ignored; the subscriber stayed subscribed to nothing.
     @Test func refusedSubscribeIsRetriedUntilRedisConfirms() async throws {
-        let server = try await RedisServer.start()
-        let configuration = Self.configuration(["mary"])
-        try await withMirror(configuration, on: server) { mirror, redis in
-            _ = try await redis.send("ACL", "SETUSER", "default", "resetchannels")
-            _ = try? await redis.send("CLIENT", "KILL", "TYPE", "pubsub")
-            try await eventually("the refusal is seen") { mirror.statistics.snapshot.subscriberFailure != nil }
-            #expect(mirror.statistics.snapshot.degradedReason?.contains("not receiving every heartbeat") == true)
-            _ = try await redis.send("ACL", "SETUSER", "default", "allchannels")
-            try await redis.waitForSubscribers(configuration.agents[0].channel)
-            try await redis.publish(configuration.agents[0].channel, #"{"status":"back"}"#)
-            try await eventually("mirrored again") {
-                try await redis.heartbeat(configuration, "mary")?.payloadText == #"{"status":"back"}"#
+        try await withRedisServer { server in
+            let configuration = Self.configuration(["mary"])
+            try await withMirror(configuration, on: server) { mirror, redis in
+                _ = try await redis.send("ACL", "SETUSER", "default", "resetchannels")
+                _ = try? await redis.send("CLIENT", "KILL", "TYPE", "pubsub")
+                try await eventually("the refusal is seen") { mirror.statistics.snapshot.subscriberFailure != nil }
+                #expect(mirror.statistics.snapshot.degradedReason?.contains("not receiving every heartbeat") == true)
+                _ = try await redis.send("ACL", "SETUSER", "default", "allchannels")
+                try await redis.waitForSubscribers(configuration.agents[0].channel)
+                try await redis.publish(configuration.agents[0].channel, #"{"status":"back"}"#)
+                try await eventually("mirrored again") {
+                    try await redis.heartbeat(configuration, "mary")?.payloadText == #"{"status":"back"}"#
+                }
+                try await eventually("no longer degraded") { mirror.statistics.snapshot.degradedReason == nil }
             }
-            try await eventually("no longer degraded") { mirror.statistics.snapshot.degradedReason == nil }
         }
-        await server.stop()
     }
 
     /// Finding 2: a subscriber that (re)connects during a busy script gets BUSY for its SUBSCRIBE.
     @Test func subscribeRefusedByABusyScriptIsRetried() async throws {
-        let server = try await RedisServer.start(["--busy-reply-threshold", "50"])
-        let configuration = Self.configuration(["mary"])
-        let probe = server.client()
-        let busy = try await Self.startBusyScript(server, probe: probe)
-        try await withMirror(configuration, on: server, subscribed: false) { mirror, redis in
-            try await eventually("the BUSY refusal is seen") {
-                mirror.statistics.snapshot.subscriberFailure?.contains("BUSY") == true
+        try await withRedisServer(["--busy-reply-threshold", "50"]) { server in
+            let configuration = Self.configuration(["mary"])
+            let probe = server.client()
+            let busy = try await Self.startBusyScript(server, probe: probe)
+            try await withMirror(configuration, on: server, subscribed: false) { mirror, redis in
+                try await eventually("the BUSY refusal is seen") {
+                    mirror.statistics.snapshot.subscriberFailure?.contains("BUSY") == true
+                }
+                _ = try await redis.send("SCRIPT", "KILL")
+                try await eventually("the script is gone") { (try? await redis.send("PING")) != nil }
+                try await redis.waitForSubscribers(configuration.agents[0].channel)
+                try await eventually("subscribed in the mirror's own count") { mirror.statistics.snapshot.isSubscribed }
             }
-            _ = try await redis.send("SCRIPT", "KILL")
-            try await eventually("the script is gone") { (try? await redis.send("PING")) != nil }
-            try await redis.waitForSubscribers(configuration.agents[0].channel)
-            try await eventually("subscribed in the mirror's own count") { mirror.statistics.snapshot.isSubscribed }
+            await probe.close()
+            await busy.close()
         }
-        await probe.close()
-        await busy.close()
-        await server.stop()
     }
 
     /// Finding 10: a refused SCRIPT LOAD dropped the batch of heartbeats it was about to write.
     @Test func refusedScriptLoadLosesNoHeartbeat() async throws {
-        let server = try await RedisServer.start()
-        let configuration = Self.configuration(["mary"])
-        try await withMirror(configuration, on: server) { mirror, redis in
-            _ = try await redis.send("ACL", "SETUSER", "default", "-script|load")
-            try await redis.publish(configuration.agents[0].channel, #"{"status":"kept"}"#)
-            try await eventually("the writer reports the refusal") {
-                mirror.statistics.snapshot.writerFailure?.contains("NOPERM") == true
-            }
-            _ = try await redis.send("ACL", "SETUSER", "default", "+script|load")
-            try await eventually("the heartbeat is stored after all") {
-                try await redis.heartbeat(configuration, "mary")?.payloadText == #"{"status":"kept"}"#
+        try await withRedisServer { server in
+            let configuration = Self.configuration(["mary"])
+            try await withMirror(configuration, on: server) { mirror, redis in
+                _ = try await redis.send("ACL", "SETUSER", "default", "-script|load")
+                try await redis.publish(configuration.agents[0].channel, #"{"status":"kept"}"#)
+                try await eventually("the writer reports the refusal") {
+                    mirror.statistics.snapshot.writerFailure?.contains("NOPERM") == true
+                }
+                _ = try await redis.send("ACL", "SETUSER", "default", "+script|load")
+                try await eventually("the heartbeat is stored after all") {
+                    try await redis.heartbeat(configuration, "mary")?.payloadText == #"{"status":"kept"}"#
+                }
             }
         }
-        await server.stop()
     }
 
     /// Finding 5: with Redis out of memory a heartbeat was stamped when finally written, so a dead
     /// agent looked alive after the relief.
     @Test func heartbeatKeepsItsArrivalTimeThroughOutOfMemory() async throws {
-        let server = try await RedisServer.start(["--maxmemory-policy", "noeviction"])
-        let configuration = Self.configuration(["mary"])
-        try await withMirror(configuration, on: server) { mirror, redis in
-            _ = try await redis.send("CONFIG", "SET", "maxmemory", "1")
-            let published = try await redis.serverMilliseconds()
-            try await redis.publish(configuration.agents[0].channel, #"{"status":"last words"}"#)
-            try await eventually("degraded") { mirror.statistics.snapshot.degradedReason?.contains("OOM") == true }
-            try await eventually("two seconds of Redis time pass") {
-                try await redis.serverMilliseconds() - published > 2000
+        try await withRedisServer(["--maxmemory-policy", "noeviction"]) { server in
+            let configuration = Self.configuration(["mary"])
+            try await withMirror(configuration, on: server) { mirror, redis in
+                _ = try await redis.send("CONFIG", "SET", "maxmemory", "1")
+                let published = try await redis.serverMilliseconds()
+                try await redis.publish(configuration.agents[0].channel, #"{"status":"last words"}"#)
+                try await eventually("degraded") { mirror.statistics.snapshot.degradedReason?.contains("OOM") == true }
+                try await eventually("two seconds of Redis time pass") {
+                    try await redis.serverMilliseconds() - published > 2000
+                }
+                _ = try await redis.send("CONFIG", "SET", "maxmemory", "0")
+                try await eventually("stored after the relief") {
+                    try await redis.heartbeat(configuration, "mary") != nil
+                }
+                let record = try #require(try await redis.heartbeat(configuration, "mary"))
+                // Mapped through a TIME reading up to 10 s old: a few ms of clock drift either way.
+                #expect(abs(record.receivedAt - published) < 100, "stamped \(record.receivedAt - published) ms late")
+                try await eventually("no longer degraded") { mirror.statistics.snapshot.degradedReason == nil }
             }
-            _ = try await redis.send("CONFIG", "SET", "maxmemory", "0")
-            try await eventually("stored after the relief") { try await redis.heartbeat(configuration, "mary") != nil }
-            let record = try #require(try await redis.heartbeat(configuration, "mary"))
-            // Mapped through a TIME reading up to 10 s old: a few ms of clock drift either way.
-            #expect(abs(record.receivedAt - published) < 100, "stamped \(record.receivedAt - published) ms late")
-            try await eventually("no longer degraded") { mirror.statistics.snapshot.degradedReason == nil }
         }
-        await server.stop()
     }
 
     /// Fencing (finding 10): a replica that lost the lock cannot overwrite its successor's records.
     @Test func alertRecordsAreFencedByTheLock() async throws {
-        let redis = try TestRedis.client()
         let configuration = Self.configuration(["mary"])
-        let holder = LeaderLock(key: configuration.leaderKey, token: "a/1", ttl: .seconds(30))
-        let former = LeaderLock(key: configuration.leaderKey, token: "b/2", ttl: .seconds(30))
-        let fields = ["mary", "1|5|4"]
-        #expect(
-            try await redis.withConnection { connection throws(RedisError) in try holder.acquireOrRenew(on: connection)
-            } == "a/1"
-        )
-        #expect(
-            try await redis.withConnection { connection throws(RedisError) in
-                try former.store(fields, in: configuration.alertsKey, on: connection)
-            } == false
-        )
-        #expect(try await redis.send("HGET", configuration.alertsKey, "mary") == .null)
-        #expect(
-            try await redis.withConnection { connection throws(RedisError) in
-                try holder.store(fields, in: configuration.alertsKey, on: connection)
-            }
-        )
-        #expect(try await redis.send("HGET", configuration.alertsKey, "mary").text == "1|5|4")
-        try await redis.removeKeys(of: configuration)
-        await redis.close()
+        try await withTestRedis(removingKeysOf: configuration) { redis async throws in
+            let holder = LeaderLock(key: configuration.leaderKey, token: "a/1", ttl: .seconds(30))
+            let former = LeaderLock(key: configuration.leaderKey, token: "b/2", ttl: .seconds(30))
+            let fields = ["mary", "1|5|4"]
+            #expect(
+                try await redis.withConnection { connection throws(RedisError) in
+                    try holder.acquireOrRenew(on: connection)
+                } == "a/1"
+            )
+            #expect(
+                try await redis.withConnection { connection throws(RedisError) in
+                    try former.store(fields, in: configuration.alertsKey, on: connection)
+                } == false
+            )
+            #expect(try await redis.send("HGET", configuration.alertsKey, "mary") == .null)
+            #expect(
+                try await redis.withConnection { connection throws(RedisError) in
+                    try holder.store(fields, in: configuration.alertsKey, on: connection)
+                }
+            )
+            #expect(try await redis.send("HGET", configuration.alertsKey, "mary").text == "1|5|4")
+        }
     }
 
     /// Finding 10: containers share hostname and PID 1, so names cannot tell who leads.
@@ -415,23 +419,23 @@ struct FaultTests {
 
     /// Findings 8 and 10: a hanging Bot API stalled every check, and SIGTERM took 65 s.
     @Test func hangingBotAPIDelaysNeitherChecksNorShutdown() async throws {
-        let server = try await RedisServer.start()
-        let api = try FakeBotAPI()
-        api.hang(true)
-        let configuration = Self.configuration(["mary"])
-        let redis = server.client()
-        try await storeHeartbeat(redis, configuration, "mary", age: .seconds(10))
-        let replica = try Self.replica(configuration, server, api: api, timeout: 60)
-        try await eventually("a delivery hangs") { !api.requests.isEmpty }
-        try await AlertingProcessTests.waitCycles([replica])
-        replica.signal(SIGTERM)
-        let stopping = ContinuousClock.now
-        #expect(try await replica.exitStatus(within: .seconds(10)) == 0, "\(replica.output)")
-        print("shutdown with the Bot API hanging took \(ContinuousClock.now - stopping)")
-        #expect(api.delivered.isEmpty)
-        api.hang(false)
-        await redis.close()
-        await server.stop()
+        try await withRedisServer { server in
+            let api = try FakeBotAPI()
+            api.hang(true)
+            let configuration = Self.configuration(["mary"])
+            try await server.withClient { redis in
+                try await storeHeartbeat(redis, configuration, "mary", age: .seconds(10))
+                let replica = try Self.replica(configuration, server, api: api, timeout: 60)
+                try await eventually("a delivery hangs") { !api.requests.isEmpty }
+                try await AlertingProcessTests.waitCycles([replica])
+                replica.signal(SIGTERM)
+                let stopping = ContinuousClock.now
+                #expect(try await replica.exitStatus(within: .seconds(10)) == 0, "\(replica.output)")
+                print("shutdown with the Bot API hanging took \(ContinuousClock.now - stopping)")
+                #expect(api.delivered.isEmpty)
+                api.hang(false)
+            }
+        }
     }
 
     /// Watch the watcher: the leader pings the watchdog after each check, `/fail` when checks fail.
@@ -458,80 +462,82 @@ struct FaultTests {
 
     /// Finding 5: out of memory, the replica stayed ready and alerts were derived from stale data.
     @Test func outOfMemoryMakesTheReplicaNotReadyAndSendsNothingFalse() async throws {
-        let server = try await RedisServer.start(["--maxmemory-policy", "noeviction"])
-        let api = try FakeBotAPI()
-        let configuration = Self.configuration(["live"])
-        let redis = server.client()
-        let replica = try Self.replica(configuration, server, api: api)
-        try await redis.waitForSubscribers(configuration.agents[0].channel)
-        let beating = AlertingProcessTests.beat(redis, configuration.agents)
-        try await eventually("online") { replica.status(of: "live") == "online" }
+        try await withRedisServer(["--maxmemory-policy", "noeviction"]) { server in
+            let api = try FakeBotAPI()
+            let configuration = Self.configuration(["live"])
+            try await server.withClient { redis in
+                let replica = try Self.replica(configuration, server, api: api)
+                try await redis.waitForSubscribers(configuration.agents[0].channel)
+                let beating = AlertingProcessTests.beat(redis, configuration.agents)
+                try await eventually("online") { replica.status(of: "live") == "online" }
 
-        _ = try await redis.send("CONFIG", "SET", "maxmemory", "1")
-        let oom = ContinuousClock.now
-        try await eventually("not ready, saying why") {
-            guard let answer = await replica.get("/readyz") else { return false }
-            return answer.status == 503 && answer.body.contains("cannot store heartbeats")
+                _ = try await redis.send("CONFIG", "SET", "maxmemory", "1")
+                let oom = ContinuousClock.now
+                try await eventually("not ready, saying why") {
+                    guard let answer = await replica.get("/readyz") else { return false }
+                    return answer.status == 503 && answer.body.contains("cannot store heartbeats")
+                }
+                print("out of memory to /readyz 503: \(ContinuousClock.now - oom)")
+                try await eventually("the map says degraded") { replica.map()?["degraded"] is String }
+                try await eventually("longer than the threshold passes") { ContinuousClock.now - oom > .seconds(4) }
+
+                _ = try await redis.send("CONFIG", "SET", "maxmemory", "0")
+                let relief = ContinuousClock.now
+                try await eventually("ready again") { await replica.get("/readyz")?.status == 200 }
+                try await eventually("a fresh map, not degraded") {
+                    replica.map()?["degraded"] == nil && replica.status(of: "live") == "online"
+                }
+                print("relief to ready with a fresh map: \(ContinuousClock.now - relief)")
+                try await AlertingProcessTests.waitCycles([replica])
+                #expect(api.requests.isEmpty, "a false alert: \(api.requests.map(\.text))")
+
+                // SIGTERM while out of memory: heartbeats cannot be flushed, the exit is bounded all the same.
+                _ = try await redis.send("CONFIG", "SET", "maxmemory", "1")
+                try await eventually("not ready again") { await replica.get("/readyz")?.status == 503 }
+                replica.signal(SIGTERM)
+                let stopping = ContinuousClock.now
+                #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
+                print("shutdown with Redis out of memory took \(ContinuousClock.now - stopping)")
+                beating.cancel()
+                _ = try await redis.send("CONFIG", "SET", "maxmemory", "0")
+            }
         }
-        print("out of memory to /readyz 503: \(ContinuousClock.now - oom)")
-        try await eventually("the map says degraded") { replica.map()?["degraded"] is String }
-        try await eventually("longer than the threshold passes") { ContinuousClock.now - oom > .seconds(4) }
-
-        _ = try await redis.send("CONFIG", "SET", "maxmemory", "0")
-        let relief = ContinuousClock.now
-        try await eventually("ready again") { await replica.get("/readyz")?.status == 200 }
-        try await eventually("a fresh map, not degraded") {
-            replica.map()?["degraded"] == nil && replica.status(of: "live") == "online"
-        }
-        print("relief to ready with a fresh map: \(ContinuousClock.now - relief)")
-        try await AlertingProcessTests.waitCycles([replica])
-        #expect(api.requests.isEmpty, "a false alert: \(api.requests.map(\.text))")
-
-        // SIGTERM while out of memory: heartbeats cannot be flushed, the exit is bounded all the same.
-        _ = try await redis.send("CONFIG", "SET", "maxmemory", "1")
-        try await eventually("not ready again") { await replica.get("/readyz")?.status == 503 }
-        replica.signal(SIGTERM)
-        let stopping = ContinuousClock.now
-        #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
-        print("shutdown with Redis out of memory took \(ContinuousClock.now - stopping)")
-        beating.cancel()
-        _ = try await redis.send("CONFIG", "SET", "maxmemory", "0")
-        await redis.close()
-        await server.stop()
     }
 
     /// Finding 8: SIGTERM with Redis frozen took 11.6 s. Also: SIGSTOP/SIGCONT, and the map is fresh
     /// again within interval + 5 s of the thaw.
     @Test func frozenRedisThenThawThenShutdownWhileFrozen() async throws {
-        let server = try await RedisServer.start()
-        let configuration = Self.configuration(["mary"], threshold: .seconds(60))
-        let redis = server.client()
-        try await storeHeartbeat(redis, configuration, "mary", age: .zero)
-        let replica = try Self.replica(configuration, server, api: nil)
-        try await eventually("online") { replica.status(of: "mary") == "online" }
+        try await withRedisServer { server in
+            let configuration = Self.configuration(["mary"], threshold: .seconds(60))
+            try await server.withClient { redis in
+                try await storeHeartbeat(redis, configuration, "mary", age: .zero)
+                let replica = try Self.replica(configuration, server, api: nil)
+                try await eventually("online") { replica.status(of: "mary") == "online" }
 
-        server.signal(SIGSTOP)
-        let frozen = ContinuousClock.now
-        try await eventually("not ready while frozen") { await replica.get("/readyz")?.status == 503 }
-        print("Redis frozen to /readyz 503: \(ContinuousClock.now - frozen)")
-        server.signal(SIGCONT)
-        let thawed = try await redis.serverMilliseconds()
-        try await eventually("a fresh map within interval + 5 s", timeout: .seconds(6)) {
-            guard let stamp = replica.map()?["timestamp"] as? String, let time = unixMilliseconds(iso8601: stamp) else {
-                return false
+                server.signal(SIGSTOP)
+                let frozen = ContinuousClock.now
+                try await eventually("not ready while frozen") { await replica.get("/readyz")?.status == 503 }
+                print("Redis frozen to /readyz 503: \(ContinuousClock.now - frozen)")
+                server.signal(SIGCONT)
+                let thawed = try await redis.serverMilliseconds()
+                try await eventually("a fresh map within interval + 5 s", timeout: .seconds(6)) {
+                    guard let stamp = replica.map()?["timestamp"] as? String,
+                        let time = unixMilliseconds(iso8601: stamp)
+                    else {
+                        return false
+                    }
+                    return time >= thawed
+                }
+                try await eventually("ready again") { await replica.get("/readyz")?.status == 200 }
+
+                server.signal(SIGSTOP)
+                replica.signal(SIGTERM)
+                let stopping = ContinuousClock.now
+                let status = try await replica.exitStatus(within: .seconds(10))
+                print("shutdown with Redis frozen took \(ContinuousClock.now - stopping)")
+                server.signal(SIGCONT)
+                #expect(status == 0, "\(replica.output)")
             }
-            return time >= thawed
         }
-        try await eventually("ready again") { await replica.get("/readyz")?.status == 200 }
-
-        server.signal(SIGSTOP)
-        replica.signal(SIGTERM)
-        let stopping = ContinuousClock.now
-        let status = try await replica.exitStatus(within: .seconds(10))
-        print("shutdown with Redis frozen took \(ContinuousClock.now - stopping)")
-        server.signal(SIGCONT)
-        #expect(status == 0, "\(replica.output)")
-        await redis.close()
-        await server.stop()
     }
 }

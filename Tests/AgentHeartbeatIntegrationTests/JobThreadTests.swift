@@ -1,6 +1,6 @@
 import AgentHeartbeat
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// The one way blocking work runs (`JobThread`): off the cooperative pool, in order, and a job
@@ -9,26 +9,26 @@ import Testing
 struct JobThreadTests {
     @Test func runsJobsInOrderOnItsOwnThread() async throws {
         let thread = JobThread(name: "job-thread-test")
-        let order = Shared<[Int]>([])
+        let order = NIOLockedValueBox<[Int]>([])
         async let first: String? = thread.run {
             Thread.sleep(forTimeInterval: 0.05)
-            order.withLock { $0.append(1) }
+            order.withLockedValue { $0.append(1) }
             // The name the kernel knows (top -H, gdb).
             return try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)
         }
         try await Task.sleep(for: .milliseconds(10))
-        async let second: Void = thread.run { order.withLock { $0.append(2) } }
+        async let second: Void = thread.run { order.withLockedValue { $0.append(2) } }
         let name = try await first
         try await second
         #expect(name == "job-thread-test\n")
-        #expect(order.withLock { $0 } == [1, 2])
+        #expect(order.withLockedValue { $0 } == [1, 2])
     }
 
     @Test func aJobCancelledBeforeItsTurnNeverRuns() async throws {
         let thread = JobThread(name: "job-thread-test")
         let started = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
-        let ran = Shared(false)
+        let ran = NIOLockedValueBox(false)
         let blocking = Task {
             try await thread.run {
                 started.signal()
@@ -41,14 +41,14 @@ struct JobThreadTests {
                 continuation.resume()
             }
         }
-        let queued = Task { try await thread.run { ran.withLock { $0 = true } } }
+        let queued = Task { try await thread.run { ran.withLockedValue { $0 = true } } }
         queued.cancel()
         await #expect(throws: CancellationError.self) { try await queued.value }
         release.signal()
         try await blocking.value
         // Everything queued before this job has had its turn.
         try await thread.run {}
-        #expect(!ran.withLock { $0 })
+        #expect(!ran.withLockedValue { $0 })
     }
 
     @Test func aStoppedThreadRefusesNewJobs() async throws {
@@ -57,11 +57,4 @@ struct JobThreadTests {
         thread.stop()
         await #expect(throws: CancellationError.self) { try await thread.run {} }
     }
-}
-
-/// A value jobs on other threads may change.
-private final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<R: Sendable>(_ body: (inout sending Value) -> sending R) -> R { mutex.withLock(body) }
 }

@@ -18,7 +18,22 @@ func withMirror(
 ) async throws {
     let url = try server?.url ?? TestRedis.url
     let mirror = HeartbeatMirror(url: url, configuration: configuration, logger: Logger(label: "test") { _ in logs })
-    let client = RedisClient(url: url, name: "test-client")
+    let cleanUp: (RedisClient) async -> Void = { client in
+        try? await client.removeKeys(of: configuration)
+        await client.close()
+    }
+    try await withCleanup(RedisClient(url: url, name: "test-client"), cleanUp: cleanUp) { client in
+        try await run(mirror, for: configuration, with: client, subscribed: subscribed, body)
+    }
+}
+
+private func run(
+    _ mirror: HeartbeatMirror,
+    for configuration: MonitorConfiguration,
+    with client: RedisClient,
+    subscribed: Bool,
+    _ body: @Sendable (HeartbeatMirror, RedisClient) async throws -> Void
+) async throws {
     try await testGracefulShutdown { shutdown in
         async let mirrored: Void = mirror.run()
         do {
@@ -32,8 +47,6 @@ func withMirror(
         shutdown.triggerGracefulShutdown()
         try await mirrored
     }
-    try await client.removeKeys(of: configuration)
-    await client.close()
 }
 
 @Suite("Mirror: pub/sub into TTL'd keys")

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// The real `agent-heartbeat` binary, started as a user or the scheduled workflow would.
-@Suite("agent-heartbeat processes")
+@Suite("agent-heartbeat processes", .serialized)
 struct ProcessTests {
     @Test func runWritesAMapThatValidatesAgainstTheShippedSchema() async throws {
         var configuration = TestRedis.configuration(
@@ -16,81 +16,83 @@ struct ProcessTests {
         // minute already, is offline 2 s after it subscribed; never stays unknown for 10 minutes.
         configuration.agents[1].offlineThreshold = .seconds(2)
         configuration.agents[2].offlineThreshold = .seconds(600)
-        let redis = try TestRedis.client()
-        let sidecar = try SidecarProcess(
-            ["run"],
-            folder: SidecarProcess.folder(config: configuration.yaml),
-            redisURL: "\(TestRedis.url)"
-        )
-        try await redis.waitForSubscribers(configuration.agents[0].channel)
-        try await redis.publish(configuration.agents[0].channel, #"{"status":"ok","signals_sent":42,"note":"<b>&"}"#)
-        try await storeHeartbeat(redis, configuration, "lisa", age: .seconds(60), payload: "[1]")
-        try await eventually("map with mary online and lisa offline") {
-            sidecar.status(of: "mary") == "online" && sidecar.status(of: "lisa") == "offline"
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            let sidecar = try SidecarProcess(
+                ["run"],
+                folder: SidecarProcess.folder(config: configuration.yaml),
+                redisURL: "\(TestRedis.url)"
+            )
+            try await redis.waitForSubscribers(configuration.agents[0].channel)
+            try await redis.publish(
+                configuration.agents[0].channel,
+                #"{"status":"ok","signals_sent":42,"note":"<b>&"}"#
+            )
+            try await storeHeartbeat(redis, configuration, "lisa", age: .seconds(60), payload: "[1]")
+            try await eventually("map with mary online and lisa offline") {
+                sidecar.status(of: "mary") == "online" && sidecar.status(of: "lisa") == "offline"
+            }
+
+            let schema = sidecar.folder.appendingPathComponent("schema.json")
+            try StatusMap.schema.write(to: schema, atomically: true, encoding: .utf8)
+            let valid = try await runValidator(schema: schema.path, document: sidecar.mapPath)
+            #expect(valid.status == 0, "\(valid.output)")
+
+            // The validator is real: a map without its summary is refused.
+            var broken = try #require(sidecar.map())
+            broken["summary"] = nil
+            let brokenPath = sidecar.folder.appendingPathComponent("broken.json")
+            try JSONSerialization.data(withJSONObject: broken).write(to: brokenPath)
+            #expect(try await runValidator(schema: schema.path, document: brokenPath.path).status != 0)
+
+            // Without Telegram settings: one warning, and the map still lists the offline agent.
+            let alerts = try #require(sidecar.map()?["alerts"] as? [[String: Any]])
+            #expect(alerts.map { $0["agent_id"] as? String } == ["lisa"])
+            #expect(alerts.first?["last_notified"] is NSNull)
+            #expect(
+                sidecar.output.components(separatedBy: "TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set").count == 2
+            )
+
+            sidecar.signal(SIGTERM)
+            #expect(try await sidecar.exitStatus(within: .seconds(5)) == 0)
         }
-
-        let schema = sidecar.folder.appendingPathComponent("schema.json")
-        try StatusMap.schema.write(to: schema, atomically: true, encoding: .utf8)
-        let valid = try await runValidator(schema: schema.path, document: sidecar.mapPath)
-        #expect(valid.status == 0, "\(valid.output)")
-
-        // The validator is real: a map without its summary is refused.
-        var broken = try #require(sidecar.map())
-        broken["summary"] = nil
-        let brokenPath = sidecar.folder.appendingPathComponent("broken.json")
-        try JSONSerialization.data(withJSONObject: broken).write(to: brokenPath)
-        #expect(try await runValidator(schema: schema.path, document: brokenPath.path).status != 0)
-
-        // Without Telegram settings: one warning, and the map still lists the offline agent.
-        let alerts = try #require(sidecar.map()?["alerts"] as? [[String: Any]])
-        #expect(alerts.map { $0["agent_id"] as? String } == ["lisa"])
-        #expect(alerts.first?["last_notified"] is NSNull)
-        #expect(sidecar.output.components(separatedBy: "TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set").count == 2)
-
-        sidecar.signal(SIGTERM)
-        #expect(try await sidecar.exitStatus(within: .seconds(5)) == 0)
-        try await redis.removeKeys(of: configuration)
-        await redis.close()
     }
 
     @Test func sigtermStopsWithinFiveSecondsAndLeavesAFinalMap() async throws {
         // A long interval: only the final map can show the heartbeat sent after the first check.
         let configuration = TestRedis.configuration(agents: ["mary"], threshold: .seconds(60), interval: .seconds(3600))
-        let redis = try TestRedis.client()
-        let sidecar = try SidecarProcess(
-            ["run"],
-            folder: SidecarProcess.folder(config: configuration.yaml),
-            redisURL: "\(TestRedis.url)"
-        )
-        try await eventually("first map") { sidecar.status(of: "mary") == "unknown" }
-        try await redis.waitForSubscribers(configuration.agents[0].channel)
-        try await redis.publish(configuration.agents[0].channel, #"{"status":"ok"}"#)
-        try await eventually("heartbeat mirrored") { try await redis.heartbeat(configuration, "mary") != nil }
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            let sidecar = try SidecarProcess(
+                ["run"],
+                folder: SidecarProcess.folder(config: configuration.yaml),
+                redisURL: "\(TestRedis.url)"
+            )
+            try await eventually("first map") { sidecar.status(of: "mary") == "unknown" }
+            try await redis.waitForSubscribers(configuration.agents[0].channel)
+            try await redis.publish(configuration.agents[0].channel, #"{"status":"ok"}"#)
+            try await eventually("heartbeat mirrored") { try await redis.heartbeat(configuration, "mary") != nil }
 
-        sidecar.signal(SIGTERM)
-        #expect(try await sidecar.exitStatus(within: .seconds(5)) == 0)
-        #expect(sidecar.status(of: "mary") == "online")
-        try await redis.removeKeys(of: configuration)
-        await redis.close()
+            sidecar.signal(SIGTERM)
+            #expect(try await sidecar.exitStatus(within: .seconds(5)) == 0)
+            #expect(sidecar.status(of: "mary") == "online")
+        }
     }
 
     @Test func checkOnceSeesHeartbeatsSentWhileListening() async throws {
         let configuration = TestRedis.configuration(agents: ["mary", "lisa"], threshold: .seconds(60))
-        let redis = try TestRedis.client()
-        let check = try SidecarProcess(
-            ["check", "--once", "--listen", "2"],
-            folder: SidecarProcess.folder(config: configuration.yaml),
-            redisURL: "\(TestRedis.url)"
-        )
-        try await redis.waitForSubscribers(configuration.agents[0].channel)
-        try await redis.publish(configuration.agents[0].channel, #"{"status":"ok"}"#)
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            let check = try SidecarProcess(
+                ["check", "--once", "--listen", "2"],
+                folder: SidecarProcess.folder(config: configuration.yaml),
+                redisURL: "\(TestRedis.url)"
+            )
+            try await redis.waitForSubscribers(configuration.agents[0].channel)
+            try await redis.publish(configuration.agents[0].channel, #"{"status":"ok"}"#)
 
-        #expect(try await check.exitStatus(within: .seconds(15)) == 0)
-        #expect(check.output.contains("2 agents: 1 online, 0 offline, 1 unknown"), "\(check.output)")
-        #expect(check.status(of: "mary") == "online")
-        #expect(check.status(of: "lisa") == "unknown")
-        try await redis.removeKeys(of: configuration)
-        await redis.close()
+            #expect(try await check.exitStatus(within: .seconds(15)) == 0)
+            #expect(check.output.contains("2 agents: 1 online, 0 offline, 1 unknown"), "\(check.output)")
+            #expect(check.status(of: "mary") == "online")
+            #expect(check.status(of: "lisa") == "unknown")
+        }
     }
 
     @Test func checkOnceExitsOneWhenRedisIsUnreachable() async throws {
@@ -203,35 +205,34 @@ struct ProcessTests {
             interval: .seconds(1)
         )
         configuration.agents[1].offlineThreshold = .seconds(2)  // offline 2 s after the replicas listen
-        let redis = try TestRedis.client()
-        let replicas = try (0..<2).map { _ in
-            try SidecarProcess(
-                ["run"],
-                folder: SidecarProcess.folder(config: configuration.yaml),
-                redisURL: "\(TestRedis.url)"
-            )
-        }
-        try await redis.waitForSubscribers(configuration.agents[0].channel, count: 2)
-        try await redis.publish(configuration.agents[0].channel, #"{"status":"ok"}"#)
-        try await storeHeartbeat(redis, configuration, "silent", age: .seconds(120))
-        let expected = ["fresh": "online", "silent": "offline", "never": "unknown"]
-        for replica in replicas {
-            try await eventually("replica sees every status") {
-                expected.allSatisfy { replica.status(of: $0.key) == $0.value }
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            let replicas = try (0..<2).map { _ in
+                try SidecarProcess(
+                    ["run"],
+                    folder: SidecarProcess.folder(config: configuration.yaml),
+                    redisURL: "\(TestRedis.url)"
+                )
+            }
+            try await redis.waitForSubscribers(configuration.agents[0].channel, count: 2)
+            try await redis.publish(configuration.agents[0].channel, #"{"status":"ok"}"#)
+            try await storeHeartbeat(redis, configuration, "silent", age: .seconds(120))
+            let expected = ["fresh": "online", "silent": "offline", "never": "unknown"]
+            for replica in replicas {
+                try await eventually("replica sees every status") {
+                    expected.allSatisfy { replica.status(of: $0.key) == $0.value }
+                }
+            }
+            // Same keys, same server clock: the same verdicts and ages.
+            func ages(_ replica: SidecarProcess) -> [String: Int] {
+                let agents = replica.map()?["agents"] as? [String: [String: Any]] ?? [:]
+                return agents.compactMapValues { ($0["seconds_since_heartbeat"] as? Int).map { $0 / 10 } }
+            }
+            #expect(ages(replicas[0]) == ages(replicas[1]))
+            for replica in replicas {
+                replica.signal(SIGTERM)
+                #expect(try await replica.exitStatus(within: .seconds(5)) == 0)
             }
         }
-        // Same keys, same server clock: the same verdicts and ages.
-        func ages(_ replica: SidecarProcess) -> [String: Int] {
-            let agents = replica.map()?["agents"] as? [String: [String: Any]] ?? [:]
-            return agents.compactMapValues { ($0["seconds_since_heartbeat"] as? Int).map { $0 / 10 } }
-        }
-        #expect(ages(replicas[0]) == ages(replicas[1]))
-        for replica in replicas {
-            replica.signal(SIGTERM)
-            #expect(try await replica.exitStatus(within: .seconds(5)) == 0)
-        }
-        try await redis.removeKeys(of: configuration)
-        await redis.close()
     }
 }
 

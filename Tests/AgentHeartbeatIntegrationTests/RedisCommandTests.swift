@@ -22,12 +22,12 @@ struct RedisCommandTests {
     }
 
     @Test func aRealRedisReadsWhatItEncodes() async throws {
-        let redis = try TestRedis.client()
-        let key = "test-resp-\(UInt32.random(in: 0...UInt32.max))"
-        let value: [UInt8] = [0, 13, 10, 36, 42, 0xFF] + Array("ünïcode".utf8)
-        _ = try await redis.send(RedisCommand("SET", [Array(key.utf8), value]))
-        #expect(try await redis.send("GET", key).bytes == value)
-        _ = try await redis.send("DEL", key)
-        await redis.close()
+        try await withTestRedis { redis in
+            let key = "test-resp-\(UInt32.random(in: 0...UInt32.max))"
+            let value: [UInt8] = [0, 13, 10, 36, 42, 0xFF] + Array("ünïcode".utf8)
+            _ = try await redis.send(RedisCommand("SET", [Array(key.utf8), value]))
+            #expect(try await redis.send("GET", key).bytes == value)
+            _ = try await redis.send("DEL", key)
+        }
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// The sidecar's HTTP endpoints, dashboard and hot reload, against the real binary and Redis.
-@Suite("Sidecar HTTP, dashboard and reload")
+@Suite("Sidecar HTTP, dashboard and reload", .serialized)
 struct SidecarHTTPTests {
     @Test func probesFollowRedisButHealthDoesNot() async throws {
         let server = try await RedisServer.start()
@@ -45,38 +45,37 @@ struct SidecarHTTPTests {
 
     @Test func metricsParseAndCountHeartbeats() async throws {
         let configuration = TestRedis.configuration(agents: ["mary", "lisa"], interval: .seconds(1))
-        let redis = try TestRedis.client()
-        let sidecar = try SidecarProcess(
-            ["run"],
-            folder: SidecarProcess.folder(config: configuration.yaml),
-            redisURL: "\(TestRedis.url)"
-        )
-        try await eventually("ready") { await sidecar.get("/readyz")?.status == 200 }
-        let before = try await parsedMetrics(sidecar)
-        #expect(
-            before["agent_heartbeat_heartbeats_received_total{agent=\"mary\"}"] == 0,
-            "per-agent series exist from the start"
-        )
-        #expect(before["agent_heartbeat_leader"] != nil)
-        #expect(before["agent_heartbeat_config_reloads_total{result=\"failed\"}"] == 0)
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            let sidecar = try SidecarProcess(
+                ["run"],
+                folder: SidecarProcess.folder(config: configuration.yaml),
+                redisURL: "\(TestRedis.url)"
+            )
+            try await eventually("ready") { await sidecar.get("/readyz")?.status == 200 }
+            let before = try await parsedMetrics(sidecar)
+            #expect(
+                before["agent_heartbeat_heartbeats_received_total{agent=\"mary\"}"] == 0,
+                "per-agent series exist from the start"
+            )
+            #expect(before["agent_heartbeat_leader"] != nil)
+            #expect(before["agent_heartbeat_config_reloads_total{result=\"failed\"}"] == 0)
 
-        for _ in 0..<3 { try await redis.publish(configuration.agents[0].channel, #"{"status":"ok"}"#) }
-        try await redis.publish(configuration.agents[1].channel, "not json")
-        try await eventually("counters moved") {
+            for _ in 0..<3 { try await redis.publish(configuration.agents[0].channel, #"{"status":"ok"}"#) }
+            try await redis.publish(configuration.agents[1].channel, "not json")
+            try await eventually("counters moved") {
+                let metrics = try await parsedMetrics(sidecar)
+                return metrics["agent_heartbeat_heartbeats_received_total{agent=\"mary\"}"] == 3
+                    && metrics["agent_heartbeat_malformed_payloads_total{agent=\"lisa\"}"] == 1
+                    && metrics["agent_heartbeat_agent_up{agent=\"mary\"}"] == 1
+            }
             let metrics = try await parsedMetrics(sidecar)
-            return metrics["agent_heartbeat_heartbeats_received_total{agent=\"mary\"}"] == 3
-                && metrics["agent_heartbeat_malformed_payloads_total{agent=\"lisa\"}"] == 1
-                && metrics["agent_heartbeat_agent_up{agent=\"mary\"}"] == 1
-        }
-        let metrics = try await parsedMetrics(sidecar)
-        #expect((metrics["agent_heartbeat_check_duration_seconds_count"] ?? 0) >= 1)
-        #expect(metrics["agent_heartbeat_notifications_sent_total"] == 0)
-        #expect(metrics["agent_heartbeat_redis_reconnects_total"] == 0)
+            #expect((metrics["agent_heartbeat_check_duration_seconds_count"] ?? 0) >= 1)
+            #expect(metrics["agent_heartbeat_notifications_sent_total"] == 0)
+            #expect(metrics["agent_heartbeat_redis_reconnects_total"] == 0)
 
-        sidecar.signal(SIGTERM)
-        #expect(try await sidecar.exitStatus(within: .seconds(5)) == 0)
-        try await redis.removeKeys(of: configuration)
-        await redis.close()
+            sidecar.signal(SIGTERM)
+            #expect(try await sidecar.exitStatus(within: .seconds(5)) == 0)
+        }
     }
 
     @Test func apiStatusIsTheFile() async throws {
@@ -101,91 +100,95 @@ struct SidecarHTTPTests {
         )
         configuration.agents[0].name = "Online <b>Agent</b>"
         configuration.agents[1].offlineThreshold = .seconds(2)  // offline 2 s after the sidecar listens
-        let redis = try TestRedis.client()
-        try await storeHeartbeat(
-            redis,
-            configuration,
-            "online-agent",
-            age: .zero,
-            payload: #"{"status":"busy","note":"<img src=x onerror=alert(1)>"}"#
-        )
-        try await storeHeartbeat(redis, configuration, "offline-agent", age: .seconds(900))
-        let sidecar = try SidecarProcess(
-            ["run"],
-            folder: SidecarProcess.folder(config: configuration.yaml),
-            redisURL: "\(TestRedis.url)"
-        )
-        try await eventually("first map") { await sidecar.get("/api/status")?.status == 200 }
-        try await eventually("the silent agent is offline") { sidecar.status(of: "offline-agent") == "offline" }
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            try await storeHeartbeat(
+                redis,
+                configuration,
+                "online-agent",
+                age: .zero,
+                payload: #"{"status":"busy","note":"<img src=x onerror=alert(1)>"}"#
+            )
+            try await storeHeartbeat(redis, configuration, "offline-agent", age: .seconds(900))
+            let sidecar = try SidecarProcess(
+                ["run"],
+                folder: SidecarProcess.folder(config: configuration.yaml),
+                redisURL: "\(TestRedis.url)"
+            )
+            try await eventually("first map") { await sidecar.get("/api/status")?.status == 200 }
+            try await eventually("the silent agent is offline") { sidecar.status(of: "offline-agent") == "offline" }
 
-        let page = "http://127.0.0.1:\(sidecar.httpPort)/"
-        let dom = try await runChromium(["--dump-dom", page]).output
-        for (id, status) in [("online-agent", "online"), ("offline-agent", "offline"), ("unknown-agent", "unknown")] {
-            #expect(dom.contains(#"<tr class="\#(status)" data-agent="\#(id)">"#), "\(id) row missing: \(dom)")
+            let page = "http://127.0.0.1:\(sidecar.httpPort)/"
+            let dom = try await runChromium(["--dump-dom", page]).output
+            for (id, status) in [
+                ("online-agent", "online"), ("offline-agent", "offline"), ("unknown-agent", "unknown"),
+            ] {
+                #expect(dom.contains(#"<tr class="\#(status)" data-agent="\#(id)">"#), "\(id) row missing: \(dom)")
+            }
+            // Agent-supplied text is text, never markup.
+            #expect(dom.contains("&lt;img src=x onerror=alert(1)&gt;"))
+            #expect(!dom.contains("<img"))
+            #expect(dom.contains("Online &lt;b&gt;Agent&lt;/b&gt;"))
+            #expect(dom.contains("leader "))
+
+            let screenshot = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "agent-heartbeat-dashboard.png"
+            )
+            try? FileManager.default.removeItem(at: screenshot)
+            _ = try await runChromium(["--screenshot=\(screenshot.path)", "--window-size=1200,600", page])
+            let size = try FileManager.default.attributesOfItem(atPath: screenshot.path)[.size] as? Int ?? 0
+            #expect(size > 10_000, "screenshot at \(screenshot.path)")
+            print("dashboard screenshot: \(screenshot.path)")
+
+            sidecar.signal(SIGTERM)
+            #expect(try await sidecar.exitStatus(within: .seconds(5)) == 0)
         }
-        // Agent-supplied text is text, never markup.
-        #expect(dom.contains("&lt;img src=x onerror=alert(1)&gt;"))
-        #expect(!dom.contains("<img"))
-        #expect(dom.contains("Online &lt;b&gt;Agent&lt;/b&gt;"))
-        #expect(dom.contains("leader "))
-
-        let screenshot = FileManager.default.temporaryDirectory.appendingPathComponent("agent-heartbeat-dashboard.png")
-        try? FileManager.default.removeItem(at: screenshot)
-        _ = try await runChromium(["--screenshot=\(screenshot.path)", "--window-size=1200,600", page])
-        let size = try FileManager.default.attributesOfItem(atPath: screenshot.path)[.size] as? Int ?? 0
-        #expect(size > 10_000, "screenshot at \(screenshot.path)")
-        print("dashboard screenshot: \(screenshot.path)")
-
-        sidecar.signal(SIGTERM)
-        #expect(try await sidecar.exitStatus(within: .seconds(5)) == 0)
-        try await redis.removeKeys(of: configuration)
-        await redis.close()
     }
 
     @Test func reloadAddsAgentsAndKeepsTheOldConfigurationWhenBroken() async throws {
         let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(1))
-        let redis = try TestRedis.client()
-        let folder = try SidecarProcess.folder(config: configuration.yaml)
-        let sidecar = try SidecarProcess(["run"], folder: folder, redisURL: "\(TestRedis.url)")
-        try await eventually("first map") { sidecar.status(of: "mary") == "unknown" }
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            let folder = try SidecarProcess.folder(config: configuration.yaml)
+            let sidecar = try SidecarProcess(["run"], folder: folder, redisURL: "\(TestRedis.url)")
+            try await eventually("first map") { sidecar.status(of: "mary") == "unknown" }
 
-        // Add an agent: it appears in the map within a cycle and its heartbeats are mirrored.
-        var grown = configuration
-        grown.agents.append(
-            .init(
-                id: "newcomer",
-                name: "Newcomer",
-                channel: "\(configuration.keyPrefix):heartbeat:newcomer",
-                offlineThreshold: .seconds(300)
+            // Add an agent: it appears in the map within a cycle and its heartbeats are mirrored.
+            var grown = configuration
+            grown.agents.append(
+                .init(
+                    id: "newcomer",
+                    name: "Newcomer",
+                    channel: "\(configuration.keyPrefix):heartbeat:newcomer",
+                    offlineThreshold: .seconds(300)
+                )
             )
-        )
-        try replaceFile(folder.appendingPathComponent("agents.yaml"), with: grown.yaml)
-        try await eventually("new agent in the map") { sidecar.status(of: "newcomer") == "unknown" }
-        try await redis.waitForSubscribers(grown.agents[1].channel)
-        try await redis.publish(grown.agents[1].channel, #"{"status":"ok"}"#)
-        try await eventually("new agent mirrored and online") { sidecar.status(of: "newcomer") == "online" }
+            try replaceFile(folder.appendingPathComponent("agents.yaml"), with: grown.yaml)
+            try await eventually("new agent in the map") { sidecar.status(of: "newcomer") == "unknown" }
+            try await redis.waitForSubscribers(grown.agents[1].channel)
+            try await redis.publish(grown.agents[1].channel, #"{"status":"ok"}"#)
+            try await eventually("new agent mirrored and online") { sidecar.status(of: "newcomer") == "online" }
 
-        // Break the file: the running configuration stays and the failure is counted.
-        try replaceFile(folder.appendingPathComponent("agents.yaml"), with: grown.yaml + "  - id: Broken\n")
-        try await eventually("failed reload counted") {
-            try await parsedMetrics(sidecar)["agent_heartbeat_config_reloads_total{result=\"failed\"}"] == 1
+            // Break the file: the running configuration stays and the failure is counted.
+            try replaceFile(folder.appendingPathComponent("agents.yaml"), with: grown.yaml + "  - id: Broken\n")
+            try await eventually("failed reload counted") {
+                try await parsedMetrics(sidecar)["agent_heartbeat_config_reloads_total{result=\"failed\"}"] == 1
+            }
+            #expect(sidecar.output.contains("configuration not reloaded"))
+            #expect(sidecar.output.contains("agents.yaml:"), "the error names the file, line and column")
+            try await Self.waitForNewMap(sidecar)
+            #expect(sidecar.status(of: "newcomer") == "online")
+            #expect(sidecar.status(of: "mary") == "unknown")
+
+            // Remove an agent and reload with SIGHUP: dropped from the map.
+            try replaceFile(folder.appendingPathComponent("agents.yaml"), with: configuration.yaml)
+            sidecar.signal(SIGHUP)
+            try await eventually("removed agent dropped") {
+                sidecar.map() != nil && sidecar.status(of: "newcomer") == nil
+            }
+            #expect(try await parsedMetrics(sidecar)["agent_heartbeat_config_reloads_total{result=\"ok\"}"] ?? 0 >= 2)
+
+            sidecar.signal(SIGTERM)
+            #expect(try await sidecar.exitStatus(within: .seconds(5)) == 0)
         }
-        #expect(sidecar.output.contains("configuration not reloaded"))
-        #expect(sidecar.output.contains("agents.yaml:"), "the error names the file, line and column")
-        try await Self.waitForNewMap(sidecar)
-        #expect(sidecar.status(of: "newcomer") == "online")
-        #expect(sidecar.status(of: "mary") == "unknown")
-
-        // Remove an agent and reload with SIGHUP: dropped from the map.
-        try replaceFile(folder.appendingPathComponent("agents.yaml"), with: configuration.yaml)
-        sidecar.signal(SIGHUP)
-        try await eventually("removed agent dropped") { sidecar.map() != nil && sidecar.status(of: "newcomer") == nil }
-        #expect(try await parsedMetrics(sidecar)["agent_heartbeat_config_reloads_total{result=\"ok\"}"] ?? 0 >= 2)
-
-        sidecar.signal(SIGTERM)
-        #expect(try await sidecar.exitStatus(within: .seconds(5)) == 0)
-        try await redis.removeKeys(of: configuration)
-        await redis.close()
     }
 
     @Test func jsonLogsAreOneObjectPerLine() async throws {

@@ -1,6 +1,6 @@
 import AgentHeartbeatCore
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The running configuration, replaceable while the sidecar runs (SIGHUP, or the file changed).
 /// Readers take `current` whenever they need it; `generation` tells the subscriber to resubscribe.
@@ -18,7 +18,7 @@ public final class ConfigurationStore: Sendable {
     /// megabytes. A collision of both would only delay a reload until the next change or SIGHUP.
     /// Where the file is read and parsed (`reload(force:logger:)`).
     let reader = JobThread(name: "config-reader")
-    private let state: Mutex<(configuration: MonitorConfiguration, generation: Int, source: Fingerprint?)>
+    private let state: NIOLockedValueBox<(configuration: MonitorConfiguration, generation: Int, source: Fingerprint?)>
 
     private struct Fingerprint: Equatable {
         var count: Int
@@ -36,11 +36,11 @@ public final class ConfigurationStore: Sendable {
     public init(_ configuration: MonitorConfiguration, path: String? = nil) {
         self.path = path
         let source = path.flatMap { FileManager.default.contents(atPath: $0) }.map(Fingerprint.init)
-        state = Mutex((configuration, 0, source))
+        state = NIOLockedValueBox((configuration, 0, source))
     }
 
-    public var current: MonitorConfiguration { state.withLock { $0.configuration } }
-    public var generation: Int { state.withLock { $0.generation } }
+    public var current: MonitorConfiguration { state.withLockedValue { $0.configuration } }
+    public var generation: Int { state.withLockedValue { $0.generation } }
 
     /// Reads the file again and applies it when its content changed (or `force`, for SIGHUP) and is
     /// valid. Comparing the content, not the modification time, also catches a Kubernetes ConfigMap
@@ -50,14 +50,14 @@ public final class ConfigurationStore: Sendable {
         // An unreadable file reads as empty: reported once, like any broken content.
         let data = FileManager.default.contents(atPath: path) ?? Data()
         let fingerprint = Fingerprint(data)
-        if !force, state.withLock({ $0.source == fingerprint }) { return .unchanged }
+        if !force, state.withLockedValue({ $0.source == fingerprint }) { return .unchanged }
         do {
             let configuration = try MonitorConfiguration(data: data, file: path)
-            state.withLock { $0 = (configuration, $0.generation + 1, fingerprint) }
+            state.withLockedValue { $0 = (configuration, $0.generation + 1, fingerprint) }
             return .reloaded(configuration)
         } catch {
             // Remember the broken content so it is reported once, not every cycle.
-            state.withLock { $0.source = fingerprint }
+            state.withLockedValue { $0.source = fingerprint }
             return .failed(error)
         }
     }

@@ -1,5 +1,6 @@
 import AgentHeartbeatCore
 import Metrics
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// Counters of the mirror, written by its threads and readable from anywhere.
@@ -45,8 +46,8 @@ public final class MirrorStatistics: Sendable {
     let connectionLosses = Atomic<Int>(0)
     let subscribedChannels = Atomic<Int>(0)
     let expectedChannels = Atomic<Int>(-1)
-    private let failures = Mutex<(subscriber: String?, writer: String?)>((nil, nil))
-    private let listening = Mutex(Listening())
+    private let failures = NIOLockedValueBox<(subscriber: String?, writer: String?)>((nil, nil))
+    private let listening = NIOLockedValueBox(Listening())
 
     /// Gaps in listening on the monotonic clock; a start of nil is "before this process subscribed".
     struct Listening {
@@ -72,7 +73,7 @@ public final class MirrorStatistics: Sendable {
 
     /// Every channel is confirmed: heartbeats arrive from now on.
     func startedListening() {
-        listening.withLock { state in
+        listening.withLockedValue { state in
             guard state.inGap else { return }
             let now = ContinuousClock.now
             state.closed.append((state.gapStart, now))
@@ -84,7 +85,7 @@ public final class MirrorStatistics: Sendable {
 
     /// The subscription is lost: heartbeats published from now on are not received.
     func stoppedListening() {
-        listening.withLock { state in
+        listening.withLockedValue { state in
             guard !state.inGap else { return }
             state.inGap = true
             state.gapStart = .now
@@ -93,7 +94,7 @@ public final class MirrorStatistics: Sendable {
 
     /// The gaps on the Redis clock, through `serverMilliseconds`.
     public func listeningGaps(_ serverMilliseconds: (ContinuousClock.Instant) -> Int64) -> ListeningGaps {
-        listening.withLock { state in
+        listening.withLockedValue { state in
             ListeningGaps(
                 closed: state.closed.map { ($0.start.map(serverMilliseconds) ?? .min)..<serverMilliseconds($0.end) },
                 open: state.inGap ? (state.gapStart.map(serverMilliseconds) ?? .min) : nil
@@ -101,12 +102,12 @@ public final class MirrorStatistics: Sendable {
         }
     }
 
-    func subscriberFailed(_ reason: String?) { failures.withLock { $0.subscriber = reason } }
+    func subscriberFailed(_ reason: String?) { failures.withLockedValue { $0.subscriber = reason } }
 
-    func writerFailed(_ reason: String?) { failures.withLock { $0.writer = reason } }
+    func writerFailed(_ reason: String?) { failures.withLockedValue { $0.writer = reason } }
 
     public var snapshot: Snapshot {
-        let failures = failures.withLock { $0 }
+        let failures = failures.withLockedValue { $0 }
         return Snapshot(
             received: received.load(ordering: .relaxed),
             malformed: malformed.load(ordering: .relaxed),
@@ -116,7 +117,7 @@ public final class MirrorStatistics: Sendable {
             expectedChannels: expectedChannels.load(ordering: .relaxed),
             subscriberFailure: failures.subscriber,
             writerFailure: failures.writer,
-            isListening: listening.withLock { !$0.inGap }
+            isListening: listening.withLockedValue { !$0.inGap }
         )
     }
 }

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Waits for `operation` at most `timeout`: its result, or nil when the time ran out first. The
 /// operation then goes on unobserved, since a blocking C call (hiredis, curl) cannot be stopped
@@ -21,9 +21,9 @@ func withDeadline<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Send
 
 /// A continuation resumed by whichever side comes first; later resumes do nothing.
 private final class ContinuationSlot<T: Sendable>: Sendable {
-    private let continuation = Mutex<CheckedContinuation<T, Never>?>(nil)
+    private let continuation = NIOLockedValueBox<CheckedContinuation<T, Never>?>(nil)
 
-    func set(_ value: CheckedContinuation<T, Never>) { continuation.withLock { $0 = value } }
+    func set(_ value: CheckedContinuation<T, Never>) { continuation.withLockedValue { $0 = value } }
 
-    func resume(returning value: T) { continuation.withLock { $0.take() }?.resume(returning: value) }
+    func resume(returning value: T) { continuation.withLockedValue { $0.take() }?.resume(returning: value) }
 }

@@ -1,7 +1,7 @@
 import AgentHeartbeatRedis
 internal import CGlibc
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The one way the sidecar runs blocking work (hiredis, curl, file I/O): a long-lived thread that
 /// runs submitted jobs one at a time, in order. Swift's cooperative pool (2 threads here) must never
@@ -101,11 +101,11 @@ private final class QueuedJob<T: Sendable>: Sendable {
         case cancelled
     }
 
-    private let state = Mutex(State.submitting)
+    private let state = NIOLockedValueBox(State.submitting)
 
     /// Keeps the continuation for the thread; false (and resumed) when cancelled before.
     func wait(_ continuation: CheckedContinuation<T, any Error>) -> Bool {
-        let cancelled = state.withLock { state in
+        let cancelled = state.withLockedValue { state in
             guard case .submitting = state else { return true }
             state = .queued(continuation)
             return false
@@ -116,7 +116,7 @@ private final class QueuedJob<T: Sendable>: Sendable {
 
     /// The continuation, if the job is to run.
     func start() -> CheckedContinuation<T, any Error>? {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard case .queued(let continuation) = state else { return nil }
             state = .started
             return continuation
@@ -124,7 +124,7 @@ private final class QueuedJob<T: Sendable>: Sendable {
     }
 
     func cancel() {
-        let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
+        let continuation = state.withLockedValue { state -> CheckedContinuation<T, any Error>? in
             switch state {
             case .submitting:
                 state = .cancelled

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A local HTTP server standing in for the Telegram Bot API, on a free loopback port.
 /// It answers scripted responses in order, then `{"ok":true}`, and records every request.
@@ -37,11 +37,11 @@ final class FakeBotAPI: Sendable {
 
     let port: Int
     private let listener: Int32
-    private let state = Mutex<(scripted: [Response], requests: [Request])>(([], []))
+    private let state = NIOLockedValueBox<(scripted: [Response], requests: [Request])>(([], []))
     /// Requests whose body holds this text get a 400, as Telegram answers a message it refuses.
-    private let refusing = Mutex<String?>(nil)
+    private let refusing = NIOLockedValueBox<String?>(nil)
     /// While set, requests are read and never answered, like a Bot API that hangs.
-    private let hanging = Mutex(false)
+    private let hanging = NIOLockedValueBox(false)
 
     init() throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -69,14 +69,14 @@ final class FakeBotAPI: Sendable {
 
     /// Responses for the next requests, in order.
     func script(_ responses: Response...) {
-        state.withLock { $0.scripted += responses }
+        state.withLockedValue { $0.scripted += responses }
     }
 
-    func refuse(containing text: String?) { refusing.withLock { $0 = text } }
+    func refuse(containing text: String?) { refusing.withLockedValue { $0 = text } }
 
-    func hang(_ on: Bool) { hanging.withLock { $0 = on } }
+    func hang(_ on: Bool) { hanging.withLockedValue { $0 = on } }
 
-    var requests: [Request] { state.withLock { $0.requests } }
+    var requests: [Request] { state.withLockedValue { $0.requests } }
 
     /// Requests answered 200: messages Telegram would have delivered.
     var delivered: [Request] { requests.filter { $0.status == 200 } }
@@ -121,18 +121,18 @@ final class FakeBotAPI: Sendable {
         let head = String(decoding: received[..<headerEnd!], as: UTF8.self)
         let path = head.split(separator: " ").dropFirst().first.map(String.init) ?? ""
         let body = String(decoding: received[headerEnd!...], as: UTF8.self)
-        if hanging.withLock({ $0 }) {
-            state.withLock { $0.requests.append(Request(path: path, body: body, status: 0, at: .now)) }
-            while hanging.withLock({ $0 }) { usleep(10_000) }
+        if hanging.withLockedValue({ $0 }) {
+            state.withLockedValue { $0.requests.append(Request(path: path, body: body, status: 0, at: .now)) }
+            while hanging.withLockedValue({ $0 }) { usleep(10_000) }
             return
         }
-        if let refused = refusing.withLock({ $0 }), body.contains(refused) {
+        if let refused = refusing.withLockedValue({ $0 }), body.contains(refused) {
             let answer = #"{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}"#
-            state.withLock { $0.requests.append(Request(path: path, body: body, status: 400, at: .now)) }
+            state.withLockedValue { $0.requests.append(Request(path: path, body: body, status: 400, at: .now)) }
             Self.reply(.init(status: 400, body: answer), on: connection)
             return
         }
-        let response = state.withLock { state in
+        let response = state.withLockedValue { state in
             let response =
                 state.scripted.isEmpty
                 ? Response(status: 200, body: #"{"ok":true,"result":{"message_id":1}}"#) : state.scripted.removeFirst()
