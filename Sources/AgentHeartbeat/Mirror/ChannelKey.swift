@@ -1,32 +1,69 @@
-/// A channel name as a dictionary key. Stored keys own their bytes; a lookup borrows the bytes
-/// inside hiredis' reply, so finding a message's agent allocates nothing. Hashed in one pass
-/// (an array of bytes hashes element by element, which topped the subscriber's profile).
-struct ChannelKey: Hashable {
-    private let owned: [UInt8]
-    private let borrowed: UnsafeBufferPointer<UInt8>?
+import AgentHeartbeatCore
 
-    init(_ channel: [UInt8]) {
-        owned = channel
-        borrowed = nil
+/// A channel name as a dictionary key. A default channel (`agents:heartbeat:<id>`) is kept as the
+/// agent's id, whose storage the configuration already holds, and a custom one as its bytes; a
+/// lookup borrows the bytes inside hiredis' reply, so finding a message's agent allocates nothing.
+/// Hashed and compared as the channel's bytes in one pass (an array of bytes hashes element by
+/// element, which topped the subscriber's profile).
+struct ChannelKey: Hashable {
+    private enum Storage {
+        case defaultChannel(id: String)
+        case custom([UInt8])
+        /// Valid only while the bytes are.
+        case borrowed(UnsafeBufferPointer<UInt8>)
+    }
+
+    private static let defaultPrefix = Array(MonitorConfiguration.Agent.defaultChannel(for: "").utf8)
+    private let storage: Storage
+
+    init(_ agent: MonitorConfiguration.Agent) {
+        storage = agent.hasDefaultChannel ? .defaultChannel(id: agent.id) : .custom(Array(agent.channel.utf8))
     }
 
     /// Valid only while `bytes` is.
     init(borrowing bytes: UnsafeBufferPointer<UInt8>) {
-        owned = []
-        borrowed = bytes
+        storage = .borrowed(bytes)
     }
 
-    var bytes: [UInt8] { borrowed.map(Array.init) ?? owned }
+    var bytes: [UInt8] { withBytes { first, second in Array(first) + Array(second) } }
 
-    private func withBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
-        if let borrowed { body(UnsafeRawBufferPointer(borrowed)) } else { owned.withUnsafeBytes(body) }
+    /// The channel's bytes in two parts (the second empty unless a default channel's id).
+    private func withBytes<Result>(
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Result
+    ) -> Result {
+        switch storage {
+        case .borrowed(let bytes):
+            return body(UnsafeRawBufferPointer(bytes), UnsafeRawBufferPointer(start: nil, count: 0))
+        case .custom(let bytes):
+            return bytes.withUnsafeBytes { body($0, UnsafeRawBufferPointer(start: nil, count: 0)) }
+        case .defaultChannel(let id):
+            var id = id
+            return Self.defaultPrefix.withUnsafeBytes { prefix in
+                id.withUTF8 { body(prefix, UnsafeRawBufferPointer($0)) }
+            }
+        }
     }
 
     static func == (lhs: ChannelKey, rhs: ChannelKey) -> Bool {
-        lhs.withBytes { left in rhs.withBytes { right in left.elementsEqual(right) } }
+        lhs.withBytes { leftFirst, leftSecond in
+            rhs.withBytes { rightFirst, rightSecond in
+                let count = leftFirst.count + leftSecond.count
+                guard count == rightFirst.count + rightSecond.count else { return false }
+                for index in 0..<count {
+                    let left = index < leftFirst.count ? leftFirst[index] : leftSecond[index - leftFirst.count]
+                    let right = index < rightFirst.count ? rightFirst[index] : rightSecond[index - rightFirst.count]
+                    if left != right { return false }
+                }
+                return true
+            }
+        }
     }
 
+    /// The bytes as one stream: `Hasher` hashes two parts as it hashes them joined.
     func hash(into hasher: inout Hasher) {
-        withBytes { hasher.combine(bytes: $0) }
+        withBytes { first, second in
+            hasher.combine(bytes: first)
+            hasher.combine(bytes: second)
+        }
     }
 }

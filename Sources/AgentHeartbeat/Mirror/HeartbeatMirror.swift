@@ -164,7 +164,7 @@ extension HeartbeatMirror {
         func follow(_ store: ConfigurationStore, on connection: RedisConnection) throws(RedisError) {
             generation = store.generation
             var wanted: [ChannelKey: String] = [:]
-            for agent in store.current.agents { wanted[ChannelKey(Array(agent.channel.utf8))] = agent.id }
+            for agent in store.current.agents { wanted[ChannelKey(agent)] = agent.id }
             let removed = slotByChannel.keys.filter { wanted[$0] == nil }
             let perAgentMetrics = SidecarMetrics.perAgent(wanted.count)
             var added: [ChannelKey] = []

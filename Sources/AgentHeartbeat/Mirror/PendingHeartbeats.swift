@@ -33,13 +33,18 @@ final class PendingHeartbeats: @unchecked Sendable {  // All state is guarded by
         condition.unlock()
     }
 
+    /// Entries whose room is kept when the table empties.
+    static let keptCapacity = 4096
+
     /// Waits for heartbeats and takes up to `limit` of them. Returns [] once closed and drained.
     func take(limit: Int) -> [Heartbeat] {
         condition.lock()
         defer { condition.unlock() }
         while latest.isEmpty && !closed { condition.wait() }
         guard latest.count > limit else {
-            defer { latest.removeAll(keepingCapacity: true) }
+            // A burst from every agent grows the table to all of them (7 MB at 100,000); it is
+            // not kept for the next one.
+            defer { latest.removeAll(keepingCapacity: latest.capacity <= Self.keptCapacity) }
             return Array(latest.values)
         }
         let batch = Array(latest.values.prefix(limit))

@@ -7,10 +7,14 @@ extension MonitorConfiguration {
 
     /// Parses and validates agents.yaml text; `file` only names the source in errors.
     public init(yaml text: String, file: String) throws(ConfigurationError) {
+        var decoder = ConfigurationDecoder(file: file)
         let root: YAMLNode?
         do {
-            root = try YAMLDocument.parse(text)
+            // Each agent is decoded as soon as it is read (see `YAMLDocument.parse(_:streamingItemsOf:item:)`).
+            root = try YAMLDocument.parse(text, streamingItemsOf: "agents") { item in decoder.stream(item) }
         } catch {
+            let error =
+                error as? YAMLSyntaxError ?? YAMLSyntaxError(message: "\(error)", mark: YAMLMark(line: 1, column: 1))
             throw ConfigurationError(
                 code: .syntax,
                 file: file,
@@ -30,7 +34,6 @@ extension MonitorConfiguration {
                 message: "the file is empty; it needs at least an `agents:` list"
             )
         }
-        var decoder = ConfigurationDecoder(file: file)
         self = try decoder.decodeConfiguration(root)
     }
 }
@@ -38,6 +41,21 @@ extension MonitorConfiguration {
 /// Walks the YAML tree, turning every mistake into a `ConfigurationError` at its node.
 private struct ConfigurationDecoder {
     let file: String
+    /// The agents decoded so far, in order, and whether each set its own threshold (the others
+    /// take the global one, which may come later in the file).
+    var agents: [MonitorConfiguration.Agent] = []
+    var hasOwnThreshold: [Bool] = []
+    /// Where each id and channel was first seen, for duplicate errors.
+    var idMarks: [String: YAMLMark] = [:]
+    var channelMarks: [String: YAMLMark] = [:]
+    var overrides: [(node: YAMLNode, path: String, threshold: Duration)] = []
+    /// The first mistake in a streamed agent: reported where the tree would have reported it, after
+    /// syntax errors anywhere in the file and mistakes in the top-level keys.
+    var agentError: ConfigurationError?
+
+    init(file: String) {
+        self.file = file
+    }
 
     func error(
         _ code: ConfigurationError.Code,
@@ -163,61 +181,13 @@ private struct ConfigurationDecoder {
             )
         }
 
-        // Where each id and channel was first seen, for duplicate errors.
-        var idMarks: [String: YAMLMark] = [:]
-        var channelMarks: [String: YAMLMark] = [:]
-        var overrides: [(YAMLNode, String, Duration)] = []
-        config.agents.reserveCapacity(items.count)
-        for (index, item) in items.enumerated() {
-            let path = "agents[\(index)]"
-            let fields = try mapping(item, at: path, allowed: MonitorConfiguration.agentKeys)
-            guard let idPair = fields["id"] else {
-                throw error(.missingKey, at: item, path + ".id", "missing required key \"id\"")
-            }
-            let id = try text(idPair.value, at: path + ".id")
-            guard id.utf8.allSatisfy(Self.isIDByte) else {
-                throw error(
-                    .invalidValue,
-                    at: idPair.value,
-                    path + ".id",
-                    "\"\(id)\" may only contain a-z, 0-9, _ and -"
-                )
-            }
-            if let first = idMarks[id] {
-                throw error(
-                    .duplicateID,
-                    at: idPair.value,
-                    path + ".id",
-                    "duplicate id \"\(id)\" (first used on line \(first.line))"
-                )
-            }
-            idMarks[id] = idPair.value.mark
-            guard let namePair = fields["name"] else {
-                throw error(.missingKey, at: item, path + ".name", "missing required key \"name\" for agent \"\(id)\"")
-            }
-            var agent = MonitorConfiguration.Agent(
-                id: id,
-                name: try text(namePair.value, at: path + ".name"),
-                offlineThreshold: config.offlineThreshold
-            )
-            if let pair = fields["channel"] {
-                agent.channel = try text(pair.value, at: path + ".channel")
-            }
-            let channelNode = fields["channel"]?.value ?? idPair.value
-            if let first = channelMarks[agent.channel] {
-                throw error(
-                    .duplicateChannel,
-                    at: channelNode,
-                    path + ".channel",
-                    "channel \"\(agent.channel)\" is already used by the agent on line \(first.line)"
-                )
-            }
-            channelMarks[agent.channel] = channelNode.mark
-            if let pair = fields["offline_threshold_seconds"] {
-                agent.offlineThreshold = try seconds(pair.value, at: path + ".offline_threshold_seconds")
-                overrides.append((pair.value, path + ".offline_threshold_seconds", agent.offlineThreshold))
-            }
-            config.agents.append(agent)
+        if let agentError { throw agentError }
+        // Agents in a list that was not streamed (an alias to a list, say) are decoded here.
+        for item in items { try decodeAgent(item) }
+        config.agents = agents
+        agents = []  // Now the only reference: the loop below edits the array in place.
+        for index in config.agents.indices where !hasOwnThreshold[index] {
+            config.agents[index].offlineThreshold = config.offlineThreshold
         }
 
         // A key that expires before its agent counts as offline would turn offline agents into unknown ones.
@@ -240,6 +210,67 @@ private struct ConfigurationDecoder {
             )
         }
         return config
+    }
+
+    /// Decodes one streamed item of `agents`; after a mistake, the rest are only parsed.
+    mutating func stream(_ item: YAMLNode) {
+        guard agentError == nil else { return }
+        do {
+            try decodeAgent(item)
+        } catch {
+            agentError = error
+        }
+    }
+
+    /// Decodes and checks one item of `agents`.
+    mutating func decodeAgent(_ item: YAMLNode) throws(ConfigurationError) {
+        let path = "agents[\(agents.count)]"
+        let fields = try mapping(item, at: path, allowed: MonitorConfiguration.agentKeys)
+        guard let idPair = fields["id"] else {
+            throw error(.missingKey, at: item, path + ".id", "missing required key \"id\"")
+        }
+        let id = try text(idPair.value, at: path + ".id")
+        guard id.utf8.allSatisfy(Self.isIDByte) else {
+            throw error(
+                .invalidValue,
+                at: idPair.value,
+                path + ".id",
+                "\"\(id)\" may only contain a-z, 0-9, _ and -"
+            )
+        }
+        if let first = idMarks[id] {
+            throw error(
+                .duplicateID,
+                at: idPair.value,
+                path + ".id",
+                "duplicate id \"\(id)\" (first used on line \(first.line))"
+            )
+        }
+        idMarks[id] = idPair.value.mark
+        guard let namePair = fields["name"] else {
+            throw error(.missingKey, at: item, path + ".name", "missing required key \"name\" for agent \"\(id)\"")
+        }
+        var agent = MonitorConfiguration.Agent(id: id, name: try text(namePair.value, at: path + ".name"))
+        if let pair = fields["channel"] {
+            agent.channel = try text(pair.value, at: path + ".channel")
+        }
+        let channelNode = fields["channel"]?.value ?? idPair.value
+        let channel = agent.channel
+        if let first = channelMarks[channel] {
+            throw error(
+                .duplicateChannel,
+                at: channelNode,
+                path + ".channel",
+                "channel \"\(channel)\" is already used by the agent on line \(first.line)"
+            )
+        }
+        channelMarks[channel] = channelNode.mark
+        if let pair = fields["offline_threshold_seconds"] {
+            agent.offlineThreshold = try seconds(pair.value, at: path + ".offline_threshold_seconds")
+            overrides.append((pair.value, path + ".offline_threshold_seconds", agent.offlineThreshold))
+        }
+        hasOwnThreshold.append(fields["offline_threshold_seconds"] != nil)
+        agents.append(agent)
     }
 
     static func isIDByte(_ byte: UInt8) -> Bool {

@@ -4,16 +4,25 @@ public struct MonitorConfiguration: Sendable, Equatable {
     public struct Agent: Sendable, Equatable, Identifiable {
         public var id: String
         public var name: String
-        /// The pub/sub channel the agent publishes its heartbeats on.
-        public var channel: String
         /// Silent longer than this means offline (the agent's override or the global default).
         public var offlineThreshold: Duration
+        /// Only a channel other than the default is stored: at 100,000 agents the default ones
+        /// took 5 MB that the id already says.
+        private var customChannel: String?
 
         public init(id: String, name: String, channel: String? = nil, offlineThreshold: Duration = .seconds(300)) {
             self.id = id
             self.name = name
-            self.channel = channel ?? Self.defaultChannel(for: id)
             self.offlineThreshold = offlineThreshold
+            self.channel = channel ?? Self.defaultChannel(for: id)
+        }
+
+        public var hasDefaultChannel: Bool { customChannel == nil }
+
+        /// The pub/sub channel the agent publishes its heartbeats on.
+        public var channel: String {
+            get { customChannel ?? Self.defaultChannel(for: id) }
+            set { customChannel = newValue == Self.defaultChannel(for: id) ? nil : newValue }
         }
 
         public static func defaultChannel(for id: String) -> String { "agents:heartbeat:\(id)" }

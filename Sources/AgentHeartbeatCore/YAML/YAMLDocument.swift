@@ -25,6 +25,25 @@ public enum YAMLDocument {
 
     /// Returns the root of the first document, or nil for an empty stream.
     public static func parse(_ text: String) throws(YAMLSyntaxError) -> YAMLNode? {
+        do {
+            return try parse(text, streamingItemsOf: nil) { _ in }
+        } catch let error as YAMLSyntaxError {
+            throw error
+        } catch {
+            // Not thrown: the item handler above throws nothing.
+            throw YAMLSyntaxError(message: "\(error)", mark: YAMLMark(line: 1, column: 1))
+        }
+    }
+
+    /// Like `parse(_:)`, but each item of the list under the root mapping's key `streamedKey` is
+    /// handed to `item` as soon as it is read and not kept: the list stays in the tree, empty.
+    /// agents.yaml's agents are decoded one at a time, so 100,000 of them never exist as a tree
+    /// at once. Throws a `YAMLSyntaxError` or what `item` throws.
+    public static func parse(
+        _ text: String,
+        streamingItemsOf streamedKey: String?,
+        item: (YAMLNode) throws -> Void
+    ) throws -> YAMLNode? {
         // libyaml keeps pointers to the parser and the input for the whole parse, so both live on
         // the heap (the input in an array) until the `defer`s below.
         let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
@@ -39,15 +58,30 @@ public enum YAMLDocument {
         }
         defer { yaml_parser_delete(parser) }
 
-        return try input.withUnsafeMutableBufferPointer { (buffer) throws(YAMLSyntaxError) -> YAMLNode? in
+        return try input.withUnsafeMutableBufferPointer { (buffer) throws -> YAMLNode? in
             yaml_parser_set_input_string(parser, buffer.baseAddress, buffer.count)
             var open: [Open] = []
             var anchors: [String: YAMLNode] = [:]
             var root: YAMLNode?
 
-            func add(_ node: YAMLNode, anchor: String?) {
+            /// Whether the innermost open node is the streamed list: the value of `streamedKey` in
+            /// the root mapping (whose items then end in that key, its value still open).
+            func inStreamedList() -> Bool {
+                guard let streamedKey, open.count == 2, open[0].isMapping, !open[1].isMapping,
+                    open[0].items.count % 2 == 1, case .scalar(let key, _) = open[0].items.last?.kind
+                else { return false }
+                return key == streamedKey
+            }
+
+            func add(_ node: YAMLNode, anchor: String?) throws {
                 if let anchor { anchors[anchor] = node }
-                if open.isEmpty { root = node } else { open[open.count - 1].items.append(node) }
+                if open.isEmpty {
+                    root = node
+                } else if inStreamedList() {
+                    try item(node)
+                } else {
+                    open[open.count - 1].items.append(node)
+                }
             }
 
             while true {
@@ -61,7 +95,7 @@ public enum YAMLDocument {
                         decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length),
                         as: UTF8.self
                     )
-                    add(
+                    try add(
                         YAMLNode(kind: .scalar(text, plain: scalar.style == YAML_PLAIN_SCALAR_STYLE), mark: mark),
                         anchor: name(scalar.anchor)
                     )
@@ -84,12 +118,12 @@ public enum YAMLDocument {
                             }
                         )
                         : .sequence(done.items)
-                    add(YAMLNode(kind: kind, mark: done.mark), anchor: done.anchor)
+                    try add(YAMLNode(kind: kind, mark: done.mark), anchor: done.anchor)
                 case YAML_ALIAS_EVENT:
                     guard let anchor = name(event.pointee.data.alias.anchor), let node = anchors[anchor] else {
                         throw YAMLSyntaxError(message: "alias to an unknown anchor", mark: mark)
                     }
-                    add(node, anchor: nil)
+                    try add(node, anchor: nil)
                 case YAML_DOCUMENT_END_EVENT, YAML_STREAM_END_EVENT:
                     // The first document only, as libyaml's loader reads it.
                     return root
