@@ -78,8 +78,8 @@ extension HeartbeatMirror {
         let pending: PendingHeartbeats
         /// One per agent ever subscribed (never reused, so an index stays valid across reloads).
         var slots: [Slot] = []
-        /// Channel → slot, as subscribed on the live connection: the one hash lookup per message.
-        var slotByChannel: [ChannelKey: Int] = [:]
+        /// Channel → slot, as subscribed on the live connection: the one lookup per message.
+        var index = ChannelIndex(capacity: 0)
         var generation = -1
         /// When the last (UN)SUBSCRIBE was sent.
         var followed = ContinuousClock.now
@@ -89,12 +89,14 @@ extension HeartbeatMirror {
 
         struct Slot {
             var agentID: String
+            var channel: ChannelKey
             /// Per-agent counters, nil above `SidecarMetrics.perAgentLimit` agents.
             var received: Counter?
             var malformed: Counter?
 
-            init(agentID: String, perAgentMetrics: Bool) {
+            init(agentID: String, channel: ChannelKey, perAgentMetrics: Bool) {
                 self.agentID = agentID
+                self.channel = channel
                 guard perAgentMetrics else { return }
                 received = Counter(label: SidecarMetrics.Name.heartbeatsReceived, dimensions: [("agent", agentID)])
                 malformed = Counter(label: SidecarMetrics.Name.malformedPayloads, dimensions: [("agent", agentID)])
@@ -113,7 +115,7 @@ extension HeartbeatMirror {
             while !pending.isClosed {
                 do throws(RedisError) {
                     let connection = try RedisConnection(url: mirror.url)
-                    slotByChannel = [:]
+                    index = ChannelIndex(capacity: 0)
                     try follow(mirror.configurations, on: connection)
                     while !pending.isClosed {
                         if mirror.configurations.generation != generation {
@@ -163,18 +165,27 @@ extension HeartbeatMirror {
         /// Subscribes to channels of agents added since the last call and unsubscribes removed ones.
         func follow(_ store: ConfigurationStore, on connection: RedisConnection) throws(RedisError) {
             generation = store.generation
+            let agents = store.current.agents
             var wanted: [ChannelKey: String] = [:]
-            for agent in store.current.agents { wanted[ChannelKey(agent)] = agent.id }
-            let removed = slotByChannel.keys.filter { wanted[$0] == nil }
+            wanted.reserveCapacity(agents.count)
+            for agent in agents { wanted[ChannelKey(agent)] = agent.id }
+            let subscribed = index.slots.map { slots[$0].channel }
+            let removed = subscribed.filter { wanted[$0] == nil }
             let perAgentMetrics = SidecarMetrics.perAgent(wanted.count)
             var added: [ChannelKey] = []
+            var next = ChannelIndex(capacity: wanted.count)
             for (channel, id) in wanted {
-                if let slot = slotByChannel[channel], slots[slot].agentID == id { continue }
-                if slotByChannel[channel] == nil { added.append(channel) }
-                slots.append(Slot(agentID: id, perAgentMetrics: perAgentMetrics))
-                slotByChannel[channel] = slots.count - 1
+                let current = index.slot(for: channel) { slots[$0].channel }
+                if let current, slots[current].agentID == id {
+                    next.insert(current, channel: channel)
+                    continue
+                }
+                if current == nil { added.append(channel) }
+                // A new agent, or a channel moved to another agent: a new slot.
+                slots.append(Slot(agentID: id, channel: channel, perAgentMetrics: perAgentMetrics))
+                next.insert(slots.count - 1, channel: channel)
             }
-            for channel in removed { slotByChannel[channel] = nil }
+            index = next
             let batches: [(channels: [ChannelKey], command: ([[UInt8]]) -> RedisCommand)] = [
                 (added, RedisCommand.subscribe), (removed, RedisCommand.unsubscribe),
             ]
@@ -194,13 +205,14 @@ extension HeartbeatMirror {
                 mirror.statistics.subscribedChannels.store(push.subscriptions, ordering: .relaxed)
                 return
             }
-            guard let index = slotByChannel[ChannelKey(borrowing: push.channel)] else { return }
-            let slot = slots[index]
+            let channel = ChannelKey(borrowing: push.channel)
+            guard let found = index.slot(for: channel, channel: { slots[$0].channel }) else { return }
+            let slot = slots[found]
             slot.received?.increment()
             let problem = HeartbeatPayload.problem(with: push.payload)
             // The payload's one copy out of hiredis is already what the key stores.
             let fields = HeartbeatRecord.storedFields(payload: push.payload, problem: problem)
-            batch.append(.init(slot: index, agentID: slot.agentID, fields: fields, arrived: arrived))
+            batch.append(.init(slot: found, agentID: slot.agentID, fields: fields, arrived: arrived))
             guard let problem else { return }
             // Still a heartbeat: the agent is alive, only its payload is unusable.
             mirror.statistics.malformed.add(1, ordering: .relaxed)
