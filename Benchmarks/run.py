@@ -214,6 +214,30 @@ class FakeTelegram:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
+def reporting_memory(binary: str, redis: Redis, work: str, ids: list[str]) -> tuple[float, float]:
+    """RSS between checks and peak of `run` with every agent publishing one heartbeat (3 s interval)."""
+    redis.cli("FLUSHALL")
+    config = os.path.join(work, "agents-reporting.yaml")
+    write_config(config, ids, interval=3)
+    sidecar = Sidecar(binary, config, redis, work, name="reporting", log_level="debug")
+
+    def checks():
+        return len(re.findall(r"duration_ms=(\d+)", open(sidecar.log.name).read()))
+    wait_until(lambda: checks() >= 1, 180, "the first check", interval=0.5)
+    burst = os.path.join(work, "reporting.resp")
+    with open(burst, "wb") as f:
+        for n, agent_id in enumerate(ids):
+            f.write(resp("PUBLISH", f"agents:heartbeat:{agent_id}", f'{{"status":"ok","signals_sent":{n},"queue":3}}'))
+    redis.pipe(burst)
+    wait_until(lambda: f"online={len(ids)}" in open(sidecar.log.name).read(), 180, "every agent online", interval=0.2)
+    seen = checks()
+    wait_until(lambda: checks() >= seen + 2, 60, "two more checks", interval=0.2)
+    time.sleep(1)
+    rss, peak = sidecar.rss_mib(), sidecar.rss_mib("VmHWM")
+    sidecar.stop()
+    return rss, peak
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -316,8 +340,11 @@ def main():
                 small_rss = small.rss_mib()
                 small.stop()
                 row("3 memory: RSS, 4 agents idle", f"{small_rss:.1f} MiB")
-                row(f"3 memory: RSS, {args.check_agents:,} agents after a check", f"{big_rss:.1f} MiB (peak {big_peak:.1f} MiB)",
-                    "", "", "≤ 64 MB", "yes" if big_rss * 1.048576 <= 64 else "no")
+                row(f"3 memory: RSS, {args.check_agents:,} silent agents after a check", f"{big_rss:.1f} MiB (peak {big_peak:.1f} MiB)",
+                    "", "", "≤ 64 MiB (peak ≤ 96)", "yes" if big_rss <= 64 and big_peak <= 96 else "no")
+                rss, peak = reporting_memory(args.binary, redis, work, big_ids)
+                row(f"3 memory: RSS, {args.check_agents:,} agents that all report, between checks", f"{rss:.1f} MiB (peak {peak:.1f} MiB)",
+                    "", "", "≤ 64 MiB (peak ≤ 96)", "yes" if rss <= 64 and peak <= 96 else "no")
                 row(f"3 idle CPU over {args.idle_seconds} s, 4 agents", f"{idle_cpu:.2f} CPU-seconds")
 
         if "4" in only:

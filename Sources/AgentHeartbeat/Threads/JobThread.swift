@@ -1,4 +1,3 @@
-import AgentHeartbeatRedis
 internal import CGlibc
 import Foundation
 import NIOConcurrencyHelpers
