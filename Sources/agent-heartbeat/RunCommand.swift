@@ -27,7 +27,7 @@ struct RunCommand: AsyncParsableCommand {
     var http: String?
 
     func run() async throws {
-        Malloc.limitArenas()
+        Malloc.configure()
         let configuration = try configOptions.load()
         let url = try Environment.redisURL()
         let httpText =
