@@ -25,7 +25,9 @@ public struct MonitorConfiguration: Sendable, Equatable {
             set { customChannel = newValue == Self.defaultChannel(for: id) ? nil : newValue }
         }
 
-        public static func defaultChannel(for id: String) -> String { "agents:heartbeat:\(id)" }
+        public static func defaultChannel(for id: String) -> String { defaultChannelPrefix + id }
+
+        public static let defaultChannelPrefix = "agents:heartbeat:"
     }
 
     public var offlineThreshold: Duration = .seconds(300)

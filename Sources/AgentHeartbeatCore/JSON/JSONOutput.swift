@@ -84,6 +84,16 @@ struct JSONOutput: ~Copyable {
         append(UInt8(ascii: ","))
     }
 
+    /// `"channel" : "…",`: a default channel written from the agent's id, without building it.
+    mutating func channelMember(_ agent: MonitorConfiguration.Agent, indent: Int = 3) {
+        guard agent.hasDefaultChannel else { return stringMember("channel", agent.channel, indent: indent) }
+        key("channel", indent: indent)
+        append(UInt8(ascii: "\""))
+        stringContents(MonitorConfiguration.Agent.defaultChannelPrefix)
+        stringContents(agent.id)
+        append("\",")
+    }
+
     /// Between a key and its value.
     mutating func colon() {
         if pretty { append(" : ") } else { append(UInt8(ascii: ":")) }

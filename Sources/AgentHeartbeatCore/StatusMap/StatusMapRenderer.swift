@@ -99,7 +99,7 @@ public struct StatusMapRenderer: Sendable {
         output.string(state.agent.id)
         output.colon()
         output.append("{")
-        output.stringMember("channel", state.agent.channel, indent: 3)
+        output.channelMember(state.agent)
         output.stringMember("id", state.agent.id, indent: 3)
         output.key("last_heartbeat", indent: 3)
         output.time(milliseconds: state.lastHeartbeat)
