@@ -152,13 +152,14 @@ struct CheckerTests {
 
     @Test func unreachableRedisIsAClearError() async throws {
         let port = try freeLoopbackPort()
-        let redis = RedisClient(url: RedisURL(host: "127.0.0.1", port: port))
-        let checker = HeartbeatChecker(client: redis, configuration: TestRedis.configuration(agents: ["mary"]))
-        await #expect {
-            _ = try await checker.check()
-        } throws: { error in
-            (error as? RedisError)?.code == .connectionFailed && "\(error)".contains("127.0.0.1:\(port)")
+        let client = RedisClient(url: RedisURL(host: "127.0.0.1", port: port))
+        try await withCleanup(client, cleanUp: { await $0.close() }) { redis in
+            let checker = HeartbeatChecker(client: redis, configuration: TestRedis.configuration(agents: ["mary"]))
+            await #expect {
+                _ = try await checker.check()
+            } throws: { error in
+                (error as? RedisError)?.code == .connectionFailed && "\(error)".contains("127.0.0.1:\(port)")
+            }
         }
-        await redis.close()
     }
 }

@@ -152,33 +152,37 @@ struct ProcessTests {
     }
 
     @Test func recoversWhenRedisIsKilledAndRestarted() async throws {
-        let server = try await RedisServer.start()
-        let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(1))
-        let redis = RedisClient(url: server.url, name: "test-client")
-        let sidecar = try SidecarProcess(
-            ["run"],
-            folder: SidecarProcess.folder(config: configuration.yaml),
-            redisURL: "\(server.url)"
-        )
-        try await redis.waitForSubscribers(configuration.agents[0].channel)
-        try await redis.publish(configuration.agents[0].channel, #"{"status":"before"}"#)
-        try await eventually("mirrored before the crash") { try await redis.heartbeat(configuration, "mary") != nil }
+        try await withRedisServer { server in
+            let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(1))
+            let client = RedisClient(url: server.url, name: "test-client")
+            try await withCleanup(client, cleanUp: { await $0.close() }) { redis in
+                let sidecar = try SidecarProcess(
+                    ["run"],
+                    folder: SidecarProcess.folder(config: configuration.yaml),
+                    redisURL: "\(server.url)"
+                )
+                try await redis.waitForSubscribers(configuration.agents[0].channel)
+                try await redis.publish(configuration.agents[0].channel, #"{"status":"before"}"#)
+                try await eventually("mirrored before the crash") {
+                    try await redis.heartbeat(configuration, "mary") != nil
+                }
 
-        await server.stop()
-        try await server.restart()
-        try await eventually("resubscribed after the restart") {
-            // The restarted server is empty; publishing again proves the subscription is back.
-            try? await redis.publish(configuration.agents[0].channel, #"{"status":"after"}"#)
-            return await (try? redis.heartbeat(configuration, "mary")?.payloadText) == #"{"status":"after"}"#
+                await server.stop()
+                try await server.restart()
+                try await eventually("resubscribed after the restart") {
+                    // The restarted server is empty; publishing again proves the subscription is back.
+                    try? await redis.publish(configuration.agents[0].channel, #"{"status":"after"}"#)
+                    return await (try? redis.heartbeat(configuration, "mary")?.payloadText) == #"{"status":"after"}"#
+                }
+                try await eventually("map shows the agent again") { sidecar.status(of: "mary") == "online" }
+                #expect(sidecar.process.isRunning)
+                #expect(
+                    sidecar.output.components(separatedBy: "subscriber lost its subscriptions").count == 2,
+                    "logged once: \(sidecar.output)"
+                )
+                #expect(sidecar.output.contains("subscriber resubscribed to every channel"))
+            }
         }
-        try await eventually("map shows the agent again") { sidecar.status(of: "mary") == "online" }
-        #expect(sidecar.process.isRunning)
-        #expect(
-            sidecar.output.components(separatedBy: "subscriber lost its subscriptions").count == 2,
-            "logged once: \(sidecar.output)"
-        )
-        #expect(sidecar.output.contains("subscriber resubscribed to every channel"))
-        await redis.close()
     }
 
     /// The first check waits for the subscriptions: it used to run before them, so every start
