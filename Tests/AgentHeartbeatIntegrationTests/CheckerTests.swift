@@ -153,7 +153,7 @@ struct CheckerTests {
     @Test func unreachableRedisIsAClearError() async throws {
         let port = try freeLoopbackPort()
         let client = RedisClient(url: RedisURL(host: "127.0.0.1", port: port))
-        try await withCleanup(client, cleanUp: { await $0.close() }) { redis in
+        try await withClosing(client) { redis in
             let checker = HeartbeatChecker(client: redis, configuration: TestRedis.configuration(agents: ["mary"]))
             await #expect {
                 _ = try await checker.check()

@@ -155,7 +155,7 @@ struct ProcessTests {
         try await withRedisServer { server in
             let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(1))
             let client = RedisClient(url: server.url, name: "test-client")
-            try await withCleanup(client, cleanUp: { await $0.close() }) { redis in
+            try await withClosing(client) { redis in
                 let sidecar = try SidecarProcess(
                     ["run"],
                     folder: SidecarProcess.folder(config: configuration.yaml),

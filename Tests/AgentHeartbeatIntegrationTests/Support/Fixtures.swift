@@ -39,9 +39,14 @@ func withRedisServer<Result>(
     try await withCleanup(try await RedisServer.start(arguments), cleanUp: { await $0.stop() }, body)
 }
 
+/// `client`, closed afterwards.
+func withClosing<Result>(_ client: RedisClient, _ body: (RedisClient) async throws -> Result) async throws -> Result {
+    try await withCleanup(client, cleanUp: { await $0.close() }, body)
+}
+
 extension RedisServer {
     /// A client of this server, closed afterwards.
     func withClient<Result>(_ body: (RedisClient) async throws -> Result) async throws -> Result {
-        try await withCleanup(client(), cleanUp: { await $0.close() }, body)
+        try await withClosing(client(), body)
     }
 }
