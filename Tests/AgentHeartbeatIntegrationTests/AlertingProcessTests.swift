@@ -34,12 +34,7 @@ struct AlertingProcessTests {
         _ api: FakeBotAPI
     ) throws -> [SidecarProcess] {
         try (0..<count).map { _ in
-            try SidecarProcess(
-                ["run"],
-                folder: SidecarProcess.folder(config: configuration.yaml),
-                redisURL: "\(TestRedis.url)",
-                environment: environment(api)
-            )
+            try SidecarProcess.running(configuration, redisURL: "\(TestRedis.url)", environment: environment(api))
         }
     }
 

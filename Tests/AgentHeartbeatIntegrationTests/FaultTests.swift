@@ -27,9 +27,8 @@ struct FaultTests {
         var variables = environment
         if let api { variables.merge(AlertingProcessTests.environment(api)) { $1 } }
         variables["TELEGRAM_TIMEOUT_SECONDS"] = api == nil ? nil : "\(timeout)"
-        return try SidecarProcess(
-            ["run"],
-            folder: SidecarProcess.folder(config: configuration.yaml),
+        return try SidecarProcess.running(
+            configuration,
             redisURL: "redis://127.0.0.1:\(server.port)",
             environment: variables
         )
@@ -381,9 +380,8 @@ struct FaultTests {
         let redis = server.client()
         _ = try await redis.send("ACL", "SETUSER", "blind", "on", ">pw", "~*", "resetchannels", "+@all")
         try await storeHeartbeat(redis, configuration, "mary", age: .seconds(10))
-        let blind = try SidecarProcess(
-            ["run"],
-            folder: SidecarProcess.folder(config: configuration.yaml),
+        let blind = try SidecarProcess.running(
+            configuration,
             redisURL: "redis://blind:pw@127.0.0.1:\(server.port)",
             environment: AlertingProcessTests.environment(api)
         )

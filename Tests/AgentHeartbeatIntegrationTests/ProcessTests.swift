@@ -17,11 +17,7 @@ struct ProcessTests {
         configuration.agents[1].offlineThreshold = .seconds(2)
         configuration.agents[2].offlineThreshold = .seconds(600)
         try await withTestRedis(removingKeysOf: configuration) { redis in
-            let sidecar = try SidecarProcess(
-                ["run"],
-                folder: SidecarProcess.folder(config: configuration.yaml),
-                redisURL: "\(TestRedis.url)"
-            )
+            let sidecar = try SidecarProcess.running(configuration, redisURL: "\(TestRedis.url)")
             try await redis.waitForSubscribers(configuration.agents[0].channel)
             try await redis.publish(
                 configuration.agents[0].channel,
@@ -61,11 +57,7 @@ struct ProcessTests {
         // A long interval: only the final map can show the heartbeat sent after the first check.
         let configuration = TestRedis.configuration(agents: ["mary"], threshold: .seconds(60), interval: .seconds(3600))
         try await withTestRedis(removingKeysOf: configuration) { redis in
-            let sidecar = try SidecarProcess(
-                ["run"],
-                folder: SidecarProcess.folder(config: configuration.yaml),
-                redisURL: "\(TestRedis.url)"
-            )
+            let sidecar = try SidecarProcess.running(configuration, redisURL: "\(TestRedis.url)")
             try await eventually("first map") { sidecar.status(of: "mary") == "unknown" }
             try await redis.waitForSubscribers(configuration.agents[0].channel)
             try await redis.publish(configuration.agents[0].channel, #"{"status":"ok"}"#)
@@ -156,11 +148,7 @@ struct ProcessTests {
             let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(1))
             let client = RedisClient(url: server.url, name: "test-client")
             try await withClosing(client) { redis in
-                let sidecar = try SidecarProcess(
-                    ["run"],
-                    folder: SidecarProcess.folder(config: configuration.yaml),
-                    redisURL: "\(server.url)"
-                )
+                let sidecar = try SidecarProcess.running(configuration, redisURL: "\(server.url)")
                 try await redis.waitForSubscribers(configuration.agents[0].channel)
                 try await redis.publish(configuration.agents[0].channel, #"{"status":"before"}"#)
                 try await eventually("mirrored before the crash") {
@@ -189,11 +177,7 @@ struct ProcessTests {
     /// logged an error and the first map said "degraded" for a whole interval.
     @Test func aFreshStartIsNotDegraded() async throws {
         let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(3600))
-        let sidecar = try SidecarProcess(
-            ["run"],
-            folder: SidecarProcess.folder(config: configuration.yaml),
-            redisURL: "\(TestRedis.url)"
-        )
+        let sidecar = try SidecarProcess.running(configuration, redisURL: "\(TestRedis.url)")
         try await eventually("first map") { sidecar.map() != nil }
         #expect(sidecar.map()?["degraded"] == nil, "\(sidecar.map() ?? [:])")
         #expect(await sidecar.get("/readyz")?.status == 200)
@@ -211,11 +195,7 @@ struct ProcessTests {
         configuration.agents[1].offlineThreshold = .seconds(2)  // offline 2 s after the replicas listen
         try await withTestRedis(removingKeysOf: configuration) { redis in
             let replicas = try (0..<2).map { _ in
-                try SidecarProcess(
-                    ["run"],
-                    folder: SidecarProcess.folder(config: configuration.yaml),
-                    redisURL: "\(TestRedis.url)"
-                )
+                try SidecarProcess.running(configuration, redisURL: "\(TestRedis.url)")
             }
             try await redis.waitForSubscribers(configuration.agents[0].channel, count: 2)
             try await redis.publish(configuration.agents[0].channel, #"{"status":"ok"}"#)

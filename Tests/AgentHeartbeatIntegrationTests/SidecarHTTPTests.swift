@@ -9,11 +9,7 @@ struct SidecarHTTPTests {
     @Test func probesFollowRedisButHealthDoesNot() async throws {
         let server = try await RedisServer.start()
         let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(1))
-        let sidecar = try SidecarProcess(
-            ["run"],
-            folder: SidecarProcess.folder(config: configuration.yaml),
-            redisURL: "\(server.url)"
-        )
+        let sidecar = try SidecarProcess.running(configuration, redisURL: "\(server.url)")
         try await eventually("ready") { await sidecar.get("/readyz")?.status == 200 }
         #expect(await sidecar.get("/healthz")?.status == 200)
         // The image's HEALTHCHECK: `probe` finds the sidecar through AGENT_HEARTBEAT_HTTP.
@@ -46,11 +42,7 @@ struct SidecarHTTPTests {
     @Test func metricsParseAndCountHeartbeats() async throws {
         let configuration = TestRedis.configuration(agents: ["mary", "lisa"], interval: .seconds(1))
         try await withTestRedis(removingKeysOf: configuration) { redis in
-            let sidecar = try SidecarProcess(
-                ["run"],
-                folder: SidecarProcess.folder(config: configuration.yaml),
-                redisURL: "\(TestRedis.url)"
-            )
+            let sidecar = try SidecarProcess.running(configuration, redisURL: "\(TestRedis.url)")
             try await eventually("ready") { await sidecar.get("/readyz")?.status == 200 }
             let before = try await parsedMetrics(sidecar)
             #expect(
@@ -80,11 +72,7 @@ struct SidecarHTTPTests {
 
     @Test func apiStatusIsTheFile() async throws {
         let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(3600))
-        let sidecar = try SidecarProcess(
-            ["run"],
-            folder: SidecarProcess.folder(config: configuration.yaml),
-            redisURL: "\(TestRedis.url)"
-        )
+        let sidecar = try SidecarProcess.running(configuration, redisURL: "\(TestRedis.url)")
         try await eventually("first map") { await sidecar.get("/api/status")?.status == 200 }
         let served = await sidecar.get("/api/status")?.body
         let file = try String(contentsOfFile: sidecar.mapPath, encoding: .utf8)
@@ -109,11 +97,7 @@ struct SidecarHTTPTests {
                 payload: #"{"status":"busy","note":"<img src=x onerror=alert(1)>"}"#
             )
             try await storeHeartbeat(redis, configuration, "offline-agent", age: .seconds(900))
-            let sidecar = try SidecarProcess(
-                ["run"],
-                folder: SidecarProcess.folder(config: configuration.yaml),
-                redisURL: "\(TestRedis.url)"
-            )
+            let sidecar = try SidecarProcess.running(configuration, redisURL: "\(TestRedis.url)")
             try await eventually("first map") { await sidecar.get("/api/status")?.status == 200 }
             try await eventually("the silent agent is offline") { sidecar.status(of: "offline-agent") == "offline" }
 

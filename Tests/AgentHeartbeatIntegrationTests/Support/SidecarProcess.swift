@@ -1,4 +1,5 @@
 import AgentHeartbeat
+import AgentHeartbeatCore
 import Foundation
 
 /// The real `agent-heartbeat` executable, started with `Process` in a folder of its own.
@@ -25,6 +26,20 @@ final class SidecarProcess: @unchecked Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try config.write(to: folder.appendingPathComponent("agents.yaml"), atomically: true, encoding: .utf8)
         return folder
+    }
+
+    /// Starts `agent-heartbeat run` on `configuration` in a folder of its own.
+    static func running(
+        _ configuration: MonitorConfiguration,
+        redisURL: String?,
+        environment: [String: String] = [:]
+    ) throws -> SidecarProcess {
+        try SidecarProcess(
+            ["run"],
+            folder: folder(config: configuration.yaml),
+            redisURL: redisURL,
+            environment: environment
+        )
     }
 
     /// Starts `agent-heartbeat ARGUMENTS` in `folder`, stdout and stderr captured to one file.
