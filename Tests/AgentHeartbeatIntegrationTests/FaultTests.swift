@@ -114,6 +114,25 @@ struct FaultTests {
     }
 
     /// Finding 2: a SUBSCRIBE refused (NOPERM) was ignored; the subscriber stayed subscribed to nothing.
+    @Test func reconnectsKeepOneSubscriberSlotPerAgent() async throws {
+        // Each reconnect used to add a slot for every agent: 5 MB more at 100,000 agents each time.
+        try await withRedisServer { server in
+            let configuration = Self.configuration(["mary", "lisa"])
+            try await withMirror(configuration, on: server) { mirror, redis in
+                #expect(mirror.statistics.slots.load(ordering: .relaxed) == 2)
+                for _ in 0..<3 {
+                    let losses = mirror.statistics.snapshot.connectionLosses
+                    _ = try? await redis.send("CLIENT", "KILL", "TYPE", "pubsub")
+                    try await eventually("resubscribed") {
+                        let snapshot = mirror.statistics.snapshot
+                        return snapshot.connectionLosses > losses && snapshot.isSubscribed
+                    }
+                }
+                #expect(mirror.statistics.slots.load(ordering: .relaxed) == 2)
+            }
+        }
+    }
+
     @Test func refusedSubscribeIsRetriedUntilRedisConfirms() async throws {
         try await withRedisServer { server in
             let configuration = Self.configuration(["mary"])

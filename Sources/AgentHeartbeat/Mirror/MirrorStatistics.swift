@@ -46,6 +46,8 @@ public final class MirrorStatistics: Sendable {
     let connectionLosses = Atomic<Int>(0)
     let subscribedChannels = Atomic<Int>(0)
     let expectedChannels = Atomic<Int>(-1)
+    /// Agent slots the subscriber holds: one per agent and channel ever followed, not per reconnect.
+    let slots = Atomic<Int>(0)
     private let failures = NIOLockedValueBox<(subscriber: String?, writer: String?)>((nil, nil))
     private let listening = NIOLockedValueBox(Listening())
 
