@@ -106,6 +106,37 @@ public final class RedisConnection {
         return RedisReply(raw.assumingMemoryBound(to: redisReply.self))
     }
 
+    /// Reads the next reply, which must be an array of `count` items (as MGET and HMGET answer), and
+    /// hands each item's bytes to `item` in place, nil for a missing key or an item that is not a
+    /// string. Nothing is copied: the bytes are valid only while `item` runs.
+    package func readArray(
+        count: Int,
+        of command: @autoclosure () -> String,
+        item: (Int, UnsafeBufferPointer<UInt8>?) -> Void
+    ) throws(RedisError) {
+        assertOwned()
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw lost() }
+        defer { freeReplyObject(raw) }
+        outstandingReplies -= 1
+        let reply = raw.assumingMemoryBound(to: redisReply.self)
+        guard reply.pointee.type == REDIS_REPLY_ARRAY, reply.pointee.elements == count else {
+            let whole = RedisReply(reply)
+            if case .error(let message) = whole { throw RedisError(.commandFailed, "\(command()): \(message)") }
+            throw RedisError(.unexpectedReply, "\(command()) of \(count) keys returned \(whole.shape)")
+        }
+        for index in 0..<count {
+            let element = reply.pointee.element[index]!.pointee
+            guard element.type == REDIS_REPLY_STRING, let start = element.str else {
+                item(index, nil)
+                continue
+            }
+            start.withMemoryRebound(to: UInt8.self, capacity: element.len) {
+                item(index, UnsafeBufferPointer(start: $0, count: element.len))
+            }
+        }
+    }
+
     /// Waits up to `timeout` for bytes from the server and reads them into hiredis' buffer.
     /// Returns false when nothing arrived. Used in subscribe mode, where replies come unasked.
     public func waitForData(timeout: Duration) throws(RedisError) -> Bool {

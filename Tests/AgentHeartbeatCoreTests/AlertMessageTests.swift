@@ -121,13 +121,13 @@ struct AlertMessageTests {
         let gaps = ListeningGaps(closed: [Int64.min..<(now - 8_000), (now - 5_000)..<(now - 4_000)])
         #expect(gaps.unheard(from: now - 30_000, to: now) == 23_000)
         // Silent 30 s, of which 7 s were heard: not yet offline. Silent 20 s after the start: offline.
-        var states = [state(lastHeartbeat: now - 30_000), state(lastHeartbeat: now - 3_000)]
+        var states = AgentStates([state(lastHeartbeat: now - 30_000), state(lastHeartbeat: now - 3_000)], now: now)
         gaps.discounting(&states, now: now)
         #expect(states.map(\.status) == [.unknown, .online])
-        var later = [state(lastHeartbeat: now - 30_000)]
+        var later = AgentStates([state(lastHeartbeat: now - 30_000)], now: now)
         ListeningGaps(closed: [Int64.min..<(now - 20_000)]).discounting(&later, now: now)
         #expect(later.map(\.status) == [.offline])
-        var open = [state(lastHeartbeat: now - 30_000)]
+        var open = AgentStates([state(lastHeartbeat: now - 30_000)], now: now)
         ListeningGaps(open: now - 25_000).discounting(&open, now: now)
         #expect(open.map(\.status) == [.unknown], "an open gap holds too")
     }

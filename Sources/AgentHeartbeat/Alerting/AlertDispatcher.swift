@@ -119,7 +119,7 @@ public actor AlertDispatcher {
     private func notify(_ result: HeartbeatChecker.Result, with notifier: any Notifier) async {
         let policy = AlertPolicy(cooldown: configuration.alertCooldown)
         let records = await merge(result)
-        let events = policy.events(states: result.states, records: records, now: result.now)
+        let events = policy.events(states: Array(result.states), records: records, now: result.now)
         for message in AlertMessage.render(events, now: result.now) {
             // In order: what is not delivered now is due again next cycle. A message the service
             // refuses for itself is recorded as told (and counted, logged), so it cannot block the rest.

@@ -25,7 +25,7 @@ public struct HeartbeatChecker: Sendable {
         public var readAt: ContinuousClock.Instant
         /// Just before the check's requests went out: records stored earlier are in `alertRecords`.
         public var requestedAt: ContinuousClock.Instant
-        public var states: [AgentState]
+        public var states: AgentStates
         /// What was last told about each agent (see `AlertRecord`).
         public var alertRecords: [String: AlertRecord]
         let order: [Int]
@@ -37,7 +37,7 @@ public struct HeartbeatChecker: Sendable {
 
         /// The status map of this result.
         public var statusMap: StatusMapRenderer {
-            StatusMapRenderer(states: states, now: now, alertRecords: alertRecords, order: order)
+            StatusMapRenderer(states: states, alertRecords: alertRecords, order: order)
         }
     }
 

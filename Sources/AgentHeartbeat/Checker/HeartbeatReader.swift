@@ -16,7 +16,7 @@ struct HeartbeatReader: Sendable {
         var readAt: ContinuousClock.Instant
         /// Just before the requests went out: what was stored earlier is in what was read.
         var requestedAt: ContinuousClock.Instant
-        var states: [AgentState]
+        var states: AgentStates
         var alertRecords: [String: AlertRecord]
     }
 
@@ -49,30 +49,29 @@ struct HeartbeatReader: Sendable {
         for request in requests { try connection.appendEncoded(request, commands: 2) }
         try connection.flush()
         let now = try connection.readReply().serverMilliseconds()
-        var snapshot = Snapshot(now: now, readAt: .now, requestedAt: requestedAt, states: [], alertRecords: [:])
-        snapshot.states.reserveCapacity(agents.count)
+        let readAt = ContinuousClock.now
+        // Evaluated in hiredis' reply, in place: nothing per agent is allocated.
+        var states = AgentStates(agents: agents, now: now)
+        var alertRecords: [String: AlertRecord] = [:]
         var missing: [String] = []
-        for chunk in chunks {
-            let values = try connection.readReply().items(chunk.count, of: "MGET")
-            for (agent, value) in zip(agents[chunk], values) {
-                guard let stored = value.bytes else {
-                    missing.append(agent.id)
-                    snapshot.states.append(AgentState(agent: agent, record: nil, now: now))
-                    continue
-                }
-                let record = HeartbeatRecord(stored: stored)
-                let since = record == nil ? HeartbeatRecord.missingSince(stored: stored) : nil
-                snapshot.states.append(AgentState(agent: agent, record: record, missingSince: since, now: now))
+        for (number, chunk) in chunks.enumerated() {
+            try connection.readArray(count: chunk.count, of: "MGET") { position, stored in
+                if stored == nil { missing.append(agents[chunk.lowerBound + position].id) }
+                states.append(stored: stored)
             }
-            let fields = try connection.readReply().items(chunk.count, of: "HMGET \(alertsKey)")
-            for (agent, field) in zip(agents[chunk], fields) {
-                if let record = field.text.flatMap(AlertRecord.init(encoded:)) {
-                    snapshot.alertRecords[agent.id] = record
+            if number == 0, chunks.count > 1 {
+                // Room for every payload at the first chunk's average size: the buffer seldom moves.
+                states.reserveTextCapacity(states.textCount / chunk.count * (agents.count - chunk.count) * 9 / 8)
+            }
+            try connection.readArray(count: chunk.count, of: "HMGET \(alertsKey)") { position, field in
+                guard let field, let record = AlertRecord(encoded: String(decoding: field, as: UTF8.self)) else {
+                    return
                 }
+                alertRecords[agents[chunk.lowerBound + position].id] = record
             }
         }
         try markMissing(missing, now: now, on: connection)
-        return snapshot
+        return Snapshot(now: now, readAt: readAt, requestedAt: requestedAt, states: states, alertRecords: alertRecords)
     }
 
     /// `SET <key> <missingMarker> NX EX <ttl>` for each agent found without a key. An error reply
@@ -89,16 +88,5 @@ struct HeartbeatReader: Sendable {
                 }
             )
         }
-    }
-}
-
-extension RedisReply {
-    /// An array reply of `count` items, as MGET and HMGET answer.
-    fileprivate func items(_ count: Int, of command: String) throws(RedisError) -> [RedisReply] {
-        if case .error(let message) = self { throw RedisError(.commandFailed, "\(command): \(message)") }
-        guard let items = array, items.count == count else {
-            throw RedisError(.unexpectedReply, "\(command) of \(count) keys returned \(shape)")
-        }
-        return items
     }
 }

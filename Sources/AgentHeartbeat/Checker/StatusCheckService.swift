@@ -125,10 +125,13 @@ public struct StatusCheckService: Service, CustomStringConvertible {
                 // Only the agents the policy can act on: the rest would keep every payload alive
                 // until the dispatcher is done (30 MB at 100,000 agents).
                 var relevant = result
-                let records = result.alertRecords
-                relevant.states = result.states.filter { state in
-                    state.status == .offline || (!records.isEmpty && records[state.agent.id] != nil)
-                }
+                let (states, records) = (result.states, result.alertRecords)
+                relevant.states = states.subset(
+                    states.indices.filter { index in
+                        states.evaluations[index].status == .offline
+                            || (!records.isEmpty && records[states.agents[index].id] != nil)
+                    }
+                )
                 alerts.submit(relevant, configuration: configuration, degraded: degraded)
             }
             var map = result.statusMap
@@ -184,16 +187,15 @@ public struct StatusCheckService: Service, CustomStringConvertible {
 
     /// Agents per status, and per agent (up to `SidecarMetrics.perAgentLimit` agents): up (1 online,
     /// 0 otherwise) and seconds since the last heartbeat.
-    func export(_ states: [AgentState], summary: StatusMap.Summary, _ cycle: inout Cycle) {
+    func export(_ states: AgentStates, summary: StatusMap.Summary, _ cycle: inout Cycle) {
         for (status, count) in [
             ("online", summary.onlineAgents), ("offline", summary.offlineAgents), ("unknown", summary.unknownAgents),
         ] {
             Gauge(label: SidecarMetrics.Name.agents, dimensions: [("status", status)]).record(count)
         }
         var current: [String: (up: Gauge, seconds: Gauge)] = [:]
-        let perAgent = SidecarMetrics.perAgent(states.count)
-        for state in states where perAgent {
-            let id = state.agent.id
+        for index in SidecarMetrics.perAgent(states.count) ? states.indices : 0..<0 {
+            let (id, state) = (states.agents[index].id, states.evaluations[index])
             let gauges =
                 cycle.gauges[id] ?? (
                     Gauge(label: SidecarMetrics.Name.agentUp, dimensions: [("agent", id)]),

@@ -23,33 +23,47 @@ public struct HeartbeatRecord: Sendable, Equatable {
     /// Reads a stored value; nil when it is not a record (written by something else, or without a
     /// valid time), which the checker treats as never heard from.
     public init?(stored value: [UInt8]) {
-        if let record = Self(mirrored: value) {
-            self = record
-            return
-        }
-        let members = value.withUnsafeBufferPointer { try? JSONParser.members(of: $0) }
-        guard let members = members ?? nil else { return nil }
+        guard let layout = value.withUnsafeBufferPointer(Self.layout(ofStored:)) else { return nil }
+        receivedAt = layout.receivedAt
+        payload = layout.payload.map { value[$0] }
+        error = layout.error
+    }
+
+    /// A stored record's parts, found in place: the checker reads one per agent in hiredis' buffer.
+    public struct Layout: Sendable, Equatable {
+        public var receivedAt: Int64
+        /// Where the payload lies in the stored value, always a valid JSON object; nil when absent
+        /// or unusable.
+        public var payload: Range<Int>?
+        /// Why the payload could not be used.
+        public var error: String?
+    }
+
+    /// The parts of a stored value; nil when it is not a record (see `init(stored:)`).
+    public static func layout(ofStored value: UnsafeBufferPointer<UInt8>) -> Layout? {
+        if let layout = mirroredLayout(of: value) { return layout }
+        guard let members = (try? JSONParser.members(of: value)) ?? nil else { return nil }
         var receivedAt: Int64?
+        var payload: Range<Int>?
+        var error: String?
         for member in members {
-            let bytes = value[member.value]
+            let bytes = UnsafeBufferPointer(rebasing: value[member.value])
             switch member.key {
             case Field.receivedAt: receivedAt = Int64(String(decoding: bytes, as: UTF8.self))
-            case Field.payload: payload = bytes
+            case Field.payload: payload = member.value
             case Field.error:
-                if case .string(let text) = bytes.withUnsafeBufferPointer({ try? JSONParser.parse($0) }) {
-                    error = text
-                }
+                if case .string(let text) = try? JSONParser.parse(bytes) { error = text }
             default: continue
             }
         }
         guard let receivedAt else { return nil }
-        self.receivedAt = receivedAt
         if error != nil {
             payload = nil
-        } else if let first = payload?.first, first != UInt8(ascii: "{") {
+        } else if let range = payload, value[range.lowerBound] != UInt8(ascii: "{") {
             payload = nil
             error = HeartbeatPayload.Problem.notAnObject.description
         }
+        return Layout(receivedAt: receivedAt, payload: payload, error: error)
     }
 
     private static let head = Array(#"{"\#(Field.receivedAt)":"#.utf8)
@@ -57,7 +71,7 @@ public struct HeartbeatRecord: Sendable, Equatable {
 
     /// The mirror's own layout, `{"received_at_ms":<digits>,"payload":{…}}`, read without a general
     /// parse (the checker reads one per agent); only the payload is validated.
-    private init?(mirrored value: [UInt8]) {
+    private static func mirroredLayout(of value: UnsafeBufferPointer<UInt8>) -> Layout? {
         let (head, middle) = (Self.head, Self.middle)
         guard value.count > head.count + middle.count + 3, value.starts(with: head), value.last == UInt8(ascii: "}")
         else { return nil }
@@ -70,10 +84,9 @@ public struct HeartbeatRecord: Sendable, Equatable {
             index += 1
         }
         guard index > head.count, value[index...].starts(with: middle) else { return nil }
-        let payload = value[(index + middle.count)..<(value.count - 1)]
-        guard payload.withUnsafeBufferPointer({ (try? JSONParser.isObject($0)) == true }) else { return nil }
-        receivedAt = time
-        self.payload = payload
+        let payload = (index + middle.count)..<(value.count - 1)
+        guard (try? JSONParser.isObject(UnsafeBufferPointer(rebasing: value[payload]))) == true else { return nil }
+        return Layout(receivedAt: time, payload: payload)
     }
 
     /// What a check stores in the key of an agent with no heartbeat on record, `{"missing_since_ms":<ms>}`
@@ -85,6 +98,10 @@ public struct HeartbeatRecord: Sendable, Equatable {
 
     /// The time in a `missingMarker`, or nil when `value` is not one.
     public static func missingSince(stored value: [UInt8]) -> Int64? {
+        value.withUnsafeBufferPointer(missingSince(stored:))
+    }
+
+    public static func missingSince(stored value: UnsafeBufferPointer<UInt8>) -> Int64? {
         let head = missingHead
         guard value.count > head.count + 1, value.starts(with: head), value.last == UInt8(ascii: "}") else {
             return nil

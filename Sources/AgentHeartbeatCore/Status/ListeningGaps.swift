@@ -28,13 +28,15 @@ public struct ListeningGaps: Sendable, Equatable {
 
     /// Offline agents whose silence, less the time nobody listened, is within their threshold
     /// become unknown: it cannot be told yet whether they are alive.
-    public func discounting(_ states: inout [AgentState], now: Int64) {
+    public func discounting(_ states: inout AgentStates, now: Int64) {
         guard open != nil || !closed.isEmpty else { return }
-        for index in states.indices where states[index].status == .offline {
-            let state = states[index]
-            guard let since = state.lastHeartbeat ?? state.missingSince else { continue }
+        for index in states.evaluations.indices where states.evaluations[index].status == .offline {
+            let evaluation = states.evaluations[index]
+            guard let since = evaluation.lastHeartbeat ?? evaluation.missingSince else { continue }
             let heard = now - since - unheard(from: since, to: now)
-            if heard <= state.agent.offlineThreshold.wholeMilliseconds { states[index].status = .unknown }
+            if heard <= states.agents[index].offlineThreshold.wholeMilliseconds {
+                states.evaluations[index].status = .unknown
+            }
         }
     }
 }

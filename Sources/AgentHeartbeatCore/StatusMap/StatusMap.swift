@@ -15,10 +15,10 @@ public enum StatusMap {
             self.unknownAgents = unknownAgents
         }
 
-        public init(states: [AgentState]) {
+        public init(states: AgentStates) {
             self.init(totalAgents: states.count, onlineAgents: 0, offlineAgents: 0, unknownAgents: 0)
-            for state in states {
-                switch state.status {
+            for evaluation in states.evaluations {
+                switch evaluation.status {
                 case .online: onlineAgents += 1
                 case .offline: offlineAgents += 1
                 case .unknown: unknownAgents += 1

@@ -4,9 +4,9 @@
 /// Streamed in chunks and built from the stored payload bytes, never a value tree: at 100,000
 /// agents a tree and Foundation's encoder took seconds and hundreds of megabytes.
 public struct StatusMapRenderer: Sendable {
-    public var states: [AgentState]
+    public var states: AgentStates
     /// The Redis server's clock at the check, milliseconds since 1970.
-    public var now: Int64
+    public var now: Int64 { states.now }
     public var alertRecords: [String: AlertRecord]
     /// Indices into `states` in the order of agent ids (see `keyOrder`).
     public var order: [Int]
@@ -16,11 +16,14 @@ public struct StatusMapRenderer: Sendable {
 
     public static let prettyLimit = 1000
 
-    public init(states: [AgentState], now: Int64, alertRecords: [String: AlertRecord] = [:], order: [Int]? = nil) {
+    public init(states: AgentStates, alertRecords: [String: AlertRecord] = [:], order: [Int]? = nil) {
         self.states = states
-        self.now = now
         self.alertRecords = alertRecords
-        self.order = order ?? Self.keyOrder(of: states.map(\.agent))
+        self.order = order ?? Self.keyOrder(of: states.agents)
+    }
+
+    public init(states: [AgentState], now: Int64, alertRecords: [String: AlertRecord] = [:]) {
+        self.init(states: AgentStates(states, now: now), alertRecords: alertRecords)
     }
 
     /// The map lists agents by id. It depends only on the configuration, so the checker sorts
@@ -44,20 +47,22 @@ public struct StatusMapRenderer: Sendable {
             output.removeAll()
         }
         var members: [JSONScanner.Member] = []  // reused: no allocation per agent
-        for (position, index) in order.enumerated() {
-            if position > 0 { output.append(",") }
-            entry(states[index], into: &output, members: &members)
-            try flushIfFull()
+        try states.withPayloads { payload in
+            for (position, index) in order.enumerated() {
+                if position > 0 { output.append(",") }
+                entry(index, payload: payload(index), into: &output, members: &members)
+                try flushIfFull()
+            }
         }
         if !order.isEmpty { output.newline(indent: 1) }
         output.append("},")
         output.key("alerts", indent: 1)
         output.append("[")
         var alerts = 0
-        for state in states where state.status == .offline {
+        for index in states.indices where states.evaluations[index].status == .offline {
             if alerts > 0 { output.append(",") }
             alerts += 1
-            alert(state, time: time, into: &output)
+            alert(index, time: time, into: &output)
             try flushIfFull()
         }
         if alerts > 0 { output.newline(indent: 1) }
@@ -94,81 +99,82 @@ public struct StatusMapRenderer: Sendable {
 
     /// The original format always has `last_heartbeat` and `seconds_since_heartbeat`, null when
     /// unknown; `payload_error`, `reported_at` and `reported_status` appear only when present.
-    private func entry(_ state: AgentState, into output: inout JSONOutput, members: inout [JSONScanner.Member]) {
+    private func entry(
+        _ index: Int,
+        payload: UnsafeBufferPointer<UInt8>?,
+        into output: inout JSONOutput,
+        members: inout [JSONScanner.Member]
+    ) {
+        let agent = states.agents[index]
+        let evaluation = states.evaluations[index]
         output.newline(indent: 2)
-        output.string(state.agent.id)
+        output.string(agent.id)
         output.colon()
         output.append("{")
-        output.channelMember(state.agent)
-        output.stringMember("id", state.agent.id, indent: 3)
+        output.channelMember(agent)
+        output.stringMember("id", agent.id, indent: 3)
         output.key("last_heartbeat", indent: 3)
-        output.time(milliseconds: state.lastHeartbeat)
+        output.time(milliseconds: evaluation.lastHeartbeat)
         output.append(",")
-        guard let payload = state.payload else {
-            entryWithoutPayload(state, into: &output)
+        output.key("metadata", indent: 3)
+        guard let payload else {
+            output.append("{},")
+            output.stringMember("name", agent.name, indent: 3)
+            if let error = states.payloadError(at: index) {
+                output.stringMember("payload_error", error, indent: 3)
+            }
+            entryTail(evaluation, into: &output)
             return
         }
-        payload.withUnsafeBufferPointer { payload in
-            let (status, timestamp) = PayloadFields.split(payload, metadata: &members)
-            func value(_ member: JSONScanner.Member) {
-                output.value(UnsafeBufferPointer(rebasing: payload[member.value]))
-            }
-            output.key("metadata", indent: 3)
-            output.append("{")
-            for (position, member) in members.enumerated() {
-                if position > 0 { output.append(",") }
-                output.newline(indent: 4)
-                output.append(UInt8(ascii: "\""))
-                output.append(UnsafeBufferPointer(rebasing: payload[member.key]))
-                output.append(UInt8(ascii: "\""))
-                output.colon()
-                value(member)
-            }
-            if !members.isEmpty { output.newline(indent: 3) }
-            output.append("},")
-            output.stringMember("name", state.agent.name, indent: 3)
-            if let timestamp {
-                output.key("reported_at", indent: 3)
-                value(timestamp)
-                output.append(",")
-            }
-            if let status {
-                output.key("reported_status", indent: 3)
-                value(status)
-                output.append(",")
-            }
+        let (status, timestamp) = PayloadFields.split(payload, metadata: &members)
+        func value(_ member: JSONScanner.Member) {
+            output.value(UnsafeBufferPointer(rebasing: payload[member.value]))
         }
-        entryTail(state, into: &output)
+        output.append("{")
+        for (position, member) in members.enumerated() {
+            if position > 0 { output.append(",") }
+            output.newline(indent: 4)
+            output.append(UInt8(ascii: "\""))
+            output.append(UnsafeBufferPointer(rebasing: payload[member.key]))
+            output.append(UInt8(ascii: "\""))
+            output.colon()
+            value(member)
+        }
+        if !members.isEmpty { output.newline(indent: 3) }
+        output.append("},")
+        output.stringMember("name", agent.name, indent: 3)
+        if let timestamp {
+            output.key("reported_at", indent: 3)
+            value(timestamp)
+            output.append(",")
+        }
+        if let status {
+            output.key("reported_status", indent: 3)
+            value(status)
+            output.append(",")
+        }
+        entryTail(evaluation, into: &output)
     }
 
-    /// An entry without a payload: no metadata, perhaps a payload error.
-    private func entryWithoutPayload(_ state: AgentState, into output: inout JSONOutput) {
-        output.key("metadata", indent: 3)
-        output.append("{},")
-        output.stringMember("name", state.agent.name, indent: 3)
-        if let error = state.payloadError {
-            output.stringMember("payload_error", error, indent: 3)
-        }
-        entryTail(state, into: &output)
-    }
-
-    private func entryTail(_ state: AgentState, into output: inout JSONOutput) {
+    private func entryTail(_ evaluation: AgentState.Evaluation, into output: inout JSONOutput) {
         output.key("seconds_since_heartbeat", indent: 3)
-        output.integer(state.secondsSinceHeartbeat)
+        output.integer(evaluation.secondsSinceHeartbeat)
         output.append(",")
         output.key("status", indent: 3)
-        output.string(state.status.rawValue)
+        output.string(evaluation.status.rawValue)
         output.newline(indent: 2)
         output.append("}")
     }
 
-    private func alert(_ state: AgentState, time: String, into output: inout JSONOutput) {
-        let seconds = state.secondsSilent ?? 0
-        let record = alertRecords[state.agent.id]
+    private func alert(_ index: Int, time: String, into output: inout JSONOutput) {
+        let agent = states.agents[index]
+        let evaluation = states.evaluations[index]
+        let seconds = evaluation.secondsSilent ?? 0
+        let record = alertRecords[agent.id]
         output.newline(indent: 2)
         output.append("{")
-        output.stringMember("agent_id", state.agent.id, indent: 3)
-        output.stringMember("agent_name", state.agent.name, indent: 3)
+        output.stringMember("agent_id", agent.id, indent: 3)
+        output.stringMember("agent_name", agent.name, indent: 3)
         output.stringMember("alert_time", time, indent: 3)
         output.key("last_notified", indent: 3)
         output.time(milliseconds: record.flatMap { $0.alerted ? $0.lastNotified : nil })
@@ -177,17 +183,17 @@ public struct StatusMapRenderer: Sendable {
         // "Agent <name> (<id>) is offline: no heartbeat for <duration> (threshold <duration>)",
         // written in place: one String per offline agent was most of this function's cost.
         output.append("\"Agent ")
-        output.stringContents(state.agent.name)
+        output.stringContents(agent.name)
         output.append(" (")
-        output.stringContents(state.agent.id)
+        output.stringContents(agent.id)
         output.append(") is offline: no heartbeat for ")
         output.duration(seconds: seconds)
-        if state.lastHeartbeat == nil, let since = state.missingSince {
+        if evaluation.lastHeartbeat == nil, let since = evaluation.missingSince {
             output.append(" since monitoring began at ")
             output.stringContents(iso8601(milliseconds: since))
         }
         output.append(" (threshold ")
-        output.duration(seconds: state.agent.offlineThreshold.wholeSeconds)
+        output.duration(seconds: agent.offlineThreshold.wholeSeconds)
         output.append(")\"")
         output.append(",")
         output.key("seconds_offline", indent: 3)
