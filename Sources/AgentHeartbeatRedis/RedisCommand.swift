@@ -18,15 +18,10 @@ public struct RedisCommand: Sendable {
 
     /// The command in Redis' wire format (RESP), as `RedisConnection.appendEncoded` sends it.
     package var encoded: [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(arguments.reduce(16) { $0 + $1.count + 16 })
-        bytes.append(contentsOf: "*\(arguments.count)\r\n".utf8)
-        for argument in arguments {
-            bytes.append(contentsOf: "$\(argument.count)\r\n".utf8)
-            bytes.append(contentsOf: argument)
-            bytes.append(contentsOf: [0x0D, 0x0A])
-        }
-        return bytes
+        var writer = RedisCommandWriter()
+        writer.begin(arguments: arguments.count)
+        for argument in arguments { writer.argument(argument) }
+        return writer.bytes
     }
 }
 
@@ -51,14 +46,6 @@ extension RedisCommand {
     package static func subscribe(_ channels: [[UInt8]]) -> RedisCommand { RedisCommand("SUBSCRIBE", channels) }
 
     package static func unsubscribe(_ channels: [[UInt8]]) -> RedisCommand { RedisCommand("UNSUBSCRIBE", channels) }
-
-    /// `MGET key...`: the heartbeat keys the checker reads.
-    package static func readHeartbeats(_ keys: [String]) -> RedisCommand { RedisCommand("MGET", keys) }
-
-    /// `HMGET <prefix>:alerts id...`: what was last told about these agents.
-    package static func readAlertRecords(_ key: String, ids: some Sequence<String>) -> RedisCommand {
-        RedisCommand("HMGET", [key] + ids)
-    }
 
     package static func get(_ key: String) -> RedisCommand { RedisCommand("GET", key) }
 
@@ -98,6 +85,23 @@ extension RedisCommand {
             "EVALSHA",
             [Array(sha.utf8), Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + arguments
         )
+    }
+}
+
+extension RedisCommandWriter {
+    /// `MGET key...`: the heartbeat keys the checker reads, each `keyPrefix` + an agent id.
+    package mutating func readHeartbeats(keyPrefix: [UInt8], ids: some Collection<String>) {
+        begin(arguments: 1 + ids.count)
+        argument("MGET".utf8)
+        for id in ids { argument(keyPrefix, id.utf8) }
+    }
+
+    /// `HMGET <prefix>:alerts id...`: what was last told about these agents.
+    package mutating func readAlertRecords(_ key: String, ids: some Collection<String>) {
+        begin(arguments: 2 + ids.count)
+        argument("HMGET".utf8)
+        argument(key.utf8)
+        for id in ids { argument(id.utf8) }
     }
 }
 

@@ -21,6 +21,24 @@ struct RedisCommandTests {
         )
     }
 
+    /// The checker's reads are written argument by argument into a reused buffer: the same bytes.
+    @Test func theCheckersReadsAreWrittenInPlaceAsTheyWouldBeEncoded() {
+        let ids = (0..<1234).map { "agent-\($0)" }
+        var writer = RedisCommandWriter()
+        writer.readHeartbeats(keyPrefix: Array("agents:last:".utf8), ids: ["stale"])
+        writer.removeAll()
+        writer.readHeartbeats(keyPrefix: Array("agents:last:".utf8), ids: ids)
+        writer.readAlertRecords("agents:alerts", ids: ids[...])
+        #expect(
+            writer.bytes
+                == RedisCommand("MGET", ids.map { "agents:last:\($0)" }).encoded
+                + RedisCommand("HMGET", ["agents:alerts"] + ids).encoded
+        )
+        writer.removeAll()
+        writer.readAlertRecords("k", ids: [String]())
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == "*2\r\n$5\r\nHMGET\r\n$1\r\nk\r\n")
+    }
+
     @Test func aRealRedisReadsWhatItEncodes() async throws {
         try await withTestRedis { redis in
             let key = "test-resp-\(UInt32.random(in: 0...UInt32.max))"

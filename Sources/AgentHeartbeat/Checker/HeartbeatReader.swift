@@ -3,9 +3,9 @@ import AgentHeartbeatRedis
 
 /// Reads the server clock, every agent's heartbeat key and alert record, and evaluates each agent
 /// as its chunk arrives: an MGET and an HMGET per chunk of at most `chunkSize` agents, TIME first.
-/// The requests depend only on the configuration, so they are encoded once (at 100,000 agents,
-/// building them took a sixth of a check). Every chunk is sent before the first reply is read, so
-/// Redis answers the next chunk while this one is parsed.
+/// Every chunk is sent before the first reply is read, so Redis answers the next chunk while this
+/// one is evaluated. The requests are written chunk by chunk into one reused buffer: kept encoded
+/// in advance they took 8 MB at 100,000 agents.
 ///
 /// An agent whose key is empty (never heard from, or Redis lost it) gets a `missingMarker` with
 /// the check's time, in one more round trip, only when there are such agents.
@@ -25,19 +25,11 @@ struct HeartbeatReader: Sendable {
     let keyPrefix: String
     let keyTTL: Duration
     let chunks: [Range<Int>]
-    /// Per chunk, `MGET <keys>` and `HMGET <alerts> <ids>` in the wire format.
-    let requests: [[UInt8]]
 
     init(configuration: MonitorConfiguration, chunkSize: Int = 1000) {
         let agents = configuration.agents
-        let chunks = stride(from: 0, to: agents.count, by: chunkSize).map { $0..<min($0 + chunkSize, agents.count) }
-        requests = chunks.map { chunk in
-            let ids = agents[chunk].map { $0.id }
-            return RedisCommand.readHeartbeats(ids.map { configuration.heartbeatKey(for: $0) }).encoded
-                + RedisCommand.readAlertRecords(configuration.alertsKey, ids: ids).encoded
-        }
         self.agents = agents
-        self.chunks = chunks
+        chunks = stride(from: 0, to: agents.count, by: chunkSize).map { $0..<min($0 + chunkSize, agents.count) }
         alertsKey = configuration.alertsKey
         keyPrefix = configuration.keyPrefix
         keyTTL = configuration.keyTTL
@@ -46,8 +38,18 @@ struct HeartbeatReader: Sendable {
     func read(on connection: RedisConnection) throws(RedisError) -> Snapshot {
         let requestedAt = ContinuousClock.now
         try connection.append(.time)
-        for request in requests { try connection.appendEncoded(request, commands: 2) }
-        try connection.flush()
+        var writer = RedisCommandWriter()
+        let heartbeatKeyPrefix = Array(MonitorConfiguration.heartbeatKeyPrefix(keyPrefix).utf8)
+        for chunk in chunks {
+            let ids = agents[chunk].lazy.map(\.id)
+            writer.removeAll()
+            writer.readHeartbeats(keyPrefix: heartbeatKeyPrefix, ids: ids)
+            writer.readAlertRecords(alertsKey, ids: ids)
+            try connection.appendEncoded(writer.bytes, commands: 2)
+            // Sent now, so that hiredis' output buffer never holds every chunk at once.
+            try connection.flush()
+        }
+        try connection.flush()  // TIME alone, without agents
         let now = try connection.readReply().serverMilliseconds()
         let readAt = ContinuousClock.now
         // Evaluated in hiredis' reply, in place: nothing per agent is allocated.

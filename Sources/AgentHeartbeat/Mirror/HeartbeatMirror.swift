@@ -178,6 +178,7 @@ extension HeartbeatMirror {
             let perAgentMetrics = SidecarMetrics.perAgent(wanted.count)
             var added: [ChannelKey] = []
             var next = ChannelIndex(capacity: wanted.count)
+            if slots.isEmpty { slots.reserveCapacity(wanted.count) }  // appending would leave up to half unused
             for (channel, id) in wanted {
                 let current = index.slot(for: channel) { slots[$0].channel }
                 if fresh || current == nil { added.append(channel) }

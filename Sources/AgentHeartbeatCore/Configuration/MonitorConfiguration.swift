@@ -46,7 +46,12 @@ public struct MonitorConfiguration: Sendable, Equatable {
     /// The Redis key that holds an agent's last heartbeat (see README, "Redis key contract").
     public func heartbeatKey(for agentID: String) -> String { Self.heartbeatKey(prefix: keyPrefix, agentID: agentID) }
 
-    public static func heartbeatKey(prefix: String, agentID: String) -> String { "\(prefix):last:\(agentID)" }
+    public static func heartbeatKey(prefix: String, agentID: String) -> String {
+        heartbeatKeyPrefix(prefix) + agentID
+    }
+
+    /// What every heartbeat key starts with, the agent's id following.
+    public static func heartbeatKeyPrefix(_ prefix: String) -> String { "\(prefix):last:" }
 
     /// The hash of alert records, one field per agent id.
     public var alertsKey: String { "\(keyPrefix):alerts" }
