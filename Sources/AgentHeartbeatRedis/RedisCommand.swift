@@ -90,18 +90,18 @@ extension RedisCommand {
 
 extension RedisCommandWriter {
     /// `MGET key...`: the heartbeat keys the checker reads, each `keyPrefix` + an agent id.
-    package mutating func readHeartbeats(keyPrefix: [UInt8], ids: some Collection<String>) {
+    package mutating func readHeartbeats(keyPrefix: [UInt8], ids: [String]) {
         begin(arguments: 1 + ids.count)
-        argument("MGET".utf8)
-        for id in ids { argument(keyPrefix, id.utf8) }
+        argument("MGET")
+        for id in ids { argument(keyPrefix, id) }
     }
 
     /// `HMGET <prefix>:alerts id...`: what was last told about these agents.
-    package mutating func readAlertRecords(_ key: String, ids: some Collection<String>) {
+    package mutating func readAlertRecords(_ key: String, ids: [String]) {
         begin(arguments: 2 + ids.count)
-        argument("HMGET".utf8)
-        argument(key.utf8)
-        for id in ids { argument(id.utf8) }
+        argument("HMGET")
+        argument(key)
+        for id in ids { argument(id) }
     }
 }
 

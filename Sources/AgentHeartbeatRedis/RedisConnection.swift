@@ -10,12 +10,12 @@ import Glibc
 /// one of a `JobThread`'s (never Swift's cooperative pool; asserted in debug builds), and freed
 /// when released.
 public final class RedisConnection {
-    private let context: UnsafeMutablePointer<redisContext>
+    let context: UnsafeMutablePointer<redisContext>
     private let owner = pthread_self()
     /// Replies owed for commands sent but not yet read. A connection with replies outstanding
     /// after its user is done (an error cut a pipeline short) is out of step: the next reply read
     /// would belong to an earlier command, so `RedisClient` drops it.
-    public private(set) var outstandingReplies = 0
+    public internal(set) var outstandingReplies = 0
 
     /// Connects, then sends AUTH and SELECT as the URL asks.
     /// `commandTimeout` bounds every blocking read and write; a timed-out connection is broken.
@@ -106,37 +106,6 @@ public final class RedisConnection {
         return RedisReply(raw.assumingMemoryBound(to: redisReply.self))
     }
 
-    /// Reads the next reply, which must be an array of `count` items (as MGET and HMGET answer), and
-    /// hands each item's bytes to `item` in place, nil for a missing key or an item that is not a
-    /// string. Nothing is copied: the bytes are valid only while `item` runs.
-    package func readArray(
-        count: Int,
-        of command: @autoclosure () -> String,
-        item: (Int, UnsafeBufferPointer<UInt8>?) -> Void
-    ) throws(RedisError) {
-        assertOwned()
-        var raw: UnsafeMutableRawPointer?
-        guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw lost() }
-        defer { freeReplyObject(raw) }
-        outstandingReplies -= 1
-        let reply = raw.assumingMemoryBound(to: redisReply.self)
-        guard reply.pointee.type == REDIS_REPLY_ARRAY, reply.pointee.elements == count else {
-            let whole = RedisReply(reply)
-            if case .error(let message) = whole { throw RedisError(.commandFailed, "\(command()): \(message)") }
-            throw RedisError(.unexpectedReply, "\(command()) of \(count) keys returned \(whole.shape)")
-        }
-        for index in 0..<count {
-            let element = reply.pointee.element[index]!.pointee
-            guard element.type == REDIS_REPLY_STRING, let start = element.str else {
-                item(index, nil)
-                continue
-            }
-            start.withMemoryRebound(to: UInt8.self, capacity: element.len) {
-                item(index, UnsafeBufferPointer(start: $0, count: element.len))
-            }
-        }
-    }
-
     /// Waits up to `timeout` for bytes from the server and reads them into hiredis' buffer.
     /// Returns false when nothing arrived. Used in subscribe mode, where replies come unasked.
     public func waitForData(timeout: Duration) throws(RedisError) -> Bool {
@@ -183,11 +152,11 @@ public final class RedisConnection {
         return fields
     }
 
-    private func assertOwned() {
+    func assertOwned() {
         assert(pthread_equal(owner, pthread_self()) != 0, "a Redis connection used off the thread that made it")
     }
 
-    private func lost() -> RedisError {
+    func lost() -> RedisError {
         RedisError(.connectionLost, "connection to Redis lost: \(Self.errorText(context))")
     }
 

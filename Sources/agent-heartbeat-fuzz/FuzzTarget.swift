@@ -36,6 +36,25 @@ enum FuzzTarget: String, CaseIterable {
                 _ = try? reply.serverMilliseconds()
                 if case .string(let value) = reply { _ = HeartbeatRecord(stored: value) }
             }
+            // The checker's scanner reads an array as hiredis does (differential).
+            if let scanned = try? Self.scannedArray(bytes), case .array(let items)? = replies?.first {
+                precondition(scanned == items.map(\.bytes), "the scanner and hiredis disagree")
+            }
+        }
+    }
+
+    /// The items of the array reply at the start of `bytes`, by `RedisArrayScanner`; nil when it is
+    /// not an array or not all there.
+    static func scannedArray(_ bytes: [UInt8]) throws(RedisError) -> [[UInt8]?]? {
+        try bytes.withUnsafeBufferPointer { buffer throws(RedisError) in
+            guard case .array(let count, var position) = RedisArrayScanner.header(in: buffer, at: 0) else { return nil }
+            var items: [[UInt8]?] = []
+            while items.count < count {
+                guard let (value, end) = try RedisArrayScanner.item(in: buffer, at: position) else { return nil }
+                items.append(value.map { Array(buffer[$0]) })
+                position = end
+            }
+            return items
         }
     }
 }

@@ -28,14 +28,14 @@ struct RedisCommandTests {
         writer.readHeartbeats(keyPrefix: Array("agents:last:".utf8), ids: ["stale"])
         writer.removeAll()
         writer.readHeartbeats(keyPrefix: Array("agents:last:".utf8), ids: ids)
-        writer.readAlertRecords("agents:alerts", ids: ids[...])
+        writer.readAlertRecords("agents:alerts", ids: ids)
         #expect(
             writer.bytes
                 == RedisCommand("MGET", ids.map { "agents:last:\($0)" }).encoded
                 + RedisCommand("HMGET", ["agents:alerts"] + ids).encoded
         )
         writer.removeAll()
-        writer.readAlertRecords("k", ids: [String]())
+        writer.readAlertRecords("k", ids: [])
         #expect(String(decoding: writer.bytes, as: UTF8.self) == "*2\r\n$5\r\nHMGET\r\n$1\r\nk\r\n")
     }
 

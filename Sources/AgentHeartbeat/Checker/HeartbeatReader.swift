@@ -41,7 +41,7 @@ struct HeartbeatReader: Sendable {
         var writer = RedisCommandWriter()
         let heartbeatKeyPrefix = Array(MonitorConfiguration.heartbeatKeyPrefix(keyPrefix).utf8)
         for chunk in chunks {
-            let ids = agents[chunk].lazy.map(\.id)
+            let ids = agents[chunk].map { $0.id }
             writer.removeAll()
             writer.readHeartbeats(keyPrefix: heartbeatKeyPrefix, ids: ids)
             writer.readAlertRecords(alertsKey, ids: ids)
