@@ -61,7 +61,7 @@ package enum RedisArrayScanner {
     private static func line(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int) throws(RedisError) -> (Int?, Int)? {
         guard let end = lineEnd(bytes, after: start) else { return nil }
         let digits = UnsafeBufferPointer(rebasing: bytes[(start + 1)..<(end - 2)])
-        if digits.elementsEqual("-1".utf8) { return (nil, end) }
+        if digits.count == 2, digits[0] == UInt8(ascii: "-"), digits[1] == UInt8(ascii: "1") { return (nil, end) }
         guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
             throw protocolError("a length that is not a number")
         }

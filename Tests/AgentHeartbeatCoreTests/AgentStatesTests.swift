@@ -20,7 +20,7 @@ struct AgentStatesTests {
     func readsAStoredValueAsAWholeStateDoes(stored: String) {
         let value = Array(stored.utf8)
         var states = AgentStates(agents: [agent], now: now)
-        value.withUnsafeBufferPointer { states.append(stored: $0) }
+        value.withUnsafeBufferPointer { states.read(stored: $0, at: 0) }
         let record = HeartbeatRecord(stored: value)
         let missingSince = record == nil ? HeartbeatRecord.missingSince(stored: value) : nil
         #expect(Array(states) == [AgentState(agent: agent, record: record, missingSince: missingSince, now: now)])
@@ -28,7 +28,8 @@ struct AgentStatesTests {
 
     @Test func noKeyIsUnknown() {
         var states = AgentStates(agents: [agent], now: now)
-        states.append(stored: nil)
+        #expect(states[0].status == .unknown, "before it is read")
+        states.read(stored: nil, at: 0)
         #expect(Array(states) == [AgentState(agent: agent, record: nil, now: now)])
         #expect(states[0].status == .unknown)
     }
@@ -53,5 +54,21 @@ struct AgentStatesTests {
         let subset = states.subset([1, 3])
         #expect(Array(subset) == [whole[1], whole[3]])
         #expect(subset.agents.map(\.id) == ["a1", "a3"])
+    }
+
+    /// The checker reads agents in the map's order, not the configuration's.
+    @Test func readsAgentsInAnyOrder() {
+        let agents = (0..<3).map { MonitorConfiguration.Agent(id: "a\($0)", name: "A", offlineThreshold: .seconds(60)) }
+        var states = AgentStates(agents: agents, now: now)
+        for index in [2, 0, 1] {
+            let stored = Array(#"{"received_at_ms":\#(now - Int64(index) * 100_000),"payload":{"n":\#(index)}}"#.utf8)
+            stored.withUnsafeBufferPointer { states.read(stored: $0, at: index) }
+        }
+        #expect(states.map(\.status) == [.online, .offline, .offline])
+        #expect(
+            states.map { $0.payload.map { String(decoding: $0, as: UTF8.self) } } == [
+                #"{"n":0}"#, #"{"n":1}"#, #"{"n":2}"#,
+            ]
+        )
     }
 }

@@ -122,13 +122,13 @@ struct AlertMessageTests {
         #expect(gaps.unheard(from: now - 30_000, to: now) == 23_000)
         // Silent 30 s, of which 7 s were heard: not yet offline. Silent 20 s after the start: offline.
         var states = AgentStates([state(lastHeartbeat: now - 30_000), state(lastHeartbeat: now - 3_000)], now: now)
-        gaps.discounting(&states, now: now)
+        gaps.discounting(&states)
         #expect(states.map(\.status) == [.unknown, .online])
         var later = AgentStates([state(lastHeartbeat: now - 30_000)], now: now)
-        ListeningGaps(closed: [Int64.min..<(now - 20_000)]).discounting(&later, now: now)
+        ListeningGaps(closed: [Int64.min..<(now - 20_000)]).discounting(&later)
         #expect(later.map(\.status) == [.offline])
         var open = AgentStates([state(lastHeartbeat: now - 30_000)], now: now)
-        ListeningGaps(open: now - 25_000).discounting(&open, now: now)
+        ListeningGaps(open: now - 25_000).discounting(&open, at: [0])
         #expect(open.map(\.status) == [.unknown], "an open gap holds too")
     }
 }

@@ -169,9 +169,22 @@ struct StatusMapTests {
         (1_796_000_000_123, "2026-11-30T00:53:20.123Z"),
         (-1, "1969-12-31T23:59:59.999Z"),
         (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
+        (253_402_300_800_000, "10000-01-01T00:00:00.000Z"),
+        (-62_167_219_200_001, "-1-12-31T23:59:59.999Z"),
     ])
     func iso8601Formatting(milliseconds: Int64, expected: String) {
         #expect(iso8601(milliseconds: milliseconds) == expected)
+    }
+
+    /// The renderer keeps the last date it wrote: agents heard on other days, in any order, still
+    /// get their own.
+    @Test func timesOnManyDaysInOneMap() throws {
+        let times: [Int64] = [now - 1, now - 86_400_000, now - 1, now - 400 * 86_400_000, now - 90_000_000]
+        let agents = times.indices.map { MonitorConfiguration.Agent(id: "a\($0)", name: "A") }
+        let states = zip(agents, times).map { AgentState(agent: $0, record: HeartbeatRecord(receivedAt: $1), now: now) }
+        let map = try StatusMapDocument(json: StatusMapRenderer(states: states, now: now).render())
+        #expect(agents.map { map.agents[$0.id]?.lastHeartbeat } == times.map { iso8601(milliseconds: $0) })
+        #expect(map.agents["a1"]?.lastHeartbeat == "2026-11-29T00:53:20.000Z")
     }
 
     @Test func durations() {

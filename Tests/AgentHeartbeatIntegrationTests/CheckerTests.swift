@@ -2,6 +2,7 @@ import AgentHeartbeat
 import AgentHeartbeatCore
 import AgentHeartbeatRedis
 import AgentHeartbeatTestSupport
+import Foundation
 import Testing
 
 /// Writes an agent's key as the mirror would, `age` before the server's now (a direct writer).
@@ -147,6 +148,40 @@ struct CheckerTests {
             }
             #expect(result.statusMap.summary.totalAgents == 2000)
             #expect(result.statusMap.summary.unknownAgents == 400)
+        }
+    }
+
+    /// The map written chunk by chunk as the agents are read (ids out of order in agents.yaml, more
+    /// than one chunk) is the map of the check's result, byte for byte; one that cannot be written
+    /// leaves the result whole.
+    @Test func theMapWrittenWhileReadingIsTheResultsMap() async throws {
+        let ids = (0..<2500).map { "agent-\((($0 * 7919) % 2500))" }
+        let configuration = TestRedis.configuration(agents: ids, threshold: .seconds(60))
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            let now = try await redis.serverMilliseconds()
+            let commands = ids.enumerated().compactMap { index, id -> RedisCommand? in
+                guard index % 5 != 0 else { return nil }
+                let age: Int64 = index % 3 == 0 ? 120_000 : 1_000
+                return .storeHeartbeat(configuration.heartbeatKey(for: id), payload: #"{"n":\#(index)}"#, at: now - age)
+            }
+            _ = try await redis.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let checker = HeartbeatChecker(client: redis, configuration: configuration)
+
+            let check = try await checker.check(writingMapTo: "\(folder)/map.json", degraded: { "a test" })
+            #expect(check.mapFailure == nil && check.degraded == "a test")
+            var expected = check.result.statusMap
+            expected.degraded = "a test"
+            let written = try #require(FileManager.default.contents(atPath: "\(folder)/map.json"))
+            #expect(Array(written) == expected.render())
+            #expect(check.result.states.filter { $0.status == .offline }.count == 667)
+
+            // A folder that is a file: no map, the same check otherwise.
+            FileManager.default.createFile(atPath: "\(folder)/file", contents: Data())
+            let failed = try await checker.check(writingMapTo: "\(folder)/file/map.json")
+            #expect(failed.mapFailure != nil)
+            #expect(failed.result.states.map(\.status) == check.result.states.map(\.status))
         }
     }
 

@@ -21,7 +21,9 @@ let benchmarks: @Sendable () -> Void = {
     }
     func evaluate() -> AgentStates {
         var states = AgentStates(agents: agents, now: now)
-        for value in stored { value.withUnsafeBufferPointer { states.append(stored: $0) } }
+        for (index, value) in stored.enumerated() {
+            value.withUnsafeBufferPointer { states.read(stored: $0, at: index) }
+        }
         return states
     }
     let states = evaluate()

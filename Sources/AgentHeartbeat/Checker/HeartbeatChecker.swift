@@ -1,21 +1,17 @@
 import AgentHeartbeatCore
 import AgentHeartbeatRedis
-import Foundation
 
 /// One check: read every agent's key and evaluate it against the Redis clock. Made once per
-/// configuration: what depends only on it (requests, the map's order) is prepared here.
+/// configuration: what depends only on it (the map's order, the chunks) is prepared here.
 public struct HeartbeatChecker: Sendable {
     public let client: RedisClient
     public let configuration: MonitorConfiguration
     let reader: HeartbeatReader
-    /// The map's agent order (see `StatusMapRenderer.keyOrder`).
-    let order: [Int]
 
     public init(client: RedisClient, configuration: MonitorConfiguration) {
         self.client = client
         self.configuration = configuration
         reader = HeartbeatReader(configuration: configuration)
-        order = StatusMapRenderer.keyOrder(of: configuration.agents)
     }
 
     public struct Result: Sendable {
@@ -30,6 +26,15 @@ public struct HeartbeatChecker: Sendable {
         public var alertRecords: [String: AlertRecord]
         let order: [Int]
 
+        init(_ snapshot: HeartbeatReader.Snapshot, order: [Int]) {
+            now = snapshot.now
+            readAt = snapshot.readAt
+            requestedAt = snapshot.requestedAt
+            states = snapshot.states
+            alertRecords = snapshot.alertRecords
+            self.order = order
+        }
+
         /// The Redis clock at `instant`, as far as this process's clock tells.
         public func serverMilliseconds(at instant: ContinuousClock.Instant) -> Int64 {
             now + (instant - readAt).wholeMilliseconds
@@ -41,17 +46,56 @@ public struct HeartbeatChecker: Sendable {
         }
     }
 
+    /// Reads and evaluates every agent.
     public func check() async throws -> Result {
-        let snapshot = try await client.withConnection { [reader] connection throws(RedisError) in
-            try reader.read(on: connection)
+        let snapshot = try await client.withConnection { [reader] connection in try reader.read(on: connection) }
+        return Result(snapshot, order: reader.order)
+    }
+
+    /// What `check(writingMapTo:…)` did.
+    public struct MapCheck: Sendable {
+        public var result: Result
+        /// Why the map says it is degraded, if it does.
+        public var degraded: String?
+        /// Why the map could not be written (the previous one stays); the check itself is complete.
+        public var mapFailure: (any Error)?
+    }
+
+    /// A check that writes the status map to `path` as it reads: each chunk of agents is rendered
+    /// while Redis answers the next (rendered after the read, the map took as long again at 100,000
+    /// agents). Silence while `mirror` was not listening is discounted first (see `ListeningGaps`);
+    /// `degraded` is asked once everything is read. A map that cannot be written fails nothing
+    /// else: the check's result still serves notifications.
+    public func check(
+        writingMapTo path: String,
+        mirror: MirrorStatistics? = nil,
+        degraded: @escaping @Sendable () -> String? = { nil }
+    ) async throws -> MapCheck {
+        try await client.withConnection { [reader] connection in
+            var mapFailure: (any Error)?
+            var file: AtomicFile?
+            do { file = try AtomicFile(path: path) } catch { mapFailure = error }
+            defer { file?.discard() }
+            let write = { (chunk: UnsafeRawBufferPointer) in
+                guard mapFailure == nil, let file else { return }
+                do { try file.write(chunk) } catch { mapFailure = error }
+            }
+            var map = StatusMapStream(agentCount: reader.agents.count)
+            var listening: ListeningGaps?
+            let snapshot = try reader.read(on: connection) { states, indices, readAt in
+                if listening == nil {
+                    let now = states.now
+                    listening = mirror?.listeningGaps { now + ($0 - readAt).wholeMilliseconds } ?? ListeningGaps()
+                }
+                listening!.discounting(&states, at: indices)
+                map.entries(of: states, at: indices, to: write)
+            }
+            let reason = degraded()
+            map.end(states: snapshot.states, alertRecords: snapshot.alertRecords, degraded: reason, to: write)
+            if mapFailure == nil, let file {
+                do { try file.commit() } catch { mapFailure = error }
+            }
+            return MapCheck(result: Result(snapshot, order: reader.order), degraded: reason, mapFailure: mapFailure)
         }
-        return Result(
-            now: snapshot.now,
-            readAt: snapshot.readAt,
-            requestedAt: snapshot.requestedAt,
-            states: snapshot.states,
-            alertRecords: snapshot.alertRecords,
-            order: order
-        )
     }
 }

@@ -3,9 +3,10 @@ import AgentHeartbeatRedis
 
 /// Reads the server clock, every agent's heartbeat key and alert record, and evaluates each agent
 /// as its chunk arrives: an MGET and an HMGET per chunk of at most `chunkSize` agents, TIME first.
-/// Every chunk is sent before the first reply is read, so Redis answers the next chunk while this
-/// one is evaluated. The requests are written chunk by chunk into one reused buffer: kept encoded
-/// in advance they took 8 MB at 100,000 agents.
+/// A few chunks are kept in flight (`chunksAhead`), so Redis answers the next ones while this one is
+/// evaluated (and its part of the map written, see `HeartbeatChecker`). Chunks follow the map's
+/// order of agent ids. The requests are written chunk by chunk into one reused buffer: kept
+/// encoded in advance they took 8 MB at 100,000 agents.
 ///
 /// An agent whose key is empty (never heard from, or Redis lost it) gets a `missingMarker` with
 /// the check's time, in one more round trip, only when there are such agents.
@@ -21,45 +22,61 @@ struct HeartbeatReader: Sendable {
     }
 
     let agents: [MonitorConfiguration.Agent]
+    /// The map's agent order (see `StatusMapRenderer.keyOrder`), in which chunks are read.
+    let order: [Int]
     let alertsKey: String
     let keyPrefix: String
     let keyTTL: Duration
+    /// Ranges of `order`.
     let chunks: [Range<Int>]
+    /// Chunks requested before the first is read, and kept in flight: enough that Redis never
+    /// waits for the next request while this side evaluates and renders. Sent all at once, the
+    /// requests took a fifth of a check before the first reply was looked at.
+    static let chunksAhead = 8
 
     init(configuration: MonitorConfiguration, chunkSize: Int = 1000) {
         let agents = configuration.agents
         self.agents = agents
+        order = StatusMapRenderer.keyOrder(of: agents)
         chunks = stride(from: 0, to: agents.count, by: chunkSize).map { $0..<min($0 + chunkSize, agents.count) }
         alertsKey = configuration.alertsKey
         keyPrefix = configuration.keyPrefix
         keyTTL = configuration.keyTTL
     }
 
-    func read(on connection: RedisConnection) throws(RedisError) -> Snapshot {
+    /// Reads every agent; after each chunk, `chunkRead` gets the states so far, the indices of the
+    /// agents just read (in the map's order) and when the server's clock was read. A throw from it
+    /// ends the read, with replies unread (`RedisClient` then drops the connection).
+    func read(
+        on connection: RedisConnection,
+        chunkRead: (inout AgentStates, ArraySlice<Int>, ContinuousClock.Instant) throws -> Void = { _, _, _ in }
+    ) throws -> Snapshot {
         let requestedAt = ContinuousClock.now
         try connection.append(.time)
         var writer = RedisCommandWriter()
         let heartbeatKeyPrefix = Array(MonitorConfiguration.heartbeatKeyPrefix(keyPrefix).utf8)
-        for chunk in chunks {
-            let ids = agents[chunk].map { $0.id }
+        func request(_ chunk: Range<Int>) throws(RedisError) {
+            let ids = order[chunk].map { agents[$0].id }
             writer.removeAll()
             writer.readHeartbeats(keyPrefix: heartbeatKeyPrefix, ids: ids)
             writer.readAlertRecords(alertsKey, ids: ids)
             try connection.appendEncoded(writer.bytes, commands: 2)
-            // Sent now, so that hiredis' output buffer never holds every chunk at once.
             try connection.flush()
         }
+        for chunk in chunks.prefix(Self.chunksAhead) { try request(chunk) }
         try connection.flush()  // TIME alone, without agents
         let now = try connection.readReply().serverMilliseconds()
         let readAt = ContinuousClock.now
-        // Evaluated in hiredis' reply, in place: nothing per agent is allocated.
+        // Evaluated in hiredis' buffer, in place: nothing per agent is allocated.
         var states = AgentStates(agents: agents, now: now)
         var alertRecords: [String: AlertRecord] = [:]
         var missing: [String] = []
         for (number, chunk) in chunks.enumerated() {
+            let indices = order[chunk]
             try connection.readArray(count: chunk.count, of: "MGET") { position, stored in
-                if stored == nil { missing.append(agents[chunk.lowerBound + position].id) }
-                states.append(stored: stored)
+                let index = indices[chunk.lowerBound + position]
+                if stored == nil { missing.append(agents[index].id) }
+                states.read(stored: stored, at: index)
             }
             if number == 0, chunks.count > 1 {
                 // Room for every payload at the first chunk's average size: the buffer seldom moves.
@@ -69,8 +86,10 @@ struct HeartbeatReader: Sendable {
                 guard let field, let record = AlertRecord(encoded: String(decoding: field, as: UTF8.self)) else {
                     return
                 }
-                alertRecords[agents[chunk.lowerBound + position].id] = record
+                alertRecords[agents[indices[chunk.lowerBound + position]].id] = record
             }
+            try chunkRead(&states, indices, readAt)
+            if number + Self.chunksAhead < chunks.count { try request(chunks[number + Self.chunksAhead]) }
         }
         try markMissing(missing, now: now, on: connection)
         return Snapshot(now: now, readAt: readAt, requestedAt: requestedAt, states: states, alertRecords: alertRecords)

@@ -18,8 +18,9 @@ public struct StatusCheckService: Service, CustomStringConvertible {
     let status: SidecarStatus
     let outputPath: String
     let logger: Logger
-    /// Where the map is rendered and written, and freed memory returned: blocking work.
-    let files = JobThread(name: "map-writer")
+    /// Where freed memory is returned to the system: blocking work. (The map is written by the
+    /// checker's connection thread as it reads, see `HeartbeatChecker.check(writingMapTo:…)`.)
+    let files = JobThread(name: "memory")
     public var description: String { "StatusCheckService" }
 
     /// How long each shutdown step may take: the aborted delivery, the final check and map, the
@@ -117,13 +118,16 @@ public struct StatusCheckService: Service, CustomStringConvertible {
             }
             // Degraded before or after the read: heartbeats may be missing from what was read.
             let degradedBefore = mirror?.snapshot.degradedReason
-            var result = try await cycle.checker!.check()
-            let degraded = degradedBefore ?? mirror?.snapshot.degradedReason
             // Silence while this replica was not listening proves nothing (see `ListeningGaps`).
-            mirror?.listeningGaps(result.serverMilliseconds(at:)).discounting(&result.states, now: result.now)
+            let check = try await cycle.checker!.check(
+                writingMapTo: outputPath,
+                mirror: mirror,
+                degraded: { [mirror] in degradedBefore ?? mirror?.snapshot.degradedReason }
+            )
+            let (result, degraded) = (check.result, check.degraded)
             if notify, let alerts {
                 // Only the agents the policy can act on: the rest would keep every payload alive
-                // until the dispatcher is done (30 MB at 100,000 agents).
+                // until the dispatcher is done.
                 var relevant = result
                 let (states, records) = (result.states, result.alertRecords)
                 relevant.states = states.subset(
@@ -134,14 +138,10 @@ public struct StatusCheckService: Service, CustomStringConvertible {
                 )
                 alerts.submit(relevant, configuration: configuration, degraded: degraded)
             }
-            var map = result.statusMap
-            map.degraded = degraded
-            // Rendering and fsync take a fifth of a second at 100,000 agents: not on the cooperative pool.
-            try await files.run { [outputPath, map] in
-                try AtomicFile.write(to: outputPath) { write in try map.render(to: write) }
-            }
+            // Notifications go out even when the map cannot be written; the check counts as failed.
+            if let failure = check.mapFailure { throw failure }
             status.checked(mapPath: outputPath)
-            let summary = map.summary
+            let summary = StatusMap.Summary(states: result.states)
             let elapsed = ContinuousClock.now - started
             Timer(label: SidecarMetrics.Name.checkDuration).recordNanoseconds(elapsed.nanoseconds)
             Gauge(label: SidecarMetrics.Name.degraded).record(degraded == nil ? 0 : 1)

@@ -18,17 +18,19 @@ public final class RedisClient: @unchecked Sendable {  // `connection` is only t
     /// Runs `body` with the connection on the client's thread. A broken connection is dropped,
     /// and so is one that `body` left with replies unread (an error reply cut its pipeline short):
     /// the next call reconnects, and no reply is ever read as another command's.
-    public func withConnection<T: Sendable>(
-        _ body: @escaping @Sendable (RedisConnection) throws(RedisError) -> T
+    public func withConnection<T: Sendable, Failure: Error>(
+        _ body: @escaping @Sendable (RedisConnection) throws(Failure) -> T
     ) async throws -> T {
-        try await thread.run { [self] () throws(RedisError) -> T in
-            do throws(RedisError) {
+        try await thread.run { [self] () throws -> T in
+            do {
                 if connection == nil { connection = try RedisConnection(url: url, connectTimeout: connectTimeout) }
                 let result = try body(connection!)
                 if connection!.outstandingReplies != 0 { connection = nil }
                 return result
             } catch {
-                if error.breaksConnection || connection?.outstandingReplies != 0 { connection = nil }
+                if (error as? RedisError)?.breaksConnection == true || connection?.outstandingReplies != 0 {
+                    connection = nil
+                }
                 throw error
             }
         }

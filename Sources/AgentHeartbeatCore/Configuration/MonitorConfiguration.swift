@@ -4,8 +4,15 @@ public struct MonitorConfiguration: Sendable, Equatable {
     public struct Agent: Sendable, Equatable, Identifiable {
         public var id: String
         public var name: String
-        /// Silent longer than this means offline (the agent's override or the global default).
-        public var offlineThreshold: Duration
+        /// Silent longer than this means offline (the agent's override or the global default);
+        /// whole milliseconds.
+        public var offlineThreshold: Duration {
+            get { .milliseconds(offlineThresholdMilliseconds) }
+            set { offlineThresholdMilliseconds = newValue.wholeMilliseconds }
+        }
+        /// Kept as milliseconds: a check compares it with every agent's silence, and converting a
+        /// `Duration` each time was a tenth of evaluating an agent.
+        public private(set) var offlineThresholdMilliseconds: Int64
         /// Only a channel other than the default is stored: at 100,000 agents the default ones
         /// took 5 MB that the id already says.
         private var customChannel: String?
@@ -13,7 +20,7 @@ public struct MonitorConfiguration: Sendable, Equatable {
         public init(id: String, name: String, channel: String? = nil, offlineThreshold: Duration = .seconds(300)) {
             self.id = id
             self.name = name
-            self.offlineThreshold = offlineThreshold
+            self.offlineThresholdMilliseconds = offlineThreshold.wholeMilliseconds
             self.channel = channel ?? Self.defaultChannel(for: id)
         }
 

@@ -4,60 +4,75 @@ public func iso8601(milliseconds: Int64) -> String {
     withISO8601(milliseconds: milliseconds) { String(decoding: $0, as: UTF8.self) }
 }
 
-/// The same as bytes, handed to `body`: what the map renderer writes for every agent.
+/// The same as bytes, handed to `body`.
 func withISO8601<Result>(milliseconds: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
-    let totalSeconds = milliseconds.floorDivided(by: 1000)
-    let millis = milliseconds - totalSeconds * 1000
-    let days = totalSeconds.floorDivided(by: 86_400)
-    let secondOfDay = totalSeconds - days * 86_400
-
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468
-    let era = z.floorDivided(by: 146_097)
-    let dayOfEra = z - era * 146_097
-    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-    let mp = (5 * dayOfYear + 2) / 153
-    let day = dayOfYear - (153 * mp + 2) / 5 + 1
-    let month = mp < 10 ? mp + 3 : mp - 9
-    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-
-    // Years outside 0...9999 keep all their digits (and sign), as before.
-    let yearText = year >= 0 && year <= 9999 ? nil : String(year)
-    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32 + (yearText?.utf8.count ?? 0)) { buffer in
-        var count = 0
-        func put(_ value: Int64, width: Int, then separator: Unicode.Scalar) {
-            var rest = value
-            for position in (count..<count + width).reversed() {
-                buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            }
-            buffer[count + width] = UInt8(ascii: separator)
-            count += width + 1
-        }
-        if let yearText {
-            for byte in yearText.utf8 {
-                buffer[count] = byte
-                count += 1
-            }
-            buffer[count] = UInt8(ascii: "-")
-            count += 1
-        } else {
-            put(year, width: 4, then: "-")
-        }
-        put(month, width: 2, then: "-")
-        put(day, width: 2, then: "T")
-        put(secondOfDay / 3600, width: 2, then: ":")
-        put(secondOfDay % 3600 / 60, width: 2, then: ":")
-        put(secondOfDay % 60, width: 2, then: ".")
-        put(millis, width: 3, then: "Z")
-        return body(UnsafeBufferPointer(rebasing: buffer[..<count]))
-    }
+    let (day, millisecond) = ISO8601.split(milliseconds)
+    let bytes = ISO8601.date(day: day) + ISO8601.time(millisecondOfDay: millisecond)
+    return bytes.withUnsafeBufferPointer(body)
 }
 
-extension Int64 {
-    fileprivate func floorDivided(by divisor: Int64) -> Int64 {
-        let quotient = self / divisor
-        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
+enum ISO8601 {
+    static let millisecondsPerDay: Int64 = 86_400_000
+
+    /// Days since 1970 and the millisecond of that day.
+    static func split(_ milliseconds: Int64) -> (day: Int64, millisecond: Int64) {
+        var day = milliseconds / millisecondsPerDay
+        if milliseconds % millisecondsPerDay < 0 { day -= 1 }
+        return (day, milliseconds - day * millisecondsPerDay)
+    }
+
+    /// `2026-11-29T` for a day since 1970; years outside 0...9999 keep all their digits and sign.
+    static func date(day days: Int64) -> [UInt8] {
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        var bytes = year >= 0 && year <= 9999 ? digits(year, width: 4) : Array(String(year).utf8)
+        bytes.append(UInt8(ascii: "-"))
+        bytes += digits(month, width: 2)
+        bytes.append(UInt8(ascii: "-"))
+        bytes += digits(day, width: 2)
+        bytes.append(UInt8(ascii: "T"))
+        return bytes
+    }
+
+    /// `04:05:56.123Z` for a millisecond of a day, handed to `body` without an allocation.
+    static func withTime<Result>(millisecondOfDay: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 13) { buffer in
+            let second = millisecondOfDay / 1000
+            var position = 0
+            func put(_ value: Int64, width: Int, then separator: Unicode.Scalar) {
+                var rest = value
+                for offset in (0..<width).reversed() {
+                    buffer[position + offset] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                buffer[position + width] = UInt8(ascii: separator)
+                position += width + 1
+            }
+            put(second / 3600, width: 2, then: ":")
+            put(second % 3600 / 60, width: 2, then: ":")
+            put(second % 60, width: 2, then: ".")
+            put(millisecondOfDay % 1000, width: 3, then: "Z")
+            return body(UnsafeBufferPointer(buffer))
+        }
+    }
+
+    static func time(millisecondOfDay: Int64) -> [UInt8] { withTime(millisecondOfDay: millisecondOfDay) { Array($0) } }
+
+    private static func digits(_ value: Int64, width: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+        var rest = value
+        for index in (0..<width).reversed() {
+            bytes[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        }
+        return bytes
     }
 }

@@ -9,6 +9,8 @@ struct JSONOutput: ~Copyable {
     private(set) var count = 0
     /// Compact output drops the line breaks, indents and spaces around colons.
     let pretty: Bool
+    /// See `time(milliseconds:)`.
+    private var lastDay: (day: Int64, text: [UInt8]) = (.min, [])
 
     init(capacity: Int = 4096, pretty: Bool = true) {
         self.pretty = pretty
@@ -141,11 +143,15 @@ struct JSONOutput: ~Copyable {
         value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 
-    /// A quoted ISO 8601 time, or null.
+    /// A quoted ISO 8601 time, or null. The date of the last day written is kept: most times in a
+    /// map fall on the same day, and working out a date cost a tenth of rendering one.
     mutating func time(milliseconds: Int64?) {
         guard let milliseconds else { return append("null") }
+        let (day, millisecond) = ISO8601.split(milliseconds)
+        if day != lastDay.day { lastDay = (day, ISO8601.date(day: day)) }
         append(UInt8(ascii: "\""))
-        withISO8601(milliseconds: milliseconds) { append($0) }
+        lastDay.text.withUnsafeBufferPointer { append($0) }
+        ISO8601.withTime(millisecondOfDay: millisecond) { append($0) }
         append(UInt8(ascii: "\""))
     }
 
@@ -163,10 +169,20 @@ struct JSONOutput: ~Copyable {
         }
     }
 
+    /// In decimal, digit by digit: `String(value)` took a sixth of writing an entry.
     mutating func integer(_ value: Int64) {
-        // A decimal Int64 fits a small string: no allocation.
-        var text = String(value)
-        text.withUTF8 { append($0) }
+        if value < 0 { append(UInt8(ascii: "-")) }
+        var rest = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: a UInt64 has at most 20 digits
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            append(UnsafeBufferPointer(rebasing: buffer.bindMemory(to: UInt8.self)[start...]))
+        }
     }
 
     mutating func integer(_ value: Int64?) {
@@ -178,6 +194,8 @@ struct JSONOutput: ~Copyable {
     /// so the map stays within the payload's size however deep it nests (issue 9: a 64 KB payload
     /// nested 510 deep once made a 33 MB map).
     mutating func value(_ raw: UnsafeBufferPointer<UInt8>) {
+        // A string, number or literal has no whitespace to drop: copied whole.
+        if let first = raw.first, first != UInt8(ascii: "{"), first != UInt8(ascii: "[") { return append(raw) }
         var index = 0
         while index < raw.count {
             let byte = raw[index]

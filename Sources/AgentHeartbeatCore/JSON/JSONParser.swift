@@ -254,6 +254,8 @@ public struct JSONParser {
 
     private func text(_ buffer: UnsafeBufferPointer<UInt8>) throws(Failure) -> String {
         if validatesOnly {
+            // ASCII, most text, is valid UTF-8: the scalar decoder is for the rest.
+            if !buffer.contains(where: { $0 >= 0x80 }) { return "" }
             var iterator = buffer.makeIterator()
             var decoder = Unicode.UTF8.ForwardParser()
             while true {

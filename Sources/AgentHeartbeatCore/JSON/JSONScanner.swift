@@ -74,3 +74,22 @@ enum JSONScanner {
         }
     }
 }
+
+extension UnsafeBufferPointer<UInt8> {
+    /// Whether these bytes begin with `prefix` at `offset`. Plain loops over bytes: the generic
+    /// `starts(with:)` and `elementsEqual` cost several times more, once per agent per check.
+    func hasPrefix(_ prefix: [UInt8], at offset: Int = 0) -> Bool {
+        guard offset >= 0, count - offset >= prefix.count else { return false }
+        return prefix.withUnsafeBufferPointer { prefix in
+            for index in 0..<prefix.count where self[offset + index] != prefix[index] { return false }
+            return true
+        }
+    }
+
+    /// Whether these bytes are exactly `text`.
+    func equals(_ text: StaticString) -> Bool {
+        guard count == text.utf8CodeUnitCount else { return false }
+        for index in 0..<count where self[index] != text.utf8Start[index] { return false }
+        return true
+    }
+}

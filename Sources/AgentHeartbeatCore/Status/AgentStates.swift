@@ -26,66 +26,73 @@ public struct AgentStates: Sendable, RandomAccessCollection {
         var range: Range<Int> { start..<(start + Int(count)) }
     }
 
-    /// States for `agents`, to be appended in the same order.
+    /// States for `agents`, each `unknown` until it is read (`read(stored:at:)`), in any order.
     public init(agents: [MonitorConfiguration.Agent], now: Int64) {
         self.agents = agents
         self.now = now
-        evaluations.reserveCapacity(agents.count)
-        spans.reserveCapacity(agents.count)
+        let unknown = AgentState.Evaluation(threshold: 0, receivedAt: nil, now: now)
+        evaluations = Array(repeating: unknown, count: agents.count)
+        spans = Array(repeating: Span(), count: agents.count)
     }
 
     /// States made from whole ones (tests, and the subset notifications need).
     public init(_ states: some Collection<AgentState>, now: Int64) {
         self.init(agents: states.map(\.agent), now: now)
-        for state in states {
+        for (index, state) in states.enumerated() {
             let error = state.payloadError.map { Array($0.utf8) }
             if let payload = state.payload {
-                payload.withUnsafeBufferPointer { append(state.evaluation, text: $0, kind: .payload) }
+                payload.withUnsafeBufferPointer { set(state.evaluation, text: $0, kind: .payload, at: index) }
             } else if let error {
-                error.withUnsafeBufferPointer { append(state.evaluation, text: $0, kind: .error) }
+                error.withUnsafeBufferPointer { set(state.evaluation, text: $0, kind: .error, at: index) }
             } else {
-                append(state.evaluation, text: nil, kind: .none)
+                set(state.evaluation, text: nil, kind: .none, at: index)
             }
         }
     }
 
-    /// Evaluates the next agent from its key's value as stored in Redis (nil when there is no key),
-    /// read in place: a record (see `HeartbeatRecord`), a missing marker, or something else, which
-    /// counts as no record.
-    public mutating func append(stored value: UnsafeBufferPointer<UInt8>?) {
-        let threshold = agents[evaluations.count].offlineThreshold
+    /// Evaluates the agent at `index` from its key's value as stored in Redis (nil when there is no
+    /// key), read in place: a record (see `HeartbeatRecord`), a missing marker, or something else,
+    /// which counts as no record.
+    public mutating func read(stored value: UnsafeBufferPointer<UInt8>?, at index: Int) {
+        let threshold = agents[index].offlineThresholdMilliseconds
         guard let value else {
-            append(AgentState.Evaluation(threshold: threshold, receivedAt: nil, now: now), text: nil, kind: .none)
+            set(
+                AgentState.Evaluation(threshold: threshold, receivedAt: nil, now: now),
+                text: nil,
+                kind: .none,
+                at: index
+            )
             return
         }
         guard let layout = HeartbeatRecord.layout(ofStored: value) else {
             let since = HeartbeatRecord.missingSince(stored: value)
             let evaluation = AgentState.Evaluation(threshold: threshold, receivedAt: nil, missingSince: since, now: now)
-            append(evaluation, text: nil, kind: .none)
+            set(evaluation, text: nil, kind: .none, at: index)
             return
         }
         let evaluation = AgentState.Evaluation(threshold: threshold, receivedAt: layout.receivedAt, now: now)
         if let payload = layout.payload {
-            append(evaluation, text: UnsafeBufferPointer(rebasing: value[payload]), kind: .payload)
+            set(evaluation, text: UnsafeBufferPointer(rebasing: value[payload]), kind: .payload, at: index)
         } else if let error = layout.error {
-            Array(error.utf8).withUnsafeBufferPointer { append(evaluation, text: $0, kind: .error) }
+            Array(error.utf8).withUnsafeBufferPointer { set(evaluation, text: $0, kind: .error, at: index) }
         } else {
-            append(evaluation, text: nil, kind: .none)
+            set(evaluation, text: nil, kind: .none, at: index)
         }
     }
 
-    private mutating func append(
+    /// Read once per agent: a second read of the same agent leaves its first text unused.
+    private mutating func set(
         _ evaluation: AgentState.Evaluation,
         text: UnsafeBufferPointer<UInt8>?,
-        kind: Span.Kind
+        kind: Span.Kind,
+        at index: Int
     ) {
-        precondition(evaluations.count < agents.count, "more states than agents")
-        evaluations.append(evaluation)
+        evaluations[index] = evaluation
         guard let text else {
-            spans.append(Span())
+            spans[index] = Span()
             return
         }
-        spans.append(Span(start: texts.count, count: UInt32(text.count), kind: kind))
+        spans[index] = Span(start: texts.count, count: UInt32(text.count), kind: kind)
         texts.append(contentsOf: text)
     }
 

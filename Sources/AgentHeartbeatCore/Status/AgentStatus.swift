@@ -34,13 +34,12 @@ public struct AgentState: Sendable, Equatable {
         /// Whole seconds since the last heartbeat, rounded down; nil without one.
         public var secondsSinceHeartbeat: Int64? { lastHeartbeat == nil ? nil : secondsSilent }
 
-        /// Decides an agent's status from when its last heartbeat arrived (nil without a record)
-        /// and the Redis server's `now` (milliseconds). Offline means strictly more than the
+        /// Decides an agent's status from when its last heartbeat arrived (nil without a record),
+        /// its threshold and the Redis server's `now`, all in milliseconds. Offline means strictly more than the
         /// threshold: exactly at the threshold is still online. Without a record, the agent is
         /// unknown for one threshold counted from `missingSince`, then offline: whatever Redis
         /// loses, a silent agent ends up alerted.
-        public init(threshold: Duration, receivedAt: Int64?, missingSince: Int64? = nil, now: Int64) {
-            let threshold = threshold.wholeMilliseconds
+        public init(threshold: Int64, receivedAt: Int64?, missingSince: Int64? = nil, now: Int64) {
             guard let receivedAt else {
                 self.status = .unknown
                 guard let missingSince else { return }
@@ -73,7 +72,7 @@ public struct AgentState: Sendable, Equatable {
     /// Evaluates `agent` with its record (see `Evaluation`).
     public init(agent: MonitorConfiguration.Agent, record: HeartbeatRecord?, missingSince: Int64? = nil, now: Int64) {
         let evaluation = Evaluation(
-            threshold: agent.offlineThreshold,
+            threshold: agent.offlineThresholdMilliseconds,
             receivedAt: record?.receivedAt,
             missingSince: missingSince,
             now: now

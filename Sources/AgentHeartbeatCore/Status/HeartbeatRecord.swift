@@ -73,7 +73,7 @@ public struct HeartbeatRecord: Sendable, Equatable {
     /// parse (the checker reads one per agent); only the payload is validated.
     private static func mirroredLayout(of value: UnsafeBufferPointer<UInt8>) -> Layout? {
         let (head, middle) = (Self.head, Self.middle)
-        guard value.count > head.count + middle.count + 3, value.starts(with: head), value.last == UInt8(ascii: "}")
+        guard value.count > head.count + middle.count + 3, value.hasPrefix(head), value.last == UInt8(ascii: "}")
         else { return nil }
         var index = head.count
         var time: Int64 = 0
@@ -83,7 +83,7 @@ public struct HeartbeatRecord: Sendable, Equatable {
             time = time * 10 + Int64(value[index] - UInt8(ascii: "0"))
             index += 1
         }
-        guard index > head.count, value[index...].starts(with: middle) else { return nil }
+        guard index > head.count, value.hasPrefix(middle, at: index) else { return nil }
         let payload = (index + middle.count)..<(value.count - 1)
         guard (try? JSONParser.isObject(UnsafeBufferPointer(rebasing: value[payload]))) == true else { return nil }
         return Layout(receivedAt: time, payload: payload)
@@ -103,7 +103,7 @@ public struct HeartbeatRecord: Sendable, Equatable {
 
     public static func missingSince(stored value: UnsafeBufferPointer<UInt8>) -> Int64? {
         let head = missingHead
-        guard value.count > head.count + 1, value.starts(with: head), value.last == UInt8(ascii: "}") else {
+        guard value.count > head.count + 1, value.hasPrefix(head), value.last == UInt8(ascii: "}") else {
             return nil
         }
         let digits = value[head.count..<(value.count - 1)]

@@ -27,14 +27,16 @@ public struct ListeningGaps: Sendable, Equatable {
     }
 
     /// Offline agents whose silence, less the time nobody listened, is within their threshold
-    /// become unknown: it cannot be told yet whether they are alive.
-    public func discounting(_ states: inout AgentStates, now: Int64) {
+    /// become unknown: it cannot be told yet whether they are alive. Only the agents at `indices`,
+    /// or every agent.
+    public func discounting(_ states: inout AgentStates, at indices: ArraySlice<Int>? = nil) {
         guard open != nil || !closed.isEmpty else { return }
-        for index in states.evaluations.indices where states.evaluations[index].status == .offline {
+        let now = states.now
+        for index in indices ?? Array(states.indices)[...] where states.evaluations[index].status == .offline {
             let evaluation = states.evaluations[index]
             guard let since = evaluation.lastHeartbeat ?? evaluation.missingSince else { continue }
             let heard = now - since - unheard(from: since, to: now)
-            if heard <= states.agents[index].offlineThreshold.wholeMilliseconds {
+            if heard <= states.agents[index].offlineThresholdMilliseconds {
                 states.evaluations[index].status = .unknown
             }
         }

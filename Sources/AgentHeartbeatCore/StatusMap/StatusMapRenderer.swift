@@ -36,25 +36,66 @@ public struct StatusMapRenderer: Sendable {
 
     /// Renders the map, handing `write` a chunk whenever about `chunkSize` bytes are ready.
     public func render(chunkSize: Int = 1 << 16, to write: (UnsafeRawBufferPointer) throws -> Void) rethrows {
-        var output = JSONOutput(capacity: min(chunkSize, 1 << 16) + 4096, pretty: states.count <= Self.prettyLimit)
-        let time = iso8601(milliseconds: now)
+        var stream = StatusMapStream(agentCount: states.count, chunkSize: chunkSize)
+        try stream.entries(of: states, at: order[...], to: write)
+        try stream.end(states: states, alertRecords: alertRecords, degraded: degraded, to: write)
+    }
+
+    /// The whole map in memory (tests, and `check --once`).
+    public func render() -> [UInt8] {
+        var all: [UInt8] = []
+        render(chunkSize: .max) { all = Array($0) }
+        return all
+    }
+}
+
+/// A status map written piece by piece: the entries of the agents as they are read, in the order
+/// of their ids, then the rest. The checker renders each chunk of agents while Redis answers the
+/// next (`HeartbeatChecker.check(writingMapTo:…)`); `StatusMapRenderer` renders a whole map.
+public struct StatusMapStream: ~Copyable {
+    private var output: JSONOutput
+    private var members: [JSONScanner.Member] = []  // reused: no allocation per agent
+    private let chunkSize: Int
+    private var entryCount = 0
+
+    /// Starts a map of `agentCount` agents, handing out a chunk whenever about `chunkSize` bytes are ready.
+    public init(agentCount: Int, chunkSize: Int = 1 << 16) {
+        output = JSONOutput(
+            capacity: min(chunkSize, 1 << 16) + 4096,
+            pretty: agentCount <= StatusMapRenderer.prettyLimit
+        )
+        self.chunkSize = chunkSize
         output.append("{")
         output.key("agents", indent: 1)
         output.append("{")
-        func flushIfFull() throws {
-            guard output.count >= chunkSize else { return }
-            try write(output.bytes)
-            output.removeAll()
-        }
-        var members: [JSONScanner.Member] = []  // reused: no allocation per agent
+    }
+
+    /// The entries of the agents at `indices` in `states`; over all calls, every agent once, in the
+    /// order of their ids (`StatusMapRenderer.keyOrder`).
+    public mutating func entries(
+        of states: AgentStates,
+        at indices: ArraySlice<Int>,
+        to write: (UnsafeRawBufferPointer) throws -> Void
+    ) rethrows {
         try states.withPayloads { payload in
-            for (position, index) in order.enumerated() {
-                if position > 0 { output.append(",") }
-                entry(index, payload: payload(index), into: &output, members: &members)
-                try flushIfFull()
+            for index in indices {
+                if entryCount > 0 { output.append(",") }
+                entryCount += 1
+                Self.entry(index, of: states, payload: payload(index), into: &output, members: &members)
+                try flushIfFull(write)
             }
         }
-        if !order.isEmpty { output.newline(indent: 1) }
+    }
+
+    /// The rest of the map: an alert per offline agent, `degraded`, the summary and the time.
+    public consuming func end(
+        states: AgentStates,
+        alertRecords: [String: AlertRecord],
+        degraded: String?,
+        to write: (UnsafeRawBufferPointer) throws -> Void
+    ) rethrows {
+        let time = iso8601(milliseconds: states.now)
+        if entryCount > 0 { output.newline(indent: 1) }
         output.append("},")
         output.key("alerts", indent: 1)
         output.append("[")
@@ -62,13 +103,13 @@ public struct StatusMapRenderer: Sendable {
         for index in states.indices where states.evaluations[index].status == .offline {
             if alerts > 0 { output.append(",") }
             alerts += 1
-            alert(index, time: time, into: &output)
-            try flushIfFull()
+            Self.alert(index, of: states, alertRecords: alertRecords, time: time, into: &output)
+            try flushIfFull(write)
         }
         if alerts > 0 { output.newline(indent: 1) }
         output.append("],")
         if let degraded { output.stringMember("degraded", degraded, indent: 1) }
-        let summary = summary
+        let summary = StatusMap.Summary(states: states)
         output.key("summary", indent: 1)
         output.append("{")
         let counts: [(StaticString, Int)] = [
@@ -90,17 +131,17 @@ public struct StatusMapRenderer: Sendable {
         try write(output.bytes)
     }
 
-    /// The whole map in memory (tests, and `check --once`).
-    public func render() -> [UInt8] {
-        var all: [UInt8] = []
-        render(chunkSize: .max) { all = Array($0) }
-        return all
+    private mutating func flushIfFull(_ write: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        guard output.count >= chunkSize else { return }
+        try write(output.bytes)
+        output.removeAll()
     }
 
     /// The original format always has `last_heartbeat` and `seconds_since_heartbeat`, null when
     /// unknown; `payload_error`, `reported_at` and `reported_status` appear only when present.
-    private func entry(
+    private static func entry(
         _ index: Int,
+        of states: AgentStates,
         payload: UnsafeBufferPointer<UInt8>?,
         into output: inout JSONOutput,
         members: inout [JSONScanner.Member]
@@ -123,7 +164,7 @@ public struct StatusMapRenderer: Sendable {
             if let error = states.payloadError(at: index) {
                 output.stringMember("payload_error", error, indent: 3)
             }
-            entryTail(evaluation, into: &output)
+            Self.entryTail(evaluation, into: &output)
             return
         }
         let (status, timestamp) = PayloadFields.split(payload, metadata: &members)
@@ -153,20 +194,30 @@ public struct StatusMapRenderer: Sendable {
             value(status)
             output.append(",")
         }
-        entryTail(evaluation, into: &output)
+        Self.entryTail(evaluation, into: &output)
     }
 
-    private func entryTail(_ evaluation: AgentState.Evaluation, into output: inout JSONOutput) {
+    private static func entryTail(_ evaluation: AgentState.Evaluation, into output: inout JSONOutput) {
         output.key("seconds_since_heartbeat", indent: 3)
         output.integer(evaluation.secondsSinceHeartbeat)
         output.append(",")
         output.key("status", indent: 3)
-        output.string(evaluation.status.rawValue)
+        switch evaluation.status {  // written as they are: no String per agent
+        case .online: output.append("\"online\"")
+        case .offline: output.append("\"offline\"")
+        case .unknown: output.append("\"unknown\"")
+        }
         output.newline(indent: 2)
         output.append("}")
     }
 
-    private func alert(_ index: Int, time: String, into output: inout JSONOutput) {
+    private static func alert(
+        _ index: Int,
+        of states: AgentStates,
+        alertRecords: [String: AlertRecord],
+        time: String,
+        into output: inout JSONOutput
+    ) {
         let agent = states.agents[index]
         let evaluation = states.evaluations[index]
         let seconds = evaluation.secondsSilent ?? 0
@@ -217,9 +268,9 @@ enum PayloadFields {
         metadata.removeAll(keepingCapacity: true)
         JSONScanner.forEachMember(ofObject: payload) { member in
             let key = UnsafeBufferPointer(rebasing: payload[member.key])
-            if key.elementsEqual("status".utf8), payload[member.value.lowerBound] == UInt8(ascii: "\"") {
+            if key.equals("status"), payload[member.value.lowerBound] == UInt8(ascii: "\"") {
                 status = member
-            } else if key.elementsEqual("timestamp".utf8) {
+            } else if key.equals("timestamp") {
                 timestamp = member
             } else {
                 metadata.append(member)
