@@ -20,6 +20,20 @@ struct ChannelKey: Hashable {
         storage = agent.hasDefaultChannel ? .defaultChannel(id: agent.id) : .custom(Array(agent.channel.utf8))
     }
 
+    /// A default channel from the agent's id, or the custom channel's bytes.
+    init(agentID: String, customBytes: [UInt8]?) {
+        storage = customBytes.map { .custom($0) } ?? .defaultChannel(id: agentID)
+    }
+
+    /// The channel's bytes when it is not an agent's default one.
+    var customBytes: [UInt8]? {
+        switch storage {
+        case .custom(let bytes): bytes
+        case .borrowed(let bytes): Array(bytes)
+        case .defaultChannel: nil
+        }
+    }
+
     /// Valid only while `bytes` is.
     init(borrowing bytes: UnsafeBufferPointer<UInt8>) {
         storage = .borrowed(bytes)
