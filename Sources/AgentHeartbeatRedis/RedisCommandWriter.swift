@@ -1,3 +1,5 @@
+import AgentHeartbeatCore
+
 /// Writes commands in Redis' wire format (RESP) into one buffer, argument by argument, with no
 /// array per argument: at 100,000 agents the checker writes 200,000 arguments per check into a
 /// buffer it reuses, instead of keeping 8 MB of requests encoded in advance.
@@ -39,20 +41,10 @@ package struct RedisCommandWriter {
     /// Empties the buffer, keeping its capacity.
     package mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
 
-    /// `value` in decimal, then a line end; without making a String.
+    /// `value` in decimal, then a line end.
     private mutating func line(_ value: Int) {
         precondition(value >= 0, "a negative count")
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: an Int has at most 19 digits
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var remaining = value
-            var start = buffer.count
-            repeat {
-                start -= 1
-                buffer[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-            } while remaining > 0
-            bytes.append(contentsOf: buffer[start...])
-        }
+        withDecimalDigits(of: UInt64(value)) { bytes.append(contentsOf: $0) }
         bytes.append(0x0D)
         bytes.append(0x0A)
     }

@@ -38,6 +38,23 @@ extension RedisCommand {
     }
 }
 
+/// Stores heartbeats for the configuration's agents as the mirror would, by their place in it:
+/// every fifth never seen, every third of the others silent for two minutes, the rest heard a second
+/// ago; the payload `{"status":"ok","n":<place>}`.
+func storeMixedHeartbeats(_ redis: RedisClient, _ configuration: MonitorConfiguration) async throws {
+    let now = try await redis.serverMilliseconds()
+    let commands = configuration.agents.enumerated().compactMap { index, agent -> RedisCommand? in
+        guard index % 5 != 0 else { return nil }
+        let age: Int64 = index % 3 == 0 ? 120_000 : 1_000
+        return .storeHeartbeat(
+            configuration.heartbeatKey(for: agent.id),
+            payload: #"{"status":"ok","n":\#(index)}"#,
+            at: now - age
+        )
+    }
+    _ = try await redis.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
+}
+
 @Suite("Checker")
 struct CheckerTests {
     @Test func onlineOfflineUnknownAsTimePasses() async throws {
@@ -122,19 +139,7 @@ struct CheckerTests {
         let ids = (0..<2000).map { "agent-\($0)" }
         let configuration = TestRedis.configuration(agents: ids, threshold: .seconds(60))
         try await withTestRedis(removingKeysOf: configuration) { redis in
-            let now = try await redis.serverMilliseconds()
-            // Every third agent silent, every fifth never seen.
-            let commands = ids.enumerated().compactMap { index, id -> RedisCommand? in
-                guard index % 5 != 0 else { return nil }
-                let age: Int64 = index % 3 == 0 ? 120_000 : 1_000
-                return .storeHeartbeat(
-                    configuration.heartbeatKey(for: id),
-                    payload: #"{"status":"ok","n":\#(index)}"#,
-                    at: now - age
-                )
-            }
-            _ = try await redis.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
-
+            try await storeMixedHeartbeats(redis, configuration)
             let result = try await HeartbeatChecker(client: redis, configuration: configuration).check()
             #expect(result.states.count == 2000)
             for (index, state) in result.states.enumerated() {
@@ -158,13 +163,7 @@ struct CheckerTests {
         let ids = (0..<2500).map { "agent-\((($0 * 7919) % 2500))" }
         let configuration = TestRedis.configuration(agents: ids, threshold: .seconds(60))
         try await withTestRedis(removingKeysOf: configuration) { redis in
-            let now = try await redis.serverMilliseconds()
-            let commands = ids.enumerated().compactMap { index, id -> RedisCommand? in
-                guard index % 5 != 0 else { return nil }
-                let age: Int64 = index % 3 == 0 ? 120_000 : 1_000
-                return .storeHeartbeat(configuration.heartbeatKey(for: id), payload: #"{"n":\#(index)}"#, at: now - age)
-            }
-            _ = try await redis.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
+            try await storeMixedHeartbeats(redis, configuration)
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let checker = HeartbeatChecker(client: redis, configuration: configuration)

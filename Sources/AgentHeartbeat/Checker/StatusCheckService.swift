@@ -20,7 +20,7 @@ public struct StatusCheckService: Service, CustomStringConvertible {
     let logger: Logger
     /// Where freed memory is returned to the system: blocking work. (The map is written by the
     /// checker's connection thread as it reads, see `HeartbeatChecker.check(writingMapTo:…)`.)
-    let files = JobThread(name: "memory")
+    let memory = JobThread(name: "memory")
     public var description: String { "StatusCheckService" }
 
     /// How long each shutdown step may take: the aborted delivery, the final check and map, the
@@ -56,7 +56,7 @@ public struct StatusCheckService: Service, CustomStringConvertible {
         while !Task.isCancelled {
             await configurations.reload(logger: logger)
             await checkAndWrite(&cycle, notify: true)
-            _ = try? await files.run { Malloc.releaseFreed() }
+            _ = try? await memory.run { Malloc.releaseFreed() }
             do {
                 let interval = configurations.current.checkInterval
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }

@@ -169,20 +169,9 @@ struct JSONOutput: ~Copyable {
         }
     }
 
-    /// In decimal, digit by digit: `String(value)` took a sixth of writing an entry.
     mutating func integer(_ value: Int64) {
         if value < 0 { append(UInt8(ascii: "-")) }
-        var rest = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: a UInt64 has at most 20 digits
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var start = buffer.count
-            repeat {
-                start -= 1
-                buffer[start] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            } while rest > 0
-            append(UnsafeBufferPointer(rebasing: buffer.bindMemory(to: UInt8.self)[start...]))
-        }
+        withDecimalDigits(of: value.magnitude) { append($0) }
     }
 
     mutating func integer(_ value: Int64?) {
