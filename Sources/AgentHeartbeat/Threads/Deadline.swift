@@ -8,13 +8,15 @@ func withDeadline<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Send
     return await withCheckedContinuation { continuation in
         slot.set(continuation)
         let timer = Task {
-            try? await Task.sleep(for: timeout)
+            // Cancelled means the operation finished: only a sleep that ran out reports late.
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
             slot.resume(returning: nil)
         }
         Task {
             let value = await operation()
-            timer.cancel()
+            // The value first: cancelled first, the timer could get in before it.
             slot.resume(returning: value)
+            timer.cancel()
         }
     }
 }
