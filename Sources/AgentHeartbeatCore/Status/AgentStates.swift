@@ -8,7 +8,7 @@
 /// few agents notifications are about, and for tests.
 public struct AgentStates: Sendable, RandomAccessCollection {
     /// The agents, in the configuration's order.
-    public private(set) var agents: [MonitorConfiguration.Agent]
+    public let agents: [MonitorConfiguration.Agent]
     /// The Redis server's clock at the check, milliseconds since 1970.
     public let now: Int64
     /// One per agent, in the same order.
@@ -96,7 +96,7 @@ public struct AgentStates: Sendable, RandomAccessCollection {
         texts.append(contentsOf: text)
     }
 
-    /// Room for `count` more payload bytes: appending then never moves what is there.
+    /// Room for `count` more payload bytes, so that reading them does not move the buffer.
     public mutating func reserveTextCapacity(_ count: Int) {
         texts.reserveCapacity(texts.count + count)
     }
