@@ -74,8 +74,8 @@ public struct HeartbeatChecker: Sendable {
         try await client.withConnection { [reader] connection in
             var mapFailure: (any Error)?
             var file: AtomicFile?
+            // Not committed (a throw, a failed write), the file discards itself when released.
             do { file = try AtomicFile(path: path) } catch { mapFailure = error }
-            defer { file?.discard() }
             let write = { (chunk: UnsafeRawBufferPointer) in
                 guard mapFailure == nil, let file else { return }
                 do { try file.write(chunk) } catch { mapFailure = error }

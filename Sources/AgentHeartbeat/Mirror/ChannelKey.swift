@@ -25,12 +25,12 @@ struct ChannelKey: Hashable {
         storage = customBytes.map { .custom($0) } ?? .defaultChannel(id: agentID)
     }
 
-    /// The channel's bytes when it is not an agent's default one.
+    /// The channel's bytes when it is not an agent's default one (a kept key: never a borrowed one).
     var customBytes: [UInt8]? {
         switch storage {
         case .custom(let bytes): bytes
-        case .borrowed(let bytes): Array(bytes)
         case .defaultChannel: nil
+        case .borrowed: preconditionFailure("a borrowed channel is only looked up, never kept")
         }
     }
 

@@ -33,46 +33,44 @@ enum ISO8601 {
         let day = dayOfYear - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        var bytes = year >= 0 && year <= 9999 ? digits(year, width: 4) : Array(String(year).utf8)
-        bytes.append(UInt8(ascii: "-"))
-        bytes += digits(month, width: 2)
-        bytes.append(UInt8(ascii: "-"))
-        bytes += digits(day, width: 2)
-        bytes.append(UInt8(ascii: "T"))
-        return bytes
+        let yearText = year >= 0 && year <= 9999 ? digits(year, width: 4, then: "-") : Array("\(year)-".utf8)
+        return yearText + digits(month, width: 2, then: "-") + digits(day, width: 2, then: "T")
     }
 
     /// `04:05:56.123Z` for a millisecond of a day, handed to `body` without an allocation.
     static func withTime<Result>(millisecondOfDay: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 13) { buffer in
             let second = millisecondOfDay / 1000
-            var position = 0
-            func put(_ value: Int64, width: Int, then separator: Unicode.Scalar) {
-                var rest = value
-                for offset in (0..<width).reversed() {
-                    buffer[position + offset] = UInt8(ascii: "0") + UInt8(rest % 10)
-                    rest /= 10
-                }
-                buffer[position + width] = UInt8(ascii: separator)
-                position += width + 1
-            }
-            put(second / 3600, width: 2, then: ":")
-            put(second % 3600 / 60, width: 2, then: ":")
-            put(second % 60, width: 2, then: ".")
-            put(millisecondOfDay % 1000, width: 3, then: "Z")
+            put(second / 3600, width: 2, then: ":", into: buffer, at: 0)
+            put(second % 3600 / 60, width: 2, then: ":", into: buffer, at: 3)
+            put(second % 60, width: 2, then: ".", into: buffer, at: 6)
+            put(millisecondOfDay % 1000, width: 3, then: "Z", into: buffer, at: 9)
             return body(UnsafeBufferPointer(buffer))
         }
     }
 
     static func time(millisecondOfDay: Int64) -> [UInt8] { withTime(millisecondOfDay: millisecondOfDay) { Array($0) } }
 
-    private static func digits(_ value: Int64, width: Int) -> [UInt8] {
-        var bytes = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+    /// `value` in `width` digits, zeros in front, then `separator`.
+    private static func digits(_ value: Int64, width: Int, then separator: Unicode.Scalar) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: width + 1) { buffer, count in
+            put(value, width: width, then: separator, into: buffer, at: 0)
+            count = width + 1
+        }
+    }
+
+    private static func put(
+        _ value: Int64,
+        width: Int,
+        then separator: Unicode.Scalar,
+        into buffer: UnsafeMutableBufferPointer<UInt8>,
+        at start: Int
+    ) {
         var rest = value
-        for index in (0..<width).reversed() {
-            bytes[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+        for offset in (0..<width).reversed() {
+            buffer[start + offset] = UInt8(ascii: "0") + UInt8(rest % 10)
             rest /= 10
         }
-        return bytes
+        buffer[start + width] = UInt8(ascii: separator)
     }
 }

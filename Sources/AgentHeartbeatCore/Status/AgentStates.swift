@@ -39,11 +39,10 @@ public struct AgentStates: Sendable, RandomAccessCollection {
     public init(_ states: some Collection<AgentState>, now: Int64) {
         self.init(agents: states.map(\.agent), now: now)
         for (index, state) in states.enumerated() {
-            let error = state.payloadError.map { Array($0.utf8) }
             if let payload = state.payload {
                 payload.withUnsafeBufferPointer { set(state.evaluation, text: $0, kind: .payload, at: index) }
-            } else if let error {
-                error.withUnsafeBufferPointer { set(state.evaluation, text: $0, kind: .error, at: index) }
+            } else if var error = state.payloadError {
+                error.withUTF8 { set(state.evaluation, text: $0, kind: .error, at: index) }
             } else {
                 set(state.evaluation, text: nil, kind: .none, at: index)
             }
@@ -73,8 +72,8 @@ public struct AgentStates: Sendable, RandomAccessCollection {
         let evaluation = AgentState.Evaluation(threshold: threshold, receivedAt: layout.receivedAt, now: now)
         if let payload = layout.payload {
             set(evaluation, text: UnsafeBufferPointer(rebasing: value[payload]), kind: .payload, at: index)
-        } else if let error = layout.error {
-            Array(error.utf8).withUnsafeBufferPointer { set(evaluation, text: $0, kind: .error, at: index) }
+        } else if var error = layout.error {
+            error.withUTF8 { set(evaluation, text: $0, kind: .error, at: index) }
         } else {
             set(evaluation, text: nil, kind: .none, at: index)
         }
