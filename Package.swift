@@ -60,6 +60,7 @@ let package = Package(
             dependencies: [
                 "AgentHeartbeat",
                 "AgentHeartbeatCore",
+                "AgentHeartbeatRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -28,6 +28,11 @@ public struct RedisCommand: Sendable {
 extension RedisCommand {
     public static let ping = RedisCommand("PING")
     public static let time = RedisCommand("TIME")
+    package static let role = RedisCommand("ROLE")
+
+    package static func sentinelMasterAddress(_ name: String) -> RedisCommand {
+        RedisCommand("SENTINEL", "get-master-addr-by-name", name)
+    }
 
     package static func auth(username: String?, password: String) -> RedisCommand {
         if let username { RedisCommand("AUTH", username, password) } else { RedisCommand("AUTH", password) }

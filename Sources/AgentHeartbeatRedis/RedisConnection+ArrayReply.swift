@@ -29,7 +29,7 @@ extension RedisConnection {
             }
         }
         let reply = try readReply()
-        if case .error(let message) = reply { throw RedisError(.commandFailed, "\(command()): \(message)") }
+        if case .error(let message) = reply { throw RedisError(replying: message, context: command()) }
         guard let items = reply.array, items.count == count else {
             throw RedisError(.unexpectedReply, "\(command()) of \(count) keys returned \(reply.shape)")
         }

@@ -16,6 +16,8 @@ public final class RedisConnection {
     /// after its user is done (an error cut a pipeline short) is out of step: the next reply read
     /// would belong to an earlier command, so `RedisClient` drops it.
     public internal(set) var outstandingReplies = 0
+    /// `RedisConnector.generation` when this connection was made.
+    var masterGeneration = 0
 
     /// Connects, then sends AUTH and SELECT as the URL asks.
     /// `commandTimeout` bounds every blocking read and write; a timed-out connection is broken.
@@ -59,7 +61,7 @@ public final class RedisConnection {
     @discardableResult
     public func call(_ command: RedisCommand) throws(RedisError) -> RedisReply {
         let reply = try send(command)
-        if case .error(let message) = reply { throw RedisError(.commandFailed, message) }
+        if case .error(let message) = reply { throw RedisError(replying: message) }
         return reply
     }
 

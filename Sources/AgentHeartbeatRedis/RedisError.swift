@@ -12,6 +12,8 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let setupFailed = Code(name: "setup-failed")
         /// The server answered with an error reply.
         public static let commandFailed = Code(name: "command-failed")
+        /// The server is no longer the master (READONLY, MASTERDOWN): connect to the master again.
+        public static let notMaster = Code(name: "not-master")
         /// The reply was not what the command promises.
         public static let unexpectedReply = Code(name: "unexpected-reply")
     }
@@ -24,8 +26,22 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         self.message = message
     }
 
+    /// An error reply: `.notMaster` when it says the server is no longer the master.
+    public init(replying message: String, context: String? = nil) {
+        self.init(
+            Self.saysNotMaster(message) ? .notMaster : .commandFailed,
+            context.map { "\($0): \(message)" } ?? message
+        )
+    }
+
+    /// READONLY (a replica now, after a failover) or MASTERDOWN (a replica that lost its master):
+    /// the master is elsewhere, and a new connection finds it.
+    public static func saysNotMaster(_ message: String) -> Bool {
+        message.hasPrefix("READONLY") || message.hasPrefix("MASTERDOWN")
+    }
+
     /// Whether the connection that produced this error must be thrown away.
-    public var breaksConnection: Bool { code == .connectionFailed || code == .connectionLost }
+    public var breaksConnection: Bool { code == .connectionFailed || code == .connectionLost || code == .notMaster }
 
     public var description: String { message }
 }

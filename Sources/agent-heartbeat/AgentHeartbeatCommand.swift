@@ -71,11 +71,12 @@ enum Environment {
         return value
     }
 
-    /// `LUKA_REDIS_URL`, parsed; a malformed URL prints why (never the password) and exits with status 2.
-    static func redisURL() throws -> RedisURL {
-        guard let text = value("LUKA_REDIS_URL") else { return .default }
+    /// `LUKA_REDIS_URL` (and `LUKA_REDIS_SENTINEL_PASSWORD`), parsed; a malformed URL prints why
+    /// (never the password) and exits with status 2.
+    static func redisEndpoint() throws -> RedisEndpoint {
+        guard let text = value("LUKA_REDIS_URL") else { return .server(.default) }
         do {
-            return try RedisURL(parsing: text)
+            return try RedisEndpoint(parsing: text, sentinelPassword: value("LUKA_REDIS_SENTINEL_PASSWORD"))
         } catch {
             printError("LUKA_REDIS_URL: \(error)")
             throw ExitCode(2)

@@ -42,8 +42,8 @@ struct BeatCommand: AsyncParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let payload = Array(try encoder.encode(fields))
-        let url = try Environment.redisURL()
-        let client = RedisClient(url: url, name: "publisher")
+        let redis = RedisConnector(try Environment.redisEndpoint())
+        let client = RedisClient(redis, name: "publisher")
         do {
             let receivers = try await client.withConnection { connection throws(RedisError) in
                 try connection.call(.publish(channel, payload)).integer ?? 0
@@ -52,7 +52,7 @@ struct BeatCommand: AsyncParsableCommand {
             print("published to \(channel) (\(receivers) subscriber\(receivers == 1 ? "" : "s"))")
         } catch {
             await client.close()
-            printError("cannot publish to \(url): \(error)")
+            printError("cannot publish to \(redis): \(error)")
             throw ExitCode(1)
         }
     }

@@ -27,16 +27,17 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try configOptions.load()
-        let url = try Environment.redisURL()
+        let redis = RedisConnector(try Environment.redisEndpoint())
         let logger = loggingOptions.bootstrap()
-        let client = RedisClient(url: url, name: "checker")
+        let client = RedisClient(redis, name: "checker")
         let result: HeartbeatChecker.Result
         do {
             try await waitForRedis(client)
             if listen > 0 {
-                try await HeartbeatMirror(url: url, configuration: configuration, logger: logger).mirror(
-                    for: .seconds(listen)
-                )
+                try await HeartbeatMirror(redis, configurations: ConfigurationStore(configuration), logger: logger)
+                    .mirror(
+                        for: .seconds(listen)
+                    )
             }
             result = try await HeartbeatChecker(client: client, configuration: configuration).check()
             await client.close()
@@ -67,7 +68,7 @@ struct CheckCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             } catch {
                 guard ContinuousClock.now < deadline else {
-                    printError("Redis at \(client.url) not reachable within 10 s: \(error)")
+                    printError("Redis at \(client.connector) not reachable within 10 s: \(error)")
                     throw ExitCode(1)
                 }
                 try await Task.sleep(for: .milliseconds(250))

@@ -1,5 +1,6 @@
 import AgentHeartbeat
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 import ArgumentParser
 import Foundation
 import Metrics
@@ -29,7 +30,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         Malloc.configure()
         let configuration = try configOptions.load()
-        let url = try Environment.redisURL()
+        let redis = RedisConnector(try Environment.redisEndpoint())
         let httpText =
             http ?? Environment.value("AGENT_HEARTBEAT_HTTP") ?? SidecarHTTPServer.Address.default.description
         guard let address = SidecarHTTPServer.Address(httpText) else {
@@ -44,15 +45,15 @@ struct RunCommand: AsyncParsableCommand {
         logger.info(
             "starting",
             metadata: [
-                "agents": "\(configuration.agents.count)", "redis": "\(url)", "output": "\(outputPath)",
+                "agents": "\(configuration.agents.count)", "redis": "\(redis)", "output": "\(outputPath)",
                 "http": "\(address)",
             ]
         )
 
         let store = ConfigurationStore(configuration, path: configOptions.configPath)
         let status = SidecarStatus()
-        let mirror = HeartbeatMirror(url: url, configurations: store, logger: logger)
-        let client = RedisClient(url: url, name: "checker")
+        let mirror = HeartbeatMirror(redis, configurations: store, logger: logger)
+        let client = RedisClient(redis, name: "checker")
         let telegram = TelegramNotifier.Settings(environment: ProcessInfo.processInfo.environment)
         if telegram == nil {
             logger.warning(
@@ -92,10 +93,12 @@ struct RunCommand: AsyncParsableCommand {
         // the final map, and the HTTP server answers probes until the end.
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: server), .init(service: ReloadSignalService(store: store, logger: logger)),
-                    .init(service: checker), .init(service: mirror),
-                ],
+                services: [.init(service: server)]
+                    + (SentinelWatcher(redis, logger: logger).map { [.init(service: $0)] } ?? [])
+                    + [
+                        .init(service: ReloadSignalService(store: store, logger: logger)),
+                        .init(service: checker), .init(service: mirror),
+                    ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 cancellationSignals: [],
                 logger: logger

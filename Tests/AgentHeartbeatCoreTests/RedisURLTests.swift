@@ -57,3 +57,75 @@ extension RedisURLTests {
         }
     }
 }
+
+@Suite("LUKA_REDIS_URL for Sentinel")
+struct SentinelURLTests {
+    @Test func parsesSentinelsMasterNameAndDatabase() throws {
+        let url = try SentinelURL(
+            parsing: "redis-sentinel://:s3cret@10.0.0.1:26380,sentinel-b,[::1]:26390/mymaster/2",
+            sentinelPassword: "other"
+        )
+        #expect(
+            url
+                == SentinelURL(
+                    sentinels: [
+                        .init(host: "10.0.0.1", port: 26380), .init(host: "sentinel-b", port: 26379),
+                        .init(host: "::1", port: 26390),
+                    ],
+                    masterName: "mymaster",
+                    password: "s3cret",
+                    database: 2,
+                    sentinelPassword: "other"
+                )
+        )
+        #expect(
+            url.node(.init(host: "10.0.0.9", port: 6379)) == RedisURL(host: "10.0.0.9", password: "s3cret", database: 2)
+        )
+        #expect(url.sentinel(url.sentinels[0]) == RedisURL(host: "10.0.0.1", port: 26380, password: "other"))
+        #expect(url.description == "redis-sentinel://:***@10.0.0.1:26380,sentinel-b:26379,[::1]:26390/mymaster/2")
+        #expect(!String(reflecting: RedisEndpoint.sentinel(url)).contains("s3cret"))
+    }
+
+    @Test func endpointFollowsTheScheme() throws {
+        #expect(try RedisEndpoint(parsing: "redis://h:1") == .server(RedisURL(host: "h", port: 1)))
+        guard case .sentinel(let url) = try RedisEndpoint(parsing: "redis-sentinel://h/m") else {
+            Issue.record("expected Sentinel")
+            return
+        }
+        #expect(url.sentinels == [.init(host: "h", port: 26379)] && url.masterName == "m" && url.database == 0)
+    }
+
+    @Test(arguments: [
+        "redis-sentinel://h", "redis-sentinel://h/", "redis-sentinel://h/m/x", "redis-sentinel://h/m/1/2",
+        "redis-sentinel://h,/m", "redis-sentinel://h:0/m", "redis://h1,h2", "redis://h/1/2",
+    ])
+    func refuses(text: String) {
+        #expect(throws: RedisURL.ParseError.self) { try RedisEndpoint(parsing: text) }
+    }
+
+    @Test func tlsIsRefusedWithTheWayAround() {
+        for text in ["rediss://:hunter2@h:6380", "rediss://h"] {
+            do {
+                _ = try RedisEndpoint(parsing: text)
+                Issue.record("expected an error")
+            } catch {
+                #expect(error.description.contains("hiredis 0.14 has no TLS"))
+                #expect(error.description.contains("stunnel"))
+                #expect(!error.description.contains("hunter2"))
+            }
+        }
+    }
+
+    @Test func switchMasterEvent() {
+        #expect(
+            SentinelSwitch(payload: Array("mymaster 10.0.0.1 6379 10.0.0.2 6380".utf8))
+                == SentinelSwitch(
+                    masterName: "mymaster",
+                    old: .init(host: "10.0.0.1", port: 6379),
+                    new: .init(host: "10.0.0.2", port: 6380)
+                )
+        )
+        #expect(SentinelSwitch(payload: Array("mymaster 10.0.0.1 6379".utf8)) == nil)
+        #expect(SentinelSwitch(payload: Array("m a x b 1".utf8)) == nil)
+    }
+}

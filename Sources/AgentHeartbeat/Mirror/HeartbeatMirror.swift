@@ -12,7 +12,7 @@ import ServiceLifecycle
 public final class HeartbeatMirror: Service, Sendable, CustomStringConvertible {
     public var description: String { "HeartbeatMirror" }
     public let statistics = MirrorStatistics()
-    let url: RedisURL
+    let connector: RedisConnector
     let configurations: ConfigurationStore
     let logger: Logger
     /// Commands per pipelined round trip.
@@ -21,10 +21,14 @@ public final class HeartbeatMirror: Service, Sendable, CustomStringConvertible {
     /// map is right again within a check interval and this.
     static let maximumBackoff = Duration.seconds(2)
 
-    public init(url: RedisURL, configurations: ConfigurationStore, logger: Logger) {
-        self.url = url
+    public init(_ connector: RedisConnector, configurations: ConfigurationStore, logger: Logger) {
+        self.connector = connector
         self.configurations = configurations
         self.logger = logger
+    }
+
+    public convenience init(url: RedisURL, configurations: ConfigurationStore, logger: Logger) {
+        self.init(RedisConnector(url), configurations: configurations, logger: logger)
     }
 
     public convenience init(url: RedisURL, configuration: MonitorConfiguration, logger: Logger) {
@@ -125,9 +129,12 @@ extension HeartbeatMirror {
             var listening = false
             while !pending.isClosed {
                 do throws(RedisError) {
-                    let connection = try RedisConnection(url: mirror.url)
+                    let connection = try mirror.connector.connect()
                     try follow(mirror.configurations, on: connection, fresh: true)
                     while !pending.isClosed {
+                        guard mirror.connector.isCurrent(connection) else {
+                            throw RedisError(.notMaster, "the master changed; subscribing on the new one")
+                        }
                         if mirror.configurations.generation != generation {
                             try follow(mirror.configurations, on: connection)
                         }
@@ -317,15 +324,16 @@ extension HeartbeatMirror {
             guard refused.isEmpty else {
                 pending.putBack(refused)
                 // NOSCRIPT: Redis restarted with an empty script cache; reconnecting loads it again.
-                if firstError.hasPrefix("NOSCRIPT") { connection = nil }
-                throw RedisError(.commandFailed, "Redis refused \(refused.count) writes: \(firstError)")
+                // READONLY, MASTERDOWN: the master moved; reconnecting finds it.
+                if firstError.hasPrefix("NOSCRIPT") || RedisError.saysNotMaster(firstError) { connection = nil }
+                throw RedisError(replying: firstError, context: "Redis refused \(refused.count) writes")
             }
         }
 
         /// The connection, with the script loaded and a recent reading of the server clock.
         private func ready() throws(RedisError) -> RedisConnection {
-            guard let connection = self.connection else {
-                let fresh = try RedisConnection(url: mirror.url)
+            guard let connection = self.connection, mirror.connector.isCurrent(connection) else {
+                let fresh = try mirror.connector.connect()
                 scriptSHA = try fresh.call(.scriptLoad(.mirrorHeartbeat)).text ?? ""
                 self.connection = fresh
                 clock = nil

@@ -2,17 +2,19 @@ import AgentHeartbeatCore
 import AgentHeartbeatRedis
 
 /// A Redis connection living on its own thread, for request/reply work (checks, publishing).
-/// It connects on first use and again after a broken connection.
+/// It connects on first use, again after a broken connection, and again when the master changed.
 public final class RedisClient: @unchecked Sendable {  // `connection` is only touched in jobs on `thread`.
     private var connection: RedisConnection?
     private let thread: JobThread
-    public let url: RedisURL
-    let connectTimeout: Duration
+    public let connector: RedisConnector
 
-    public init(url: RedisURL, name: String = "redis-client", connectTimeout: Duration = .seconds(2)) {
-        self.url = url
-        self.connectTimeout = connectTimeout
+    public init(_ connector: RedisConnector, name: String = "redis-client") {
+        self.connector = connector
         self.thread = JobThread(name: name)
+    }
+
+    public convenience init(url: RedisURL, name: String = "redis-client", connectTimeout: Duration = .seconds(2)) {
+        self.init(RedisConnector(url, connectTimeout: connectTimeout), name: name)
     }
 
     /// Runs `body` with the connection on the client's thread. A broken connection is dropped,
@@ -23,7 +25,8 @@ public final class RedisClient: @unchecked Sendable {  // `connection` is only t
     ) async throws -> T {
         try await thread.run { [self] () throws -> T in
             do {
-                if connection == nil { connection = try RedisConnection(url: url, connectTimeout: connectTimeout) }
+                if let stale = connection, !connector.isCurrent(stale) { connection = nil }
+                if connection == nil { connection = try connector.connect() }
                 let result = try body(connection!)
                 if connection!.outstandingReplies != 0 { connection = nil }
                 return result

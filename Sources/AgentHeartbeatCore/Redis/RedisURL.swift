@@ -23,16 +23,51 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible, CustomDebu
     }
 
     public init(parsing text: String) throws(ParseError) {
+        let parts = try RedisURLParts(text, scheme: "redis", form: "redis://[[user]:password@]host[:port][/db]")
+        guard parts.hosts.count == 1, let (host, port) = parts.hosts.first else {
+            throw ParseError(message: "one host expected; a list of hosts is for redis-sentinel://")
+        }
+        guard parts.path.count <= 1 else { throw ParseError(message: "expected /db after the host, found more") }
+        self.init(
+            host: host,
+            port: port ?? 6379,
+            username: parts.username,
+            password: parts.password,
+            database: try parts.database(at: 0)
+        )
+    }
+
+    /// The URL with the password replaced, safe for logs and errors.
+    public var description: String {
+        let credentials = RedisURLParts.redactedCredentials(username, password)
+        return "redis://\(credentials)\(RedisURLParts.authority(host, port))/\(database)"
+    }
+
+    public var debugDescription: String { description }
+}
+
+/// The parts every Redis URL shares: `scheme://[[user]:password@]host[:port][,host[:port]…][/path…]`.
+struct RedisURLParts {
+    var username: String?
+    var password: String?
+    var hosts: [(host: String, port: Int?)] = []
+    var path: [Substring] = []
+
+    typealias ParseError = RedisURL.ParseError
+
+    init(_ text: String, scheme: String, form: String) throws(ParseError) {
         func fail(_ message: String) -> ParseError { ParseError(message: message) }
-        guard text.hasPrefix("redis://") else {
+        if text.hasPrefix("rediss://") {
             throw fail(
-                "expected redis://[[user]:password@]host[:port][/db]"
-                    + " (only the redis:// scheme is supported; hiredis 0.14 has no TLS)"
+                "rediss:// (TLS) is not supported: hiredis 0.14 has no TLS. Run a TLS-terminating proxy such"
+                    + " as stunnel beside the sidecar and point LUKA_REDIS_URL at it (redis://127.0.0.1:PORT);"
+                    + " see \"Redis over TLS\" in the README and container/stunnel/"
             )
         }
-        var rest = Substring(text.dropFirst("redis://".count))
-        var username: String?
-        var password: String?
+        guard text.hasPrefix("\(scheme)://") else {
+            throw fail("expected \(form) (the schemes are redis:// and redis-sentinel://)")
+        }
+        var rest = Substring(text.dropFirst(scheme.count + 3))
         // Credentials first: a password may hold "/" or ":", and no message below may quote it.
         if let at = rest.lastIndex(of: "@") {
             let userInfo = rest[..<at]
@@ -47,32 +82,42 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible, CustomDebu
             username = user.isEmpty ? nil : decodedUser
             password = decodedPassword
         }
-        var path: Substring = ""
         if let slash = rest.firstIndex(of: "/") {
-            path = rest[rest.index(after: slash)...]
+            path = rest[rest.index(after: slash)...].split(separator: "/", omittingEmptySubsequences: false)
+            if path.last?.isEmpty == true { path.removeLast() }
             rest = rest[..<slash]
         }
-        var host = rest
-        var port = 6379
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { throw fail("unclosed [ in IPv6 host") }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
+        for authority in rest.split(separator: ",", omittingEmptySubsequences: false) {
+            hosts.append(try Self.hostAndPort(authority))
+        }
+    }
+
+    private static func hostAndPort(_ text: Substring) throws(ParseError) -> (host: String, port: Int?) {
+        var host = text
+        var port: Int?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw ParseError(message: "unclosed [ in IPv6 host") }
+            host = text[text.index(after: text.startIndex)..<close]
+            let after = text[text.index(after: close)...]
             if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw fail("unexpected text after the IPv6 host") }
+                guard after.hasPrefix(":") else { throw ParseError(message: "unexpected text after the IPv6 host") }
                 port = try Self.port(after.dropFirst())
             }
-        } else if let colon = rest.lastIndex(of: ":") {
-            host = rest[..<colon]
-            port = try Self.port(rest[rest.index(after: colon)...])
+        } else if let colon = text.lastIndex(of: ":") {
+            host = text[..<colon]
+            port = try Self.port(text[text.index(after: colon)...])
         }
-        guard !host.isEmpty else { throw fail("missing host") }
-        var database = 0
-        if !path.isEmpty {
-            guard let db = Int(path), db >= 0 else { throw fail("database must be a number ≥ 0, found \"\(path)\"") }
-            database = db
+        guard !host.isEmpty else { throw ParseError(message: "missing host") }
+        return (String(host), port)
+    }
+
+    /// The database number in `path[index]`; 0 when absent.
+    func database(at index: Int) throws(ParseError) -> Int {
+        guard index < path.count else { return 0 }
+        guard let database = Int(path[index]), database >= 0 else {
+            throw ParseError(message: "database must be a number ≥ 0, found \"\(path[index])\"")
         }
-        self.init(host: String(host), port: port, username: username, password: password, database: database)
+        return database
     }
 
     private static func port(_ text: Substring) throws(ParseError) -> Int {
@@ -98,13 +143,11 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible, CustomDebu
         return String(validating: bytes, as: UTF8.self)
     }
 
-    /// The URL with the password replaced, safe for logs and errors.
-    public var description: String {
-        var credentials = ""
-        if password != nil { credentials = "\(username ?? ""):***@" }
-        let hostPart = host.contains(":") ? "[\(host)]" : host
-        return "redis://\(credentials)\(hostPart):\(port)/\(database)"
+    static func redactedCredentials(_ username: String?, _ password: String?) -> String {
+        password == nil ? "" : "\(username ?? ""):***@"
     }
 
-    public var debugDescription: String { description }
+    static func authority(_ host: String, _ port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
 }

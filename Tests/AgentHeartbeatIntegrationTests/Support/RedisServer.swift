@@ -9,10 +9,23 @@ final class RedisServer: @unchecked Sendable {
     private var process: Process?
 
     let extraArguments: [String]
+    /// For a sentinel: its configuration, given its port.
+    private let sentinelConfig: (@Sendable (Int) -> String)?
+    private var sentinelFile: URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("agent-heartbeat-sentinel-\(port).conf")
+    }
 
-    private init(_ extraArguments: [String]) throws {
+    private init(_ extraArguments: [String], sentinelConfig: (@Sendable (Int) -> String)? = nil) throws {
         port = try freeLoopbackPort()
         self.extraArguments = extraArguments
+        self.sentinelConfig = sentinelConfig
+    }
+
+    /// A sentinel (`redis-server CONF --sentinel`) with the given configuration.
+    static func startSentinel(_ config: @escaping @Sendable (Int) -> String) async throws -> RedisServer {
+        let server = try RedisServer([], sentinelConfig: config)
+        try await server.restart()
+        return server
     }
 
     /// Starts a server and waits until it accepts connections, off the cooperative pool.
@@ -35,9 +48,14 @@ final class RedisServer: @unchecked Sendable {
     private func launch() throws {
         let process = Process()
         process.executableURL = try findExecutable("redis-server")
-        process.arguments =
-            ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"]
-            + extraArguments
+        let common = ["--port", "\(port)", "--bind", "127.0.0.1", "--loglevel", "warning"]
+        if let sentinelConfig {
+            // Sentinel rewrites its configuration file: one of its own, in a folder of its own.
+            try sentinelConfig(port).write(to: sentinelFile, atomically: true, encoding: .utf8)
+            process.arguments = [sentinelFile.path, "--sentinel"] + common
+        } else {
+            process.arguments = common + ["--save", "", "--appendonly", "no"] + extraArguments
+        }
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         self.process = process
@@ -67,7 +85,10 @@ final class RedisServer: @unchecked Sendable {
         self.process = nil
     }
 
-    deinit { kill() }
+    deinit {
+        kill()
+        if sentinelConfig != nil { try? FileManager.default.removeItem(at: sentinelFile) }
+    }
 }
 
 func findExecutable(_ name: String) throws -> URL {

@@ -1,0 +1,144 @@
+import AgentHeartbeat
+import AgentHeartbeatCore
+import AgentHeartbeatRedis
+import Foundation
+import Logging
+import Testing
+
+/// Redis under Sentinel: a master, a replica and three sentinels, real processes on loopback.
+@Suite("Sentinel", .serialized)
+struct SentinelTests {
+    @Test func clientSkipsADeadSentinelAndFollowsAFailover() async throws {
+        try await withSentinelDeployment { deployment in
+            let original = try #require(try await deployment.master())
+            let nobody = try freeLoopbackPort()
+            let url = deployment.url.replacingOccurrences(of: "//", with: "//127.0.0.1:\(nobody),")
+            let connector = RedisConnector(try RedisEndpoint(parsing: url))
+            try await withClosing(RedisClient(connector, name: "test-sentinel-client")) { client in
+                _ = try await client.send("SET", "before", "1")
+                #expect(try await client.send("ROLE").array?.first?.text == "master")
+
+                _ = try await deployment.sentinels[0].withClient {
+                    try await $0.send("SENTINEL", "FAILOVER", SentinelDeployment.masterName)
+                }
+                try await eventually("Sentinel names the replica") {
+                    try await deployment.master().map { $0 !== original } ?? false
+                }
+                let promoted = try #require(try await deployment.master())
+                // Until the old master is told it is a replica it still takes writes (which it then
+                // loses); once it answers READONLY, the client asks the sentinels again.
+                try await eventually("a write reaches the new master") {
+                    _ = try? await client.send("SET", "after", "2")
+                    return try await promoted.withClient { try await $0.send("GET", "after") }
+                        == .string(Array("2".utf8))
+                }
+            }
+        }
+    }
+
+    /// A frozen master answers nothing: without `+switch-master`, the subscriber would wait on it forever.
+    @Test func mirrorLeavesAFrozenMasterWhenSentinelSwitches() async throws {
+        try await withSentinelDeployment { deployment in
+            let configuration = TestRedis.configuration(agents: ["mary"])
+            let connector = RedisConnector(try deployment.endpoint)
+            let logger = Logger(label: "test")
+            let watcher = try #require(SentinelWatcher(connector, logger: logger))
+            let mirror = HeartbeatMirror(connector, configurations: ConfigurationStore(configuration), logger: logger)
+            let watching = Task { try await watcher.run() }
+            let mirroring = Task { try await mirror.mirror(for: .seconds(60)) }
+            defer {
+                watching.cancel()
+                mirroring.cancel()
+            }
+            let original = try #require(try await deployment.master())
+            try await original.withClient { try await $0.waitForSubscribers(configuration.agents[0].channel) }
+
+            original.signal(SIGSTOP)
+            defer { original.signal(SIGCONT) }
+            try await eventually("Sentinel names the replica", timeout: .seconds(30)) {
+                try await deployment.master().map { $0 !== original } ?? false
+            }
+            let promoted = try #require(try await deployment.master())
+            try await promoted.withClient { client in
+                try await eventually("a heartbeat published on the new master is mirrored") {
+                    try await client.publish(configuration.agents[0].channel, #"{"status":"ok"}"#)
+                    return try await client.heartbeat(configuration, "mary") != nil
+                }
+            }
+            #expect(connector.generation >= 1, "the switch came from Sentinel, not from a timeout")
+        }
+    }
+
+    /// The issue's scenario: three sidecars, the master killed with SIGKILL.
+    @Test func sidecarsCarryOnWhenTheMasterIsKilled() async throws {
+        try await withSentinelDeployment { deployment in
+            let api = try FakeBotAPI()
+            var configuration = AlertingProcessTests.configuration(["live", "dead"], cooldown: .seconds(600))
+            // Longer than a failover (about 3 s here), so that the live agent must never be alerted.
+            for index in configuration.agents.indices { configuration.agents[index].offlineThreshold = .seconds(10) }
+            let (live, dead) = (configuration.agents[0], configuration.agents[1])
+            let original = try #require(try await deployment.master())
+            try await withClosing(try deployment.client()) { redis in
+                let replicas = try (0..<3).map { _ in
+                    try SidecarProcess.running(
+                        configuration,
+                        redisURL: deployment.url,
+                        environment: AlertingProcessTests.environment(api)
+                    )
+                }
+                try await redis.waitForSubscribers(dead.channel, count: 3)
+                try await redis.publish(dead.channel, #"{"status":"ok"}"#)
+                let beating = AlertingProcessTests.beat(redis, [live])
+                defer { beating.cancel() }
+                for replica in replicas {
+                    try await eventually("online everywhere") {
+                        replica.status(of: "dead") == "online" && replica.status(of: "live") == "online"
+                    }
+                }
+                try await eventually("the leader's lock is on the master") {
+                    try await redis.send("GET", configuration.leaderKey) != .null
+                }
+                _ = try await redis.send("WAIT", "1", "1000")
+
+                let killedAtMilliseconds = try await redis.serverMilliseconds()
+                let killedAt = ContinuousClock.now
+                original.kill()
+                try await eventually("Sentinel promotes the replica", timeout: .seconds(30)) {
+                    try await deployment.master().map { $0 !== original } ?? false
+                }
+                let promotion = ContinuousClock.now - killedAt
+                let promoted = try #require(try await deployment.master())
+                try await promoted.withClient { client in
+                    try await eventually("a heartbeat that arrived after the promotion is on the new master") {
+                        let record = try await client.heartbeat(configuration, "live")
+                        return record.map { $0.receivedAt > killedAtMilliseconds + promotion.wholeMilliseconds }
+                            ?? false
+                    }
+                    let resumed = ContinuousClock.now - killedAt
+                    try await eventually("a leader holds the lock on the new master") {
+                        let holder = try await client.send("GET", configuration.leaderKey).text ?? ""
+                        return replicas.contains { holder.contains(":\($0.process.processIdentifier)/") }
+                    }
+                    let led = ContinuousClock.now - killedAt
+                    print(
+                        "Sentinel failover: promotion \(promotion), heartbeats mirrored again \(resumed), lock \(led)"
+                    )
+                    #expect(resumed <= promotion + .seconds(5))
+                    #expect(led <= promotion + .seconds(5))
+                }
+
+                try await eventually("the dead agent is alerted") { api.delivered.count == 1 }
+                #expect(api.delivered[0].text.contains("Dead"))
+                try await AlertingProcessTests.waitCycles(replicas, 3)
+                #expect(api.delivered.count == 1, "\(api.delivered.map(\.text))")
+                #expect(!api.delivered.contains { $0.text.contains("Live") })
+                for replica in replicas {
+                    #expect(replica.status(of: "live") == "online")
+                    replica.signal(SIGTERM)
+                    #expect(try await replica.exitStatus(within: .seconds(5)) == 0)
+                    #expect(!replica.output.contains("SECRET"))
+                }
+            }
+        }
+    }
+}
