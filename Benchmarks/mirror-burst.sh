@@ -51,7 +51,7 @@ start=$(date +%s.%N)
 redis-cli -p "$port" --pipe < "$work/burst.resp" >/dev/null
 published=$(date +%s.%N)
 # Done when every key holds the final round.
-until [ "$(redis-cli -p "$port" eval "local n = 0 for i = 0, tonumber(ARGV[1]) - 1 do local p = redis.call('GET', 'agents:last:a' .. i) if p and string.find(p, 'final', 1, true) then n = n + 1 end end return n" 0 "$agents")" = "$agents" ]; do
+until [ "$(redis-cli -p "$port" eval "local n = 0 for i = 0, tonumber(ARGV[1]) - 1 do local p = redis.call('GET', '{agents}:last:a' .. i) if p and string.find(p, 'final', 1, true) then n = n + 1 end end return n" 0 "$agents")" = "$agents" ]; do
   sleep 0.01
 done
 done_at=$(date +%s.%N)

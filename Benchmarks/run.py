@@ -306,7 +306,7 @@ def main():
             with open(keys, "wb") as f:
                 for n, agent_id in enumerate(big_ids):
                     age = 600_000 if n % 10 == 0 else 1_000
-                    f.write(resp("SET", f"agents:last:{agent_id}", f'{{"received_at_ms":{now_ms - age},'
+                    f.write(resp("SET", f"{{agents}}:last:{agent_id}", f'{{"received_at_ms":{now_ms - age},'
                                  f'"payload":{{"status":"ok","signals_sent":{n},"queue":3}}}}', "EX", "3600"))
             redis.pipe(keys)
             sidecar = Sidecar(args.binary, big_config, redis, work, name="big", log_level="debug")
@@ -326,7 +326,7 @@ def main():
             mgets = os.path.join(work, "mget.resp")
             with open(mgets, "wb") as f:
                 for start in range(0, len(big_ids), 1000):
-                    f.write(resp("MGET", *(f"agents:last:{agent_id}" for agent_id in big_ids[start:start + 1000])))
+                    f.write(resp("MGET", *(f"{{agents}}:last:{agent_id}" for agent_id in big_ids[start:start + 1000])))
             bare_ms = min(redis.pipe(mgets) for _ in range(3)) * 1000
             if "2" in only:
                 row(f"2 check: {args.check_agents:,} agents", f"{check_ms:.0f} ms", f"bare MGET round trips: {bare_ms:.0f} ms",

@@ -69,7 +69,7 @@ echo "ok: /readyz answers 200"
 redis-cli -p "$redis_port" PUBLISH agents:heartbeat:mary '{"status":"ok","source":"container-check"}' >/dev/null
 online=""
 for _ in $(seq 1 100); do
-  if redis-cli -p "$redis_port" GET agents:last:mary | grep -q container-check; then online=yes; break; fi
+  if redis-cli -p "$redis_port" GET "{agents}:last:mary" | grep -q container-check; then online=yes; break; fi
   sleep 0.2
 done
 [ -n "$online" ] || { echo "FAIL: the heartbeat was not mirrored"; exit 1; }

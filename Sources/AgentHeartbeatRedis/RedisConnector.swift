@@ -1,49 +1,115 @@
 import AgentHeartbeatCore
 import Synchronization
 
-/// Connects to the Redis master: the configured server, or the master that Sentinel names.
+/// Connects to the Redis master: the configured server, the node of a Redis Cluster that owns the
+/// deployment's keys, or the master that Sentinel names.
 ///
 /// Sentinel client protocol: the sentinels are asked in turn, each with a short timeout, and the
 /// first that names the master moves to the front of the list; the named server must say it is the
-/// master (`ROLE`), else the sentinels are asked again on the next attempt. Every connection
-/// resolves afresh, so a reconnect follows a failover. `masterChanged()` (a `+switch-master`, a
-/// READONLY reply) makes every connection made before it stale: its holder drops it.
+/// master (`ROLE`), else the sentinels are asked again on the next attempt.
+///
+/// Cluster: every key of a deployment shares one hash tag (`routingKey`), so one node holds them
+/// all. The first connection finds out whether the server is a cluster node (`INFO cluster`); the
+/// owner of the tag's slot is learnt from `CLUSTER SLOTS` of any node that answers (the configured
+/// seeds, then every master seen) and kept until it fails or answers MOVED.
+///
+/// `masterChanged()` (a `+switch-master`, a READONLY or MOVED reply) forgets the cluster owner and
+/// makes every connection made before it stale: its holder drops it, and the next one resolves afresh.
 public final class RedisConnector: Sendable, CustomStringConvertible {
     public let endpoint: RedisEndpoint
+    /// The key whose slot decides which cluster node to use: the deployment's hash tag.
+    public let routingKey: String
     /// Sentinels in the order to ask them: the last one that answered first.
     private let sentinelOrder: Mutex<[SentinelURL.Address]>
+    private let cluster: Mutex<ClusterState>
     private let masterGeneration = Atomic<Int>(0)
     let connectTimeout: Duration
     let commandTimeout: Duration
     /// Bounds on one sentinel's answer: a dead sentinel must not hold the others up.
     static let sentinelTimeout = Duration.milliseconds(500)
 
+    struct ClusterState {
+        /// Unknown until the first connection answered `INFO cluster`.
+        var enabled: Bool?
+        /// The node that owns `routingKey`'s slot, as last learnt.
+        var owner: RedisURL?
+        /// Nodes to ask for the slot map: the configured ones, then every master seen.
+        var nodes: [RedisURL]
+    }
+
     public init(
         _ endpoint: RedisEndpoint,
+        routingKey: String = MonitorConfiguration.keyTag("agents"),
         connectTimeout: Duration = .seconds(2),
         commandTimeout: Duration = .seconds(5)
     ) {
         self.endpoint = endpoint
+        self.routingKey = routingKey
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
-        if case .sentinel(let url) = endpoint {
-            sentinelOrder = Mutex(url.sentinels)
-        } else {
-            sentinelOrder = Mutex([])
+        var sentinels: [SentinelURL.Address] = []
+        var state = ClusterState(nodes: [])
+        switch endpoint {
+        case .server(let url): state.nodes = [url]
+        case .cluster(let urls):
+            state.enabled = true
+            state.nodes = urls
+        case .sentinel(let url):
+            sentinels = url.sentinels
+            state.enabled = false
         }
+        sentinelOrder = Mutex(sentinels)
+        cluster = Mutex(state)
     }
 
-    public convenience init(_ url: RedisURL, connectTimeout: Duration = .seconds(2)) {
-        self.init(.server(url), connectTimeout: connectTimeout)
+    /// A connector to exactly this server, never routed to another cluster node.
+    public static func direct(_ url: RedisURL, connectTimeout: Duration = .seconds(2)) -> RedisConnector {
+        let connector = RedisConnector(.server(url), connectTimeout: connectTimeout)
+        connector.cluster.withLock { $0.enabled = false }
+        return connector
     }
 
     public var description: String { endpoint.description }
+
+    /// Whether the server is a Redis Cluster node (known after the first connection).
+    public var isCluster: Bool { cluster.withLock { $0.enabled == true } }
 
     /// Grows each time the master changed; connections made before are stale.
     public var generation: Int { masterGeneration.load(ordering: .acquiring) }
 
     /// Says the master changed: every connection made before this call is stale.
-    public func masterChanged() { masterGeneration.add(1, ordering: .releasing) }
+    public func masterChanged() {
+        cluster.withLock { $0.owner = nil }
+        masterGeneration.add(1, ordering: .releasing)
+    }
+
+    /// Follows an error reply that says the data is elsewhere (see `RedisError.saysNotMaster`):
+    /// MOVED names the node to use from now on; READONLY and MASTERDOWN make the next connection
+    /// resolve the master afresh. Every connection made before is stale.
+    public func follow(_ message: String) {
+        guard let redirect = ClusterRedirect(message), redirect.kind == .moved else {
+            masterChanged()
+            return
+        }
+        cluster.withLock { state in state.owner = node(redirect, in: state) }
+        masterGeneration.add(1, ordering: .releasing)
+    }
+
+    /// A connection to the node a redirection names (for ASK: one command there, after ASKING).
+    public func connect(to redirect: ClusterRedirect) throws(RedisError) -> RedisConnection {
+        guard let url = cluster.withLock({ node(redirect, in: $0) }) else {
+            throw RedisError(.connectionFailed, "redirected to a cluster node, but no node is known")
+        }
+        return try open(url)
+    }
+
+    /// The node a redirection names, with the credentials of the configured ones.
+    private func node(_ redirect: ClusterRedirect, in state: ClusterState) -> RedisURL? {
+        guard var url = state.owner ?? state.nodes.first else { return nil }
+        if !redirect.host.isEmpty { url.host = redirect.host }
+        url.port = redirect.port
+        return url
+    }
 
     /// Whether `connection` still goes to the master as last known.
     public func isCurrent(_ connection: RedisConnection) -> Bool { connection.masterGeneration == generation }
@@ -54,15 +120,13 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
         let generation = self.generation
         let connection: RedisConnection
         switch endpoint {
-        case .server(let url):
-            connection = try RedisConnection(url: url, connectTimeout: connectTimeout, commandTimeout: commandTimeout)
+        case .server(let url) where cluster.withLock({ $0.enabled == false }):
+            connection = try open(url)
+        case .server, .cluster:
+            connection = try connectToSlotOwner()
         case .sentinel(let url):
             let address = try masterAddress(url)
-            connection = try RedisConnection(
-                url: url.node(address),
-                connectTimeout: connectTimeout,
-                commandTimeout: commandTimeout
-            )
+            connection = try open(url.node(address))
             let role = try connection.call(.role)
             guard role.array?.first?.text == "master" else {
                 throw RedisError(
@@ -74,6 +138,58 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
         }
         connection.masterGeneration = generation
         return connection
+    }
+
+    private func open(_ url: RedisURL) throws(RedisError) -> RedisConnection {
+        try RedisConnection(url: url, connectTimeout: connectTimeout, commandTimeout: commandTimeout)
+    }
+
+    /// The node that owns `routingKey`'s slot; on a server that is no cluster node, that server.
+    private func connectToSlotOwner() throws(RedisError) -> RedisConnection {
+        let state = cluster.withLock { $0 }
+        if let owner = state.owner {
+            do throws(RedisError) {
+                return try open(owner)
+            } catch {
+                cluster.withLock { $0.owner = nil }
+            }
+        }
+        var failures: [String] = []
+        var only: RedisError?
+        for node in state.nodes {
+            do throws(RedisError) {
+                let connection = try open(node)
+                if state.enabled == nil {
+                    let info = try connection.call(RedisCommand("INFO", "cluster")).text ?? ""
+                    guard info.contains("cluster_enabled:1") else {
+                        cluster.withLock { $0.enabled = false }
+                        return connection
+                    }
+                    cluster.withLock { $0.enabled = true }
+                }
+                guard let slot = try connection.call(RedisCommand("CLUSTER", "KEYSLOT", routingKey)).integer else {
+                    throw RedisError(.unexpectedReply, "CLUSTER KEYSLOT returned no number")
+                }
+                let map = try ClusterSlotMap(try connection.call(RedisCommand("CLUSTER", "SLOTS")), node: node)
+                guard let owner = map.owner(of: Int(slot)) else {
+                    throw RedisError(.unexpectedReply, "no node serves slot \(slot) (of \(routingKey)) yet")
+                }
+                cluster.withLock { state in
+                    state.owner = owner
+                    for master in map.masters where !state.nodes.contains(master) { state.nodes.append(master) }
+                }
+                return owner == node ? connection : try open(owner)
+            } catch {
+                failures.append("\(node.host):\(node.port): \(error)")
+                only = failures.count == 1 ? error : nil
+            }
+        }
+        // One server that may not even be a cluster node: its own error says it best.
+        if let only, state.nodes.count == 1 { throw only }
+        throw RedisError(
+            .connectionFailed,
+            "no Redis Cluster node named the owner of \(routingKey): \(failures.joined(separator: "; "))"
+        )
     }
 
     /// Asks the sentinels in turn for the master's address.
@@ -134,5 +250,34 @@ extension SentinelURL.Address {
             let port = parts[1].text.flatMap({ Int($0) }), (1...65535).contains(port)
         else { return nil }
         self.init(host: host, port: port)
+    }
+}
+
+/// `CLUSTER SLOTS`: which master serves which range of slots.
+struct ClusterSlotMap {
+    var ranges: [(slots: ClosedRange<Int>, master: RedisURL)] = []
+
+    /// `node` is the node that answered: its credentials go to every node, and an empty host means it.
+    init(_ reply: RedisReply, node: RedisURL) throws(RedisError) {
+        guard let entries = reply.array else {
+            throw RedisError(.unexpectedReply, "CLUSTER SLOTS returned \(reply.shape)")
+        }
+        for entry in entries {
+            guard let parts = entry.array, parts.count >= 3, let first = parts[0].integer, let last = parts[1].integer,
+                first <= last, let master = parts[2].array, master.count >= 2, let port = master[1].integer
+            else { throw RedisError(.unexpectedReply, "CLUSTER SLOTS returned an entry of \(entry.shape)") }
+            var url = node
+            url.port = Int(port)
+            if let host = master[0].text, !host.isEmpty, host != "?" { url.host = host }
+            ranges.append((Int(first)...Int(last), url))
+        }
+    }
+
+    func owner(of slot: Int) -> RedisURL? { ranges.first { $0.slots.contains(slot) }?.master }
+
+    var masters: [RedisURL] {
+        var seen: [RedisURL] = []
+        for range in ranges where !seen.contains(range.master) { seen.append(range.master) }
+        return seen
     }
 }

@@ -12,7 +12,7 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let setupFailed = Code(name: "setup-failed")
         /// The server answered with an error reply.
         public static let commandFailed = Code(name: "command-failed")
-        /// The server is no longer the master (READONLY, MASTERDOWN): connect to the master again.
+        /// The server is no longer where the data is (READONLY, MASTERDOWN, MOVED): find it again.
         public static let notMaster = Code(name: "not-master")
         /// The reply was not what the command promises.
         public static let unexpectedReply = Code(name: "unexpected-reply")
@@ -34,10 +34,10 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         )
     }
 
-    /// READONLY (a replica now, after a failover) or MASTERDOWN (a replica that lost its master):
-    /// the master is elsewhere, and a new connection finds it.
+    /// READONLY (a replica now, after a failover), MASTERDOWN (a replica that lost its master) or
+    /// MOVED (a cluster slot now served elsewhere): the data is elsewhere, and a new connection finds it.
     public static func saysNotMaster(_ message: String) -> Bool {
-        message.hasPrefix("READONLY") || message.hasPrefix("MASTERDOWN")
+        message.hasPrefix("READONLY") || message.hasPrefix("MASTERDOWN") || message.hasPrefix("MOVED")
     }
 
     /// Whether the connection that produced this error must be thrown away.

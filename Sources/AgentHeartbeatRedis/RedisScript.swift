@@ -61,4 +61,14 @@ extension RedisScript {
             return 1
             """
     )
+
+    /// Renames KEYS[1] to KEYS[2] unless KEYS[2] exists (RENAME keeps the TTL). Returns 1 when moved.
+    public static let renameIfAbsent = RedisScript(
+        name: "rename_if_absent",
+        source: """
+            if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+            redis.call('RENAME', KEYS[1], KEYS[2])
+            return 1
+            """
+    )
 }

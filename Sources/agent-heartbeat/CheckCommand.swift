@@ -27,7 +27,7 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try configOptions.load()
-        let redis = RedisConnector(try Environment.redisEndpoint())
+        let redis = RedisConnector(try Environment.redisEndpoint(), routingKey: configuration.keyTag)
         let logger = loggingOptions.bootstrap()
         let client = RedisClient(redis, name: "checker")
         let result: HeartbeatChecker.Result

@@ -30,7 +30,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         Malloc.configure()
         let configuration = try configOptions.load()
-        let redis = RedisConnector(try Environment.redisEndpoint())
+        let redis = RedisConnector(try Environment.redisEndpoint(), routingKey: configuration.keyTag)
         let httpText =
             http ?? Environment.value("AGENT_HEARTBEAT_HTTP") ?? SidecarHTTPServer.Address.default.description
         guard let address = SidecarHTTPServer.Address(httpText) else {

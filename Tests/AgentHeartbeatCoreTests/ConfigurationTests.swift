@@ -30,7 +30,8 @@ struct ConfigurationTests {
                 .init(id: "mary", name: "Mary", channel: "agents:heartbeat:mary", offlineThreshold: .seconds(300))
             ]
         )
-        #expect(config.heartbeatKey(for: "mary") == "agents:last:mary")
+        #expect(config.heartbeatKey(for: "mary") == "{agents}:last:mary")
+        #expect(config.alertsKey == "{agents}:alerts" && config.leaderKey == "{agents}:leader")
     }
 
     @Test func everyKeyAndOverride() throws {
@@ -65,7 +66,7 @@ struct ConfigurationTests {
                     offlineThreshold: .seconds(600)
                 )
         )
-        #expect(config.heartbeatKey(for: "paula") == "team-a:last:paula")
+        #expect(config.heartbeatKey(for: "paula") == "{team-a}:last:paula")
     }
 
     @Test func repositoryFileListsTheFourAgents() throws {
@@ -89,6 +90,15 @@ struct ConfigurationTests {
     }
 
     static let invalid: [Case] = [
+        Case(
+            name: "a brace in key_prefix",
+            yaml: "key_prefix: \"{team}\"\nagents: []\n",
+            code: .invalidValue,
+            line: 1,
+            column: 13,
+            keyPath: "key_prefix",
+            messageContains: "without spaces or braces"
+        ),
         Case(
             name: "unknown top-level key",
             yaml: "agents: []\noffline_treshold_seconds: 5\n",

@@ -88,6 +88,14 @@ struct SentinelURLTests {
 
     @Test func endpointFollowsTheScheme() throws {
         #expect(try RedisEndpoint(parsing: "redis://h:1") == .server(RedisURL(host: "h", port: 1)))
+        let cluster = try RedisEndpoint(parsing: "redis://:hunter2@h1:7000,h2")
+        #expect(
+            cluster
+                == .cluster([
+                    RedisURL(host: "h1", port: 7000, password: "hunter2"), RedisURL(host: "h2", password: "hunter2"),
+                ])
+        )
+        #expect(cluster.description == "redis://:***@h1:7000,h2:6379/0")
         guard case .sentinel(let url) = try RedisEndpoint(parsing: "redis-sentinel://h/m") else {
             Issue.record("expected Sentinel")
             return
@@ -97,7 +105,7 @@ struct SentinelURLTests {
 
     @Test(arguments: [
         "redis-sentinel://h", "redis-sentinel://h/", "redis-sentinel://h/m/x", "redis-sentinel://h/m/1/2",
-        "redis-sentinel://h,/m", "redis-sentinel://h:0/m", "redis://h1,h2", "redis://h/1/2",
+        "redis-sentinel://h,/m", "redis-sentinel://h:0/m", "redis://h1,h2/1", "redis://h/1/2",
     ])
     func refuses(text: String) {
         #expect(throws: RedisURL.ParseError.self) { try RedisEndpoint(parsing: text) }

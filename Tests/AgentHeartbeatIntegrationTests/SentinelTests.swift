@@ -72,73 +72,13 @@ struct SentinelTests {
     /// The issue's scenario: three sidecars, the master killed with SIGKILL.
     @Test func sidecarsCarryOnWhenTheMasterIsKilled() async throws {
         try await withSentinelDeployment { deployment in
-            let api = try FakeBotAPI()
-            var configuration = AlertingProcessTests.configuration(["live", "dead"], cooldown: .seconds(600))
-            // Longer than a failover (about 3 s here), so that the live agent must never be alerted.
-            for index in configuration.agents.indices { configuration.agents[index].offlineThreshold = .seconds(10) }
-            let (live, dead) = (configuration.agents[0], configuration.agents[1])
-            let original = try #require(try await deployment.master())
-            try await withClosing(try deployment.client()) { redis in
-                let replicas = try (0..<3).map { _ in
-                    try SidecarProcess.running(
-                        configuration,
-                        redisURL: deployment.url,
-                        environment: AlertingProcessTests.environment(api)
-                    )
-                }
-                try await redis.waitForSubscribers(dead.channel, count: 3)
-                try await redis.publish(dead.channel, #"{"status":"ok"}"#)
-                let beating = AlertingProcessTests.beat(redis, [live])
-                defer { beating.cancel() }
-                for replica in replicas {
-                    try await eventually("online everywhere") {
-                        replica.status(of: "dead") == "online" && replica.status(of: "live") == "online"
-                    }
-                }
-                try await eventually("the leader's lock is on the master") {
-                    try await redis.send("GET", configuration.leaderKey) != .null
-                }
-                _ = try await redis.send("WAIT", "1", "1000")
-
-                let killedAtMilliseconds = try await redis.serverMilliseconds()
-                let killedAt = ContinuousClock.now
-                original.kill()
-                try await eventually("Sentinel promotes the replica", timeout: .seconds(30)) {
-                    try await deployment.master().map { $0 !== original } ?? false
-                }
-                let promotion = ContinuousClock.now - killedAt
-                let promoted = try #require(try await deployment.master())
-                try await promoted.withClient { client in
-                    try await eventually("a heartbeat that arrived after the promotion is on the new master") {
-                        let record = try await client.heartbeat(configuration, "live")
-                        return record.map { $0.receivedAt > killedAtMilliseconds + promotion.wholeMilliseconds }
-                            ?? false
-                    }
-                    let resumed = ContinuousClock.now - killedAt
-                    try await eventually("a leader holds the lock on the new master") {
-                        let holder = try await client.send("GET", configuration.leaderKey).text ?? ""
-                        return replicas.contains { holder.contains(":\($0.process.processIdentifier)/") }
-                    }
-                    let led = ContinuousClock.now - killedAt
-                    print(
-                        "Sentinel failover: promotion \(promotion), heartbeats mirrored again \(resumed), lock \(led)"
-                    )
-                    #expect(resumed <= promotion + .seconds(5))
-                    #expect(led <= promotion + .seconds(5))
-                }
-
-                try await eventually("the dead agent is alerted") { api.delivered.count == 1 }
-                #expect(api.delivered[0].text.contains("Dead"))
-                try await AlertingProcessTests.waitCycles(replicas, 3)
-                #expect(api.delivered.count == 1, "\(api.delivered.map(\.text))")
-                #expect(!api.delivered.contains { $0.text.contains("Live") })
-                for replica in replicas {
-                    #expect(replica.status(of: "live") == "online")
-                    replica.signal(SIGTERM)
-                    #expect(try await replica.exitStatus(within: .seconds(5)) == 0)
-                    #expect(!replica.output.contains("SECRET"))
-                }
-            }
+            let configuration = FailoverScenario.configuration()
+            try await FailoverScenario(
+                name: "Sentinel",
+                url: deployment.url,
+                client: { try deployment.client() },
+                master: { try await deployment.master() }
+            ).run(configuration)
         }
     }
 }

@@ -1,4 +1,5 @@
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 import Logging
 import Metrics
 import ServiceLifecycle
@@ -53,8 +54,10 @@ public struct StatusCheckService: Service, CustomStringConvertible {
         let delivering = alerts.map { alerts in Task { await alerts.run() } }
         await waitForSubscription()
         var cycle = Cycle()
+        var migrated = false
         while !Task.isCancelled {
             await configurations.reload(logger: logger)
+            if !migrated { migrated = await migrateKeyLayout() }
             await checkAndWrite(&cycle, notify: true)
             _ = try? await memory.run { Malloc.releaseFreed() }
             do {
@@ -215,4 +218,28 @@ public struct StatusCheckService: Service, CustomStringConvertible {
 
 extension Duration {
     var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+}
+
+extension StatusCheckService {
+    /// Moves keys named before the hash tag (see `KeyLayoutMigration`). Returns whether it is done.
+    func migrateKeyLayout() async -> Bool {
+        let configuration = configurations.current
+        do {
+            let connector = client.connector
+            let moved = try await client.withConnection { connection throws(RedisError) in
+                // Older versions never ran on a cluster: their names would span slots.
+                connector.isCluster ? 0 : try KeyLayoutMigration.run(configuration, on: connection)
+            }
+            if moved > 0 {
+                logger.notice(
+                    "moved keys to their {key_prefix} names",
+                    metadata: ["keys": "\(moved)", "tag": "\(configuration.keyTag)"]
+                )
+            }
+            return true
+        } catch {
+            logger.warning("could not move keys to their {key_prefix} names yet", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
 }

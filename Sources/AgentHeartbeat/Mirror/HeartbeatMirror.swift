@@ -28,7 +28,7 @@ public final class HeartbeatMirror: Service, Sendable, CustomStringConvertible {
     }
 
     public convenience init(url: RedisURL, configurations: ConfigurationStore, logger: Logger) {
-        self.init(RedisConnector(url), configurations: configurations, logger: logger)
+        self.init(RedisConnector(.server(url)), configurations: configurations, logger: logger)
     }
 
     public convenience init(url: RedisURL, configuration: MonitorConfiguration, logger: Logger) {
@@ -132,7 +132,8 @@ extension HeartbeatMirror {
                     let connection = try mirror.connector.connect()
                     try follow(mirror.configurations, on: connection, fresh: true)
                     while !pending.isClosed {
-                        guard mirror.connector.isCurrent(connection) else {
+                        // A cluster delivers PUBLISH on every node: the subscriber moves only when its node fails.
+                        guard mirror.connector.isCluster || mirror.connector.isCurrent(connection) else {
                             throw RedisError(.notMaster, "the master changed; subscribing on the new one")
                         }
                         if mirror.configurations.generation != generation {
@@ -268,13 +269,21 @@ extension HeartbeatMirror {
 
         func run() {
             var outage = MirrorOutage(.writer, statistics: mirror.statistics, logger: mirror.logger)
+            var redirected = false
             while true {
                 let batch = pending.take(limit: HeartbeatMirror.batchSize)
                 if batch.isEmpty { return }
                 do {
                     try write(batch)
                     outage.recovered()
+                    redirected = false
                 } catch {
+                    // MOVED after a slot migration, READONLY after a failover: the refused heartbeats
+                    // are pending again; try them once at once where the data is now.
+                    if error.code == .notMaster && !redirected {
+                        redirected = true
+                        continue
+                    }
                     if pending.sleep(outage.failed(error)) {
                         // Shutting down while Redis fails: say what is lost instead of hanging.
                         mirror.logger.error(
@@ -291,19 +300,20 @@ extension HeartbeatMirror {
         /// a newer heartbeat of the same agent arrived meanwhile), whatever the failure.
         func write(_ batch: [PendingHeartbeats.Heartbeat]) throws(RedisError) {
             let replies: [RedisReply]
+            // Key and TTL from the configuration of the moment, so a reload applies to the next write.
+            let configuration = mirror.configurations.current
+            let ttl = Array(String(configuration.keyTTL.wholeSeconds).utf8)
             do throws(RedisError) {
                 let connection = try ready()
-                // Key and TTL from the configuration of the moment, so a reload applies to the next write.
-                let configuration = mirror.configurations.current
-                let ttl = Array(String(configuration.keyTTL.wholeSeconds).utf8)
                 let clock = clock!
                 replies = try connection.pipeline(
                     batch.map { heartbeat in
-                        let arrived = Array(String(clock.milliseconds(at: heartbeat.arrived)).utf8)
-                        return .evalSHA(
+                        .evalSHA(
                             scriptSHA,
                             keys: [configuration.heartbeatKey(for: heartbeat.agentID)],
-                            arguments: [ttl, heartbeat.fields, arrived]
+                            arguments: [
+                                ttl, heartbeat.fields, Array(String(clock.milliseconds(at: heartbeat.arrived)).utf8),
+                            ]
                         )
                     }
                 )
@@ -315,18 +325,68 @@ extension HeartbeatMirror {
             }
             var refused: [PendingHeartbeats.Heartbeat] = []
             var firstError = ""
+            var asked: [ClusterRedirect: [PendingHeartbeats.Heartbeat]] = [:]
             for (heartbeat, reply) in zip(batch, replies) {
                 guard case .error(let message) = reply else { continue }
-                refused.append(heartbeat)
-                firstError = message
+                if let redirect = ClusterRedirect(message), redirect.kind == .ask {
+                    asked[redirect, default: []].append(heartbeat)
+                } else {
+                    refused.append(heartbeat)
+                    firstError = message
+                }
+            }
+            for (redirect, heartbeats) in asked {
+                do throws(RedisError) {
+                    try write(heartbeats, askingAt: redirect, configuration: configuration, ttl: ttl)
+                } catch {
+                    refused += heartbeats
+                    firstError = error.message
+                }
             }
             mirror.statistics.written.add(batch.count - refused.count, ordering: .relaxed)
             guard refused.isEmpty else {
                 pending.putBack(refused)
                 // NOSCRIPT: Redis restarted with an empty script cache; reconnecting loads it again.
-                // READONLY, MASTERDOWN: the master moved; reconnecting finds it.
-                if firstError.hasPrefix("NOSCRIPT") || RedisError.saysNotMaster(firstError) { connection = nil }
+                // READONLY, MASTERDOWN, MOVED: the data moved; reconnecting finds it.
+                if firstError.hasPrefix("NOSCRIPT") { connection = nil }
+                if RedisError.saysNotMaster(firstError) {
+                    connection = nil
+                    mirror.connector.follow(firstError)
+                }
                 throw RedisError(replying: firstError, context: "Redis refused \(refused.count) writes")
+            }
+        }
+
+        /// Writes heartbeats whose keys have already moved to the node a slot migrates to: each
+        /// after ASKING, in one round trip. (EVAL, not EVALSHA: that node may not have the script.)
+        private func write(
+            _ heartbeats: [PendingHeartbeats.Heartbeat],
+            askingAt redirect: ClusterRedirect,
+            configuration: MonitorConfiguration,
+            ttl: [UInt8]
+        ) throws(RedisError) {
+            let node = try mirror.connector.connect(to: redirect)
+            let clock = clock!
+            let replies = try node.pipeline(
+                heartbeats.flatMap { heartbeat in
+                    [
+                        RedisCommand("ASKING"),
+                        RedisCommand(
+                            "EVAL",
+                            [
+                                Array(RedisScript.mirrorHeartbeat.source.utf8), Array("1".utf8),
+                                Array(configuration.heartbeatKey(for: heartbeat.agentID).utf8), ttl, heartbeat.fields,
+                                Array(String(clock.milliseconds(at: heartbeat.arrived)).utf8),
+                            ]
+                        ),
+                    ]
+                }
+            )
+            if let message = replies.lazy.compactMap({ reply -> String? in
+                if case .error(let message) = reply { return message }
+                return nil
+            }).first {
+                throw RedisError(replying: message, context: "writing at \(redirect.host):\(redirect.port) after ASK")
             }
         }
 

@@ -13,8 +13,9 @@ public final class RedisClient: @unchecked Sendable {  // `connection` is only t
         self.thread = JobThread(name: name)
     }
 
+    /// A client of exactly this server (never routed to another cluster node).
     public convenience init(url: RedisURL, name: String = "redis-client", connectTimeout: Duration = .seconds(2)) {
-        self.init(RedisConnector(url, connectTimeout: connectTimeout), name: name)
+        self.init(.direct(url, connectTimeout: connectTimeout), name: name)
     }
 
     /// Runs `body` with the connection on the client's thread. A broken connection is dropped,
@@ -31,9 +32,10 @@ public final class RedisClient: @unchecked Sendable {  // `connection` is only t
                 if connection!.outstandingReplies != 0 { connection = nil }
                 return result
             } catch {
-                if (error as? RedisError)?.breaksConnection == true || connection?.outstandingReplies != 0 {
-                    connection = nil
-                }
+                let redisError = error as? RedisError
+                if redisError?.breaksConnection == true || connection?.outstandingReplies != 0 { connection = nil }
+                // Tell every holder: the master, or the cluster slot's owner, is elsewhere now.
+                if let redisError, redisError.code == .notMaster { connector.follow(redisError.message) }
                 throw error
             }
         }

@@ -156,8 +156,15 @@ private struct ConfigurationDecoder {
         }
         if let pair = keys["key_prefix"] {
             let prefix = try text(pair.value, at: "key_prefix")
-            guard prefix.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-                throw error(.invalidValue, at: pair.value, "key_prefix", "must be printable ASCII without spaces")
+            guard
+                prefix.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "{") && $0 != UInt8(ascii: "}") })
+            else {
+                throw error(
+                    .invalidValue,
+                    at: pair.value,
+                    "key_prefix",
+                    "must be printable ASCII without spaces or braces (keys are named {key_prefix}:…)"
+                )
             }
             config.keyPrefix = prefix
         }

@@ -50,6 +50,12 @@ public struct MonitorConfiguration: Sendable, Equatable {
         self.agents = agents
     }
 
+    /// `{key_prefix}`: the hash tag every key of a deployment starts with, so that in a Redis
+    /// Cluster they all live in one slot and every script and MGET stays on one node.
+    public var keyTag: String { Self.keyTag(keyPrefix) }
+
+    public static func keyTag(_ prefix: String) -> String { "{\(prefix)}" }
+
     /// The Redis key that holds an agent's last heartbeat (see README, "Redis key contract").
     public func heartbeatKey(for agentID: String) -> String { Self.heartbeatKey(prefix: keyPrefix, agentID: agentID) }
 
@@ -58,16 +64,22 @@ public struct MonitorConfiguration: Sendable, Equatable {
     }
 
     /// What every heartbeat key starts with, the agent's id following.
-    public static func heartbeatKeyPrefix(_ prefix: String) -> String { "\(prefix):last:" }
+    public static func heartbeatKeyPrefix(_ prefix: String) -> String { "\(keyTag(prefix)):last:" }
 
     /// The hash of alert records, one field per agent id.
-    public var alertsKey: String { "\(keyPrefix):alerts" }
+    public var alertsKey: String { "\(keyTag):alerts" }
 
     /// The leader lock: which replica sends notifications.
-    public var leaderKey: String { "\(keyPrefix):leader" }
+    public var leaderKey: String { "\(keyTag):leader" }
 
     /// Set while a notifier asked to wait (Telegram's retry_after), so a new leader waits too.
-    public func retryAfterKey(notifier: String) -> String { "\(keyPrefix):notify:\(notifier):retry_after" }
+    public func retryAfterKey(notifier: String) -> String { "\(keyTag):notify:\(notifier):retry_after" }
+
+    /// Names of versions before the hash tag (`<prefix>:last:<id>`, `<prefix>:alerts`), which
+    /// `KeyLayoutMigration` moves.
+    public func legacyHeartbeatKey(for agentID: String) -> String { "\(keyPrefix):last:\(agentID)" }
+
+    public var legacyAlertsKey: String { "\(keyPrefix):alerts" }
 }
 
 extension Duration {

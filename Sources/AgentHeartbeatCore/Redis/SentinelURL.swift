@@ -77,22 +77,42 @@ public struct SentinelURL: Sendable, Equatable, CustomStringConvertible, CustomD
     public var debugDescription: String { description }
 }
 
-/// Where the sidecar finds its Redis master, as `LUKA_REDIS_URL` says: one server, or the master
-/// that Sentinel names.
+/// Where the sidecar finds its Redis master, as `LUKA_REDIS_URL` says: one server (which may be a
+/// node of a Redis Cluster), the seed nodes of a Redis Cluster, or the master that Sentinel names.
 public enum RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
     case server(RedisURL)
+    /// `redis://[[user]:password@]host1[:port1],host2[:port2]…`: any reachable one leads to the rest.
+    case cluster([RedisURL])
     case sentinel(SentinelURL)
 
     public init(parsing text: String, sentinelPassword: String? = nil) throws(RedisURL.ParseError) {
-        self =
-            text.hasPrefix("redis-sentinel://")
-            ? .sentinel(try SentinelURL(parsing: text, sentinelPassword: sentinelPassword))
-            : .server(try RedisURL(parsing: text))
+        if text.hasPrefix("redis-sentinel://") {
+            self = .sentinel(try SentinelURL(parsing: text, sentinelPassword: sentinelPassword))
+            return
+        }
+        let parts = try RedisURLParts(text, scheme: "redis", form: "redis://[[user]:password@]host[:port][/db]")
+        guard parts.hosts.count > 1 else {
+            self = .server(try RedisURL(parsing: text))
+            return
+        }
+        guard parts.path.isEmpty || parts.path == ["0"] else {
+            throw RedisURL.ParseError(
+                message: "a Redis Cluster has database 0 only; several hosts name a cluster's nodes"
+            )
+        }
+        self = .cluster(
+            parts.hosts.map {
+                RedisURL(host: $0.host, port: $0.port ?? 6379, username: parts.username, password: parts.password)
+            }
+        )
     }
 
     public var description: String {
         switch self {
         case .server(let url): url.description
+        case .cluster(let urls):
+            "redis://\(RedisURLParts.redactedCredentials(urls[0].username, urls[0].password))"
+                + urls.map { RedisURLParts.authority($0.host, $0.port) }.joined(separator: ",") + "/0"
         case .sentinel(let url): url.description
         }
     }

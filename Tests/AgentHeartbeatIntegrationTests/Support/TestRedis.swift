@@ -63,10 +63,12 @@ extension RedisClient {
         return (parts[0].integer ?? 0) * 1000 + (parts[1].integer ?? 0) / 1000
     }
 
-    /// Deletes every key under the configuration's prefix.
+    /// Deletes every key of the configuration, under its tag or (as older versions named them) its prefix.
     func removeKeys(of configuration: MonitorConfiguration) async throws {
-        let keys = try await send("KEYS", "\(configuration.keyPrefix):*").array ?? []
-        for key in keys { _ = try await send(RedisCommand("DEL", [key.bytes ?? []])) }
+        for pattern in ["\\{\(configuration.keyPrefix)\\}:*", "\(configuration.keyPrefix):*"] {
+            let keys = try await send("KEYS", pattern).array ?? []
+            for key in keys { _ = try await send(RedisCommand("DEL", [key.bytes ?? []])) }
+        }
     }
 
     /// Waits until someone is subscribed to the channel, so a test never publishes into the void.
@@ -101,4 +103,9 @@ func eventually(
     }
     Issue.record("timed out after \(timeout) waiting for: \(what)", sourceLocation: sourceLocation)
     throw TestSetupError("timed out waiting for: \(what)")
+}
+
+extension MonitorConfiguration {
+    /// The channel of the agent with this id.
+    func channel(of id: String) -> String { agents.first { $0.id == id }?.channel ?? "" }
 }

@@ -1,0 +1,146 @@
+import AgentHeartbeat
+import AgentHeartbeatCore
+import AgentHeartbeatRedis
+import Foundation
+import Logging
+import Testing
+
+/// A Redis Cluster of three masters and three replicas, real processes on loopback.
+@Suite("Redis Cluster", .serialized)
+struct ClusterTests {
+    /// The deployment's slot moves to another master while heartbeats arrive: keys already moved
+    /// answer ASK and the writer follows it; once the slot is handed over, MOVED sends the writer
+    /// and the checker to the new owner.
+    @Test func heartbeatsFollowTheSlotWhileItMigrates() async throws {
+        try await withClusterDeployment { cluster in
+            let ids = (0..<6).map { "agent-\($0)" }
+            let configuration = TestRedis.configuration(agents: ids)
+            let source = try #require(try await cluster.master(of: configuration.keyTag))
+            let target = try #require(
+                cluster.nodes.first { node in
+                    node !== source && cluster.masters.contains { $0 === node }
+                }
+            )
+            let connector = RedisConnector(try RedisEndpoint(parsing: cluster.url), routingKey: configuration.keyTag)
+            let mirror = HeartbeatMirror(
+                connector,
+                configurations: ConfigurationStore(configuration),
+                logger: Logger(label: "test")
+            )
+            let mirroring = Task { try await mirror.mirror(for: .seconds(120)) }
+            defer { mirroring.cancel() }
+            try await withClosing(RedisClient(connector, name: "test-cluster-checker")) { client in
+                try await source.withClient { source in
+                    try await target.withClient { target in
+                        for id in ids { try await source.waitForSubscribers(configuration.channel(of: id)) }
+                        try await publish("first", ids, configuration, via: source)
+                        try await eventually("first heartbeats stored") {
+                            try await stored(ids, configuration, on: source)
+                                == Array(repeating: "first", count: ids.count)
+                        }
+                        let slot = try #require(
+                            try await source.send("CLUSTER", "KEYSLOT", configuration.keyTag).integer
+                        )
+                        let sourceID = try #require(try await source.send("CLUSTER", "MYID").text)
+                        let targetID = try #require(try await target.send("CLUSTER", "MYID").text)
+                        _ = try await target.send("CLUSTER", "SETSLOT", "\(slot)", "IMPORTING", sourceID)
+                        _ = try await source.send("CLUSTER", "SETSLOT", "\(slot)", "MIGRATING", targetID)
+                        let moved = Array(ids.prefix(3))
+                        try await migrate(moved, configuration, from: source, to: cluster.port(of: target))
+
+                        try await publish("second", ids, configuration, via: source)
+                        try await eventually("keys not moved yet are written where they are, moved ones after ASK") {
+                            let movedOnes = try await stored(moved, configuration, on: target)
+                            let others = try await stored(Array(ids.dropFirst(3)), configuration, on: source)
+                            return (movedOnes + others).allSatisfy { $0 == "second" }
+                        }
+
+                        try await migrate(
+                            Array(ids.dropFirst(3)),
+                            configuration,
+                            from: source,
+                            to: cluster.port(of: target)
+                        )
+                        for master in cluster.masters {
+                            try await master.withClient {
+                                _ = try await $0.send("CLUSTER", "SETSLOT", "\(slot)", "NODE", targetID)
+                            }
+                        }
+                        try await publish("third", ids, configuration, via: source)
+                        try await eventually("after MOVED every heartbeat goes to the new owner") {
+                            try await stored(ids, configuration, on: target)
+                                == Array(repeating: "third", count: ids.count)
+                        }
+                        let result = try await HeartbeatChecker(client: client, configuration: configuration).check()
+                        #expect(result.states.allSatisfy { $0.status == .online })
+                    }
+                }
+            }
+        }
+    }
+
+    private func publish(
+        _ status: String,
+        _ ids: [String],
+        _ configuration: MonitorConfiguration,
+        via redis: RedisClient
+    ) async throws {
+        for id in ids { try await redis.publish(configuration.channel(of: id), #"{"status":"\#(status)"}"#) }
+    }
+
+    /// The reported status stored for each agent on this node (nil where the key is not there).
+    private func stored(
+        _ ids: [String],
+        _ configuration: MonitorConfiguration,
+        on node: RedisClient
+    ) async throws -> [String?] {
+        var statuses: [String?] = []
+        for id in ids {
+            let key = configuration.heartbeatKey(for: id)
+            // ASKING: a node importing the slot answers only then (harmless elsewhere).
+            let reply = try? await node.withConnection { connection throws(RedisError) in
+                try connection.pipeline([RedisCommand("ASKING"), RedisCommand("GET", key)])[1]
+            }
+            let text = reply?.text ?? ""
+            statuses.append(["first", "second", "third"].first { text.contains(#""status":"\#($0)""#) })
+        }
+        return statuses
+    }
+
+    private func migrate(
+        _ ids: [String],
+        _ configuration: MonitorConfiguration,
+        from source: RedisClient,
+        to port: Int
+    ) async throws {
+        let keys = ids.map { configuration.heartbeatKey(for: $0) }
+        _ = try await source.send(RedisCommand("MIGRATE", ["127.0.0.1", "\(port)", "", "0", "5000", "KEYS"] + keys))
+    }
+
+    /// The issue's scenario: three sidecars, the master of the deployment's slot killed with SIGKILL.
+    @Test func sidecarsCarryOnWhenTheMasterIsKilled() async throws {
+        try await withClusterDeployment { cluster in
+            let configuration = FailoverScenario.configuration()
+            try await FailoverScenario(
+                name: "Cluster",
+                url: cluster.url,
+                client: { try cluster.client(configuration) },
+                master: { try await cluster.master(of: configuration.keyTag) }
+            ).run(configuration)
+        }
+    }
+}
+
+@Suite("Cluster redirections")
+struct ClusterRedirectTests {
+    @Test func readsMovedAndAskWhereverTheyStand() {
+        let moved = ClusterRedirect("MOVED 3999 127.0.0.1:6381")
+        #expect(moved?.kind == .moved && moved?.slot == 3999 && moved?.host == "127.0.0.1" && moved?.port == 6381)
+        let ask = ClusterRedirect("Redis refused 3 writes: ASK 12 ::1:7000")
+        #expect(ask?.kind == .ask && ask?.host == "::1" && ask?.port == 7000)
+        #expect(ClusterRedirect("MOVED 1 :7001")?.host == "")
+        for text in ["READONLY You can't write", "MOVED x 1.2.3.4:1", "ASK 1 host", "MOVED 1 h:0", "MOVED 1"] {
+            #expect(ClusterRedirect(text) == nil, "\(text)")
+        }
+    }
+}

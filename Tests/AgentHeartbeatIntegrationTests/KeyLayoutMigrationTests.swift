@@ -1,0 +1,37 @@
+import AgentHeartbeat
+import AgentHeartbeatCore
+import AgentHeartbeatRedis
+import Testing
+
+@testable import AgentHeartbeat
+
+@Suite("Key layout migration")
+struct KeyLayoutMigrationTests {
+    /// An upgrade from the names before the hash tag keeps heartbeats (and their TTL) and alert
+    /// records, and never replaces a heartbeat already stored under the new name.
+    @Test func legacyKeysMoveToTheirTaggedNames() async throws {
+        let configuration = TestRedis.configuration(agents: ["mary", "paula", "lisa"])
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            _ = try await redis.send("SET", configuration.legacyHeartbeatKey(for: "mary"), "old-mary", "EX", "600")
+            _ = try await redis.send("SET", configuration.legacyHeartbeatKey(for: "paula"), "old-paula")
+            _ = try await redis.send("SET", configuration.heartbeatKey(for: "paula"), "new-paula")
+            _ = try await redis.send("HSET", configuration.legacyAlertsKey, "mary", "1|2|3")
+
+            let moved = try await redis.withConnection { connection throws(RedisError) in
+                try KeyLayoutMigration.run(configuration, on: connection)
+            }
+            #expect(moved == 2)
+            #expect(try await redis.send("GET", configuration.heartbeatKey(for: "mary")).text == "old-mary")
+            let ttl = try await redis.send("TTL", configuration.heartbeatKey(for: "mary")).integer ?? 0
+            #expect((590...600).contains(ttl))
+            #expect(try await redis.send("GET", configuration.heartbeatKey(for: "paula")).text == "new-paula")
+            #expect(try await redis.send("HGET", configuration.alertsKey, "mary").text == "1|2|3")
+            #expect(try await redis.send("EXISTS", configuration.legacyHeartbeatKey(for: "mary")).integer == 0)
+
+            let again = try await redis.withConnection { connection throws(RedisError) in
+                try KeyLayoutMigration.run(configuration, on: connection)
+            }
+            #expect(again == 0)
+        }
+    }
+}
