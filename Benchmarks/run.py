@@ -9,6 +9,10 @@ Scenarios (see Benchmarks/README.md):
   3. memory       RSS idle with 4 agents and after a check of 100,000; CPU of an idle replica
   4. detection    last heartbeat -> alert at a local HTTP server standing in for Telegram
   5. replicas     the ingest burst with three replicas: Redis write load, anything lost
+  6. failover     blind time: master killed -> first heartbeat mirrored on the new master
+                  (Sentinel: master, replica, three sentinels; Cluster: three masters, three replicas)
+  7. cluster      scenarios 1 and 2 on a Redis Cluster of three masters; the CPU the slot's owner
+                  spends per heartbeat (all of a deployment's keys share one hash tag)
 """
 import argparse
 import csv
@@ -47,14 +51,23 @@ def wait_until(condition, timeout: float, what: str, interval: float = 0.02):
 
 
 class Redis:
-    def __init__(self, work: str):
+    def __init__(self, work: str, *extra: str, sentinel_config: str | None = None):
         self.port = free_port()
-        self.pidfile = os.path.join(work, "redis.pid")
-        subprocess.run(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "yes", "--pidfile", self.pidfile, "--logfile", os.path.join(work, "redis.log")],
-            check=True)
+        self.pidfile = os.path.join(work, f"redis-{self.port}.pid")
+        common = ["--port", str(self.port), "--bind", "127.0.0.1", "--daemonize", "yes", "--pidfile", self.pidfile,
+                  "--logfile", os.path.join(work, f"redis-{self.port}.log")]
+        if sentinel_config is not None:
+            path = os.path.join(work, f"sentinel-{self.port}.conf")
+            with open(path, "w") as f:
+                f.write(sentinel_config)
+            subprocess.run(["redis-server", path, "--sentinel", *common], check=True)
+        else:
+            subprocess.run(["redis-server", *common, "--save", "", "--appendonly", "no", *extra], check=True)
         wait_until(self.answers, 10, "redis-server")
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
 
     def answers(self) -> bool:
         return subprocess.run(["redis-cli", "-p", str(self.port), "PING"], capture_output=True).stdout.strip() == b"PONG"
@@ -77,11 +90,64 @@ class Redis:
                 stats[match.group(1)] = int(match.group(2))
         return stats
 
-    def stop(self):
+    def stop(self, sig=signal.SIGTERM):
         try:
-            os.kill(int(open(self.pidfile).read()), signal.SIGTERM)
+            os.kill(int(open(self.pidfile).read()), sig)
         except (OSError, ValueError):
             pass
+
+    def cpu_seconds(self) -> float:
+        info = dict(line.split(":", 1) for line in self.cli("INFO", "cpu").splitlines() if ":" in line)
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+class Cluster:
+    """A Redis Cluster on loopback: `masters` masters with `replicas` replicas each."""
+
+    def __init__(self, work: str, masters: int, replicas: int):
+        self.nodes = [Redis(work, "--cluster-enabled", "yes", "--cluster-node-timeout", "1000",
+                            "--cluster-config-file", os.path.join(work, f"nodes-{free_port()}.conf"),
+                            "--cluster-port", str(free_port()))
+                      for _ in range(masters * (1 + replicas))]
+        subprocess.run(["redis-cli", "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                        "--cluster-replicas", str(replicas), "--cluster-yes"], capture_output=True, check=True)
+        wait_until(lambda: all(self.slots_served(n, masters, replicas) for n in self.nodes), 60, "the cluster", 0.2)
+
+    @staticmethod
+    def slots_served(node: Redis, masters: int, replicas: int) -> bool:
+        """The cluster is whole as this node sees it, and if it is a replica, it is in sync: a replica
+        that never synced refuses to fail over (cluster-replica-validity-factor)."""
+        lines = node.cli("CLUSTER", "NODES").splitlines()
+        replication = node.cli("INFO", "replication")
+        return ("cluster_state:ok" in node.cli("CLUSTER", "INFO") and
+                ("role:slave" not in replication or "master_link_status:up" in replication) and
+                sum(" master " in l or ",master " in l for l in lines) == masters and
+                sum("slave" in l and "connected" in l for l in lines) == masters * replicas)
+
+    @property
+    def url(self) -> str:
+        return "redis://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes[:2])
+
+    def owner(self, key: str) -> Redis | None:
+        """The master serving `key` as the first node that answers sees it."""
+        for node in self.nodes:
+            try:
+                slot = int(node.cli("CLUSTER", "KEYSLOT", key))
+                for line in node.cli("CLUSTER", "NODES").splitlines():
+                    parts = line.split()
+                    if "master" in parts[2] and "fail" not in parts[2]:
+                        for served in parts[8:]:
+                            first, _, last = served.partition("-")
+                            if first.isdigit() and int(first) <= slot <= int(last or first):
+                                port = int(parts[1].split(":")[1].split("@")[0])
+                                return next(n for n in self.nodes if n.port == port)
+            except subprocess.CalledProcessError:
+                continue
+        return None
+
+    def stop(self):
+        for node in self.nodes:
+            node.stop()
 
 
 def resp(*args: str) -> bytes:
@@ -114,11 +180,11 @@ def write_burst(path: str, agents: int, total: int):
 
 
 class Sidecar:
-    def __init__(self, binary: str, config: str, redis: Redis, work: str, env: dict | None = None, name="sidecar",
-                 log_level="warning"):
+    def __init__(self, binary: str, config: str, redis: "Redis | Cluster | str", work: str, env: dict | None = None,
+                 name="sidecar", log_level="warning"):
         self.http = free_port()
         self.log = open(os.path.join(work, f"{name}-{self.http}.log"), "w")
-        environment = dict(os.environ, LUKA_REDIS_URL=f"redis://127.0.0.1:{redis.port}",
+        environment = dict(os.environ, LUKA_REDIS_URL=redis if isinstance(redis, str) else redis.url,
                            AGENT_HEARTBEAT_HTTP=f"127.0.0.1:{self.http}")
         for key in ["TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID", "TELEGRAM_API_URL"]:
             environment.pop(key, None)
@@ -239,6 +305,96 @@ def reporting_memory(binary: str, redis: Redis, work: str, ids: list[str]) -> tu
     return rss, peak
 
 
+class Publisher:
+    """Publishes a heartbeat for one agent every `period` s on every given server until stopped (a
+    replica or a cluster node passes PUBLISH on, so whichever is master, the sidecar hears it)."""
+
+    def __init__(self, servers: list[Redis], agent: str, period: float = 0.02):
+        import redis as redis_py
+        self.clients = [redis_py.Redis(host="127.0.0.1", port=s.port, socket_timeout=0.5) for s in servers]
+        self.stop_event = threading.Event()
+
+        def loop():
+            while not self.stop_event.is_set():
+                for client in self.clients:
+                    try:
+                        client.publish(f"agents:heartbeat:{agent}", '{"status":"ok"}')
+                    except Exception:
+                        pass  # the killed one
+                self.stop_event.wait(period)
+        self.thread = threading.Thread(target=loop, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.stop_event.set()
+        self.thread.join()
+
+
+def stored_at(server: Redis, agent: str) -> int:
+    """`received_at_ms` of the agent's key on this server, 0 when absent or unreachable."""
+    try:
+        value = server.cli("GET", f"{{agents}}:last:{agent}")
+    except subprocess.CalledProcessError:
+        return 0
+    match = re.match(r'\{"received_at_ms":(\d+)', value)
+    return int(match.group(1)) if match else 0
+
+
+def blind_time(binary: str, work: str, url: str, master: Redis, servers: list[Redis], new_master) -> tuple[float, float]:
+    """Kills `master` with SIGKILL while a heartbeat is published every 20 ms; returns the seconds until
+    `new_master()` names another server (promotion) and until that server holds a heartbeat that
+    arrived after the kill (blind time)."""
+    config = os.path.join(work, "agents-failover.yaml")
+    write_config(config, ["beat"], interval=1)
+    sidecar = Sidecar(binary, config, url, work, name="failover")
+    sidecar.wait_ready()
+    publisher = Publisher(servers, "beat")
+    wait_until(lambda: stored_at(master, "beat") > 0, 30, "a heartbeat on the master")
+    time.sleep(1)
+    killed_ms = int(master.cli("TIME").split()[0]) * 1000 + int(master.cli("TIME").split()[1]) // 1000
+    killed = time.monotonic()
+    master.stop(signal.SIGKILL)
+    promoted = wait_until(lambda: (lambda m: m if m is not None and m is not master else None)(new_master()), 60,
+                          "a promotion", interval=0.01)
+    promotion = time.monotonic() - killed
+    wait_until(lambda: stored_at(promoted, "beat") > killed_ms + int(promotion * 1000), 60, "a heartbeat on the new master",
+               interval=0.01)
+    blind = time.monotonic() - killed
+    publisher.stop()
+    sidecar.stop()
+    return promotion, blind
+
+
+def sentinel_blind_time(binary: str, work: str) -> tuple[float, float]:
+    master = Redis(work)
+    replica = Redis(work, "--replicaof", "127.0.0.1", str(master.port))
+    config = (f"sentinel monitor heartbeat 127.0.0.1 {master.port} 2\nsentinel down-after-milliseconds heartbeat 1000\n"
+              "sentinel failover-timeout heartbeat 4000\n")
+    sentinels = [Redis(work, sentinel_config=config) for _ in range(3)]
+    try:
+        wait_until(lambda: all(s.cli("SENTINEL", "replicas", "heartbeat").count("127.0.0.1") >= 1 and
+                               s.cli("SENTINEL", "sentinels", "heartbeat").count("127.0.0.1") >= 2 for s in sentinels),
+                   60, "sentinels that know each other and the replica", interval=0.2)
+        url = "redis-sentinel://" + ",".join(f"127.0.0.1:{s.port}" for s in sentinels) + "/heartbeat"
+
+        def named():
+            port = int(sentinels[0].cli("SENTINEL", "get-master-addr-by-name", "heartbeat").split()[-1])
+            return replica if port == replica.port else master
+        return blind_time(binary, work, url, master, [master, replica], named)
+    finally:
+        for server in sentinels + [master, replica]:
+            server.stop()
+
+
+def cluster_blind_time(binary: str, work: str) -> tuple[float, float]:
+    cluster = Cluster(work, 3, 1)
+    try:
+        owner = cluster.owner("{agents}")
+        return blind_time(binary, work, cluster.url, owner, cluster.nodes, lambda: cluster.owner("{agents}"))
+    finally:
+        cluster.stop()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -246,7 +402,7 @@ def main():
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--check-agents", type=int, default=100_000)
     parser.add_argument("--idle-seconds", type=int, default=60)
-    parser.add_argument("--only", default="1,2,3,4,5")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7")
     args = parser.parse_args()
     only = set(args.only.split(","))
     work = tempfile.mkdtemp(prefix="agent-heartbeat-bench-")
@@ -406,6 +562,62 @@ def main():
             lost = sum(args.heartbeats - r for r in received)
             row("5 three replicas: ingest", f"{min(received) / (done - start):,.0f}/s each; {lost} lost",
                 f"{writes:,} key writes for {args.heartbeats:,} heartbeats × 3", f"{writes / (3 * args.heartbeats):.3f} writes per heartbeat per replica")
+        if "6" in only:
+            print("6. failover blind time", file=sys.stderr)
+            for name, measure in [("Sentinel", sentinel_blind_time), ("Cluster", cluster_blind_time)]:
+                promotion, blind = measure(args.binary, work)
+                row(f"6 failover, {name}: master killed → first heartbeat mirrored on the new master", f"{blind:.2f} s",
+                    f"promotion: {promotion:.2f} s", f"+{blind - promotion:.2f} s", "≤ promotion + 5 s",
+                    "yes" if blind <= promotion + 5 else "no")
+
+        if "7" in only:
+            print("7. cluster", file=sys.stderr)
+            cluster = Cluster(work, 3, 0)
+            try:
+                owner = cluster.owner("{agents}")
+                sidecar = Sidecar(args.binary, config, cluster, work, name="cluster-ingest")
+                sidecar.wait_ready()
+                if not os.path.exists(burst):
+                    write_burst(burst, args.agents, args.heartbeats)
+                cpu_before = owner.cpu_seconds()
+                start = time.monotonic()
+                other = next(n for n in cluster.nodes if n is not owner)
+                other.pipe(burst)  # published on another node: the cluster bus carries it to the sidecar's
+                done = wait_received([sidecar], args.heartbeats)
+                received = sidecar.received()
+                owner_cpu = owner.cpu_seconds() - cpu_before
+                sidecar.stop()
+                row("7 cluster ingest: mirrored/s, one replica, 3 masters", f"{received / (done - start):,.0f}/s "
+                    f"({args.heartbeats - received} lost)", "standalone: row 1", "", "", "")
+                row("7 cluster: CPU of the slot's owner per heartbeat", f"{owner_cpu / received * 1e6:.1f} µs "
+                    f"({received / owner_cpu:,.0f} heartbeats per CPU-second)" if received else "-")
+
+                big_ids = [f"a{i:012d}" for i in range(args.check_agents)]
+                big_config = os.path.join(work, "agents-cluster-big.yaml")
+                write_config(big_config, big_ids, interval=3)
+                now_ms = int(owner.cli("TIME").split()[0]) * 1000
+                keys = os.path.join(work, "cluster-keys.resp")
+                with open(keys, "wb") as f:
+                    for n, agent_id in enumerate(big_ids):
+                        f.write(resp("SET", f"{{agents}}:last:{agent_id}", f'{{"received_at_ms":{now_ms - 1000},'
+                                     f'"payload":{{"status":"ok","signals_sent":{n},"queue":3}}}}', "EX", "3600"))
+                owner.pipe(keys)
+                sidecar = Sidecar(args.binary, big_config, cluster, work, name="cluster-big", log_level="debug")
+
+                def checks():
+                    return [int(m) for m in re.findall(r"duration_ms=(\d+)", open(sidecar.log.name).read())]
+                wait_until(lambda: len(checks()) >= 6, 180, "six checks", interval=0.5)
+                check_ms = statistics.median(checks()[1:6])
+                sidecar.stop()
+                mgets = os.path.join(work, "cluster-mget.resp")
+                with open(mgets, "wb") as f:
+                    for start in range(0, len(big_ids), 1000):
+                        f.write(resp("MGET", *(f"{{agents}}:last:{agent_id}" for agent_id in big_ids[start:start + 1000])))
+                bare_ms = min(owner.pipe(mgets) for _ in range(3)) * 1000
+                row(f"7 cluster check: {args.check_agents:,} agents", f"{check_ms:.0f} ms",
+                    f"bare MGET round trips on the owner: {bare_ms:.0f} ms", f"{check_ms / bare_ms:.1f}×")
+            finally:
+                cluster.stop()
     finally:
         redis.stop()
 

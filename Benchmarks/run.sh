@@ -2,7 +2,7 @@
 # Runs the benchmark suite and prints one table (not part of the tests or CI).
 # Installs redis-server/redis-tools and redis-py if missing, builds the release binary, then runs
 # Benchmarks/run.py, which starts its own redis-server on a free loopback port.
-# Usage: Benchmarks/run.sh [--only 1,2,3,4,5] [--heartbeats N] [--idle-seconds N]
+# Usage: Benchmarks/run.sh [--only 1,2,3,4,5,6,7] [--heartbeats N] [--idle-seconds N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh

@@ -171,7 +171,9 @@ extension HeartbeatMirror {
                     mirror.statistics.subscribedChannels.store(0, ordering: .relaxed)
                     mirror.statistics.stoppedListening()
                     listening = false
-                    _ = pending.sleep(outage.failed(error))
+                    let generation = mirror.connector.generation
+                    // A new master (Sentinel's +switch-master) ends the wait: connect to it at once.
+                    _ = pending.sleep(outage.failed(error)) { mirror.connector.generation != generation }
                 }
             }
             mirror.statistics.subscribedChannels.store(0, ordering: .relaxed)
@@ -284,7 +286,8 @@ extension HeartbeatMirror {
                         redirected = true
                         continue
                     }
-                    if pending.sleep(outage.failed(error)) {
+                    let generation = mirror.connector.generation
+                    if pending.sleep(outage.failed(error), unless: { mirror.connector.generation != generation }) {
                         // Shutting down while Redis fails: say what is lost instead of hanging.
                         mirror.logger.error(
                             "stopping with heartbeats not mirrored",

@@ -76,12 +76,17 @@ final class PendingHeartbeats: @unchecked Sendable {  // All state is guarded by
         condition.unlock()
     }
 
-    /// Sleeps up to `duration`, waking early when closed. Returns whether it is closed.
-    func sleep(_ duration: Duration) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        let deadline = Date().addingTimeInterval(Double(duration.wholeMilliseconds) / 1000)
-        while !closed && condition.wait(until: deadline) {}
-        return closed
+    /// Sleeps up to `duration`, waking early when closed, or when `wake` (asked every 50 ms) says
+    /// so. Returns whether it is closed.
+    func sleep(_ duration: Duration, unless wake: () -> Bool = { false }) -> Bool {
+        let end = Date().addingTimeInterval(Double(duration.wholeMilliseconds) / 1000)
+        while true {
+            condition.lock()
+            let deadline = min(end, Date().addingTimeInterval(0.05))
+            while !closed && condition.wait(until: deadline) {}
+            let isClosed = closed
+            condition.unlock()
+            if isClosed || Date() >= end || wake() { return isClosed }
+        }
     }
 }

@@ -47,11 +47,14 @@ final class ClusterDeployment: @unchecked Sendable {
         }
         for node in nodes {
             try await node.withClient { client in
-                try await eventually("node \(node.port) sees the cluster ok, every replica attached") {
+                // A replica that never synced refuses to fail over (cluster-replica-validity-factor).
+                try await eventually("node \(node.port) sees the cluster ok, every replica attached and in sync") {
                     let info = try await client.send("CLUSTER", "INFO").text ?? ""
                     let slots = try await client.send("CLUSTER", "SLOTS").array ?? []
+                    let replication = try await client.send("INFO", "replication").text ?? ""
                     return info.contains("cluster_state:ok") && slots.count == 3
                         && slots.allSatisfy { ($0.array?.count ?? 0) == 4 }
+                        && (!replication.contains("role:slave") || replication.contains("master_link_status:up"))
                 }
             }
         }
