@@ -308,18 +308,7 @@ extension HeartbeatMirror {
             let ttl = Array(String(configuration.keyTTL.wholeSeconds).utf8)
             do throws(RedisError) {
                 let connection = try ready()
-                let clock = clock!
-                replies = try connection.pipeline(
-                    batch.map { heartbeat in
-                        .evalSHA(
-                            scriptSHA,
-                            keys: [configuration.heartbeatKey(for: heartbeat.agentID)],
-                            arguments: [
-                                ttl, heartbeat.fields, Array(String(clock.milliseconds(at: heartbeat.arrived)).utf8),
-                            ]
-                        )
-                    }
-                )
+                replies = try connection.pipeline(batch.map { store($0, configuration: configuration, ttl: ttl) })
             } catch {
                 // Start afresh: a new connection loads the script and reads the clock again.
                 connection = nil
@@ -369,20 +358,9 @@ extension HeartbeatMirror {
             ttl: [UInt8]
         ) throws(RedisError) {
             let node = try mirror.connector.connect(to: redirect)
-            let clock = clock!
             let replies = try node.pipeline(
-                heartbeats.flatMap { heartbeat in
-                    [
-                        RedisCommand("ASKING"),
-                        RedisCommand(
-                            "EVAL",
-                            [
-                                Array(RedisScript.mirrorHeartbeat.source.utf8), Array("1".utf8),
-                                Array(configuration.heartbeatKey(for: heartbeat.agentID).utf8), ttl, heartbeat.fields,
-                                Array(String(clock.milliseconds(at: heartbeat.arrived)).utf8),
-                            ]
-                        ),
-                    ]
+                heartbeats.flatMap {
+                    [RedisCommand("ASKING"), store($0, configuration: configuration, ttl: ttl, loaded: false)]
                 }
             )
             if let message = replies.lazy.compactMap({ reply -> String? in
@@ -391,6 +369,22 @@ extension HeartbeatMirror {
             }).first {
                 throw RedisError(replying: message, context: "writing at \(redirect.host):\(redirect.port) after ASK")
             }
+        }
+
+        /// The mirror script's call for one heartbeat: EVALSHA, or EVAL where it may not be `loaded`.
+        private func store(
+            _ heartbeat: PendingHeartbeats.Heartbeat,
+            configuration: MonitorConfiguration,
+            ttl: [UInt8],
+            loaded: Bool = true
+        ) -> RedisCommand {
+            let key = configuration.heartbeatKey(for: heartbeat.agentID)
+            let arguments = [ttl, heartbeat.fields, Array(String(clock!.milliseconds(at: heartbeat.arrived)).utf8)]
+            guard loaded else {
+                let script = RedisScript.mirrorHeartbeat.source
+                return RedisCommand("EVAL", [Array(script.utf8), Array("1".utf8), Array(key.utf8)] + arguments)
+            }
+            return .evalSHA(scriptSHA, keys: [key], arguments: arguments)
         }
 
         /// The connection, with the script loaded and a recent reading of the server clock.
