@@ -395,6 +395,35 @@ def cluster_blind_time(binary: str, work: str) -> tuple[float, float]:
         cluster.stop()
 
 
+def store_keys(server: Redis, ids: list[str], path: str):
+    """A heartbeat key for every agent, one in ten ten minutes old (offline), written with --pipe."""
+    now_ms = int(server.cli("TIME").split()[0]) * 1000
+    with open(path, "wb") as f:
+        for n, agent_id in enumerate(ids):
+            age = 600_000 if n % 10 == 0 else 1_000
+            f.write(resp("SET", f"{{agents}}:last:{agent_id}", f'{{"received_at_ms":{now_ms - age},'
+                         f'"payload":{{"status":"ok","signals_sent":{n},"queue":3}}}}', "EX", "3600"))
+    server.pipe(path)
+
+
+def median_check_ms(sidecar: "Sidecar") -> float:
+    """The median of five checks after the first (a single one moved by ±30 ms from run to run), read
+    from the sidecar's own "checked" log line: /metrics at 100,000 agents is large, and polling it
+    would load the very process being measured."""
+    def checks():
+        return [int(m) for m in re.findall(r"duration_ms=(\d+)", open(sidecar.log.name).read())]
+    wait_until(lambda: len(checks()) >= 6, 180, "six checks", interval=0.5)
+    return statistics.median(checks()[1:6])
+
+
+def bare_mget_ms(server: Redis, ids: list[str], path: str) -> float:
+    """The reference: the same keys read with MGET, 1,000 per command, all pipelined by redis-cli (best of 3)."""
+    with open(path, "wb") as f:
+        for start in range(0, len(ids), 1000):
+            f.write(resp("MGET", *(f"{{agents}}:last:{agent_id}" for agent_id in ids[start:start + 1000])))
+    return min(server.pipe(path) for _ in range(3)) * 1000
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -457,33 +486,15 @@ def main():
             big_ids = [f"a{i:012d}" for i in range(args.check_agents)]
             big_config = os.path.join(work, "agents-big.yaml")
             write_config(big_config, big_ids, interval=3)
-            now_ms = int(redis.cli("TIME").split()[0]) * 1000
-            keys = os.path.join(work, "keys.resp")
-            with open(keys, "wb") as f:
-                for n, agent_id in enumerate(big_ids):
-                    age = 600_000 if n % 10 == 0 else 1_000
-                    f.write(resp("SET", f"{{agents}}:last:{agent_id}", f'{{"received_at_ms":{now_ms - age},'
-                                 f'"payload":{{"status":"ok","signals_sent":{n},"queue":3}}}}', "EX", "3600"))
-            redis.pipe(keys)
+            store_keys(redis, big_ids, os.path.join(work, "keys.resp"))
             sidecar = Sidecar(args.binary, big_config, redis, work, name="big", log_level="debug")
-            # Read the check time from the sidecar's own "checked" log line: /metrics at 100,000
-            # agents is large, and polling it would load the very process being measured.
-            def checks():
-                return [int(m) for m in re.findall(r"duration_ms=(\d+)", open(sidecar.log.name).read())]
-            # The median of five checks after the first (a single one moved by ±30 ms from run to run).
-            wait_until(lambda: len(checks()) >= 6, 180, "six checks", interval=0.5)
-            check_ms = statistics.median(checks()[1:6])
+            check_ms = median_check_ms(sidecar)
             # Between checks (interval 3 s, a check about 0.5 s): what the replica holds, and its peak.
             time.sleep(1)
             big_rss = sidecar.rss_mib()
             big_peak = sidecar.rss_mib("VmHWM")
             sidecar.stop()
-            # The reference: the same keys read with MGET, 1,000 per command, all pipelined by redis-cli.
-            mgets = os.path.join(work, "mget.resp")
-            with open(mgets, "wb") as f:
-                for start in range(0, len(big_ids), 1000):
-                    f.write(resp("MGET", *(f"{{agents}}:last:{agent_id}" for agent_id in big_ids[start:start + 1000])))
-            bare_ms = min(redis.pipe(mgets) for _ in range(3)) * 1000
+            bare_ms = bare_mget_ms(redis, big_ids, os.path.join(work, "mget.resp"))
             if "2" in only:
                 row(f"2 check: {args.check_agents:,} agents", f"{check_ms:.0f} ms", f"bare MGET round trips: {bare_ms:.0f} ms",
                     f"{check_ms / bare_ms:.1f}×", "≤ 250 ms", "yes" if check_ms <= 250 else "no")
@@ -595,25 +606,11 @@ def main():
                 big_ids = [f"a{i:012d}" for i in range(args.check_agents)]
                 big_config = os.path.join(work, "agents-cluster-big.yaml")
                 write_config(big_config, big_ids, interval=3)
-                now_ms = int(owner.cli("TIME").split()[0]) * 1000
-                keys = os.path.join(work, "cluster-keys.resp")
-                with open(keys, "wb") as f:
-                    for n, agent_id in enumerate(big_ids):
-                        f.write(resp("SET", f"{{agents}}:last:{agent_id}", f'{{"received_at_ms":{now_ms - 1000},'
-                                     f'"payload":{{"status":"ok","signals_sent":{n},"queue":3}}}}', "EX", "3600"))
-                owner.pipe(keys)
+                store_keys(owner, big_ids, os.path.join(work, "cluster-keys.resp"))
                 sidecar = Sidecar(args.binary, big_config, cluster, work, name="cluster-big", log_level="debug")
-
-                def checks():
-                    return [int(m) for m in re.findall(r"duration_ms=(\d+)", open(sidecar.log.name).read())]
-                wait_until(lambda: len(checks()) >= 6, 180, "six checks", interval=0.5)
-                check_ms = statistics.median(checks()[1:6])
+                check_ms = median_check_ms(sidecar)
                 sidecar.stop()
-                mgets = os.path.join(work, "cluster-mget.resp")
-                with open(mgets, "wb") as f:
-                    for start in range(0, len(big_ids), 1000):
-                        f.write(resp("MGET", *(f"{{agents}}:last:{agent_id}" for agent_id in big_ids[start:start + 1000])))
-                bare_ms = min(owner.pipe(mgets) for _ in range(3)) * 1000
+                bare_ms = bare_mget_ms(owner, big_ids, os.path.join(work, "cluster-mget.resp"))
                 row(f"7 cluster check: {args.check_agents:,} agents", f"{check_ms:.0f} ms",
                     f"bare MGET round trips on the owner: {bare_ms:.0f} ms", f"{check_ms / bare_ms:.1f}×")
             finally:
