@@ -1,6 +1,7 @@
 import AgentHeartbeat
 import AgentHeartbeatCore
 import AgentHeartbeatRedis
+import Foundation
 import Testing
 
 @testable import AgentHeartbeat
@@ -32,6 +33,33 @@ struct KeyLayoutMigrationTests {
                 try KeyLayoutMigration.run(configuration, on: connection)
             }
             #expect(again == 0)
+        }
+    }
+
+    /// The sidecar moves them itself at start-up: an agent silent since before the upgrade keeps
+    /// its last heartbeat.
+    @Test func theSidecarMovesThemAtStartUp() async throws {
+        let configuration = TestRedis.configuration(agents: ["mary"], threshold: .seconds(60), interval: .seconds(1))
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            let longAgo = try await redis.serverMilliseconds() - 3_600_000
+            _ = try await redis.send(
+                "SET",
+                configuration.legacyHeartbeatKey(for: "mary"),
+                #"{"received_at_ms":\#(longAgo),"payload":{"status":"old"}}"#
+            )
+            let sidecar = try SidecarProcess.running(configuration, redisURL: "\(try TestRedis.url)")
+            try await eventually("the old heartbeat is under its new name") {
+                try await redis.heartbeat(configuration, "mary")?.payloadText == #"{"status":"old"}"#
+            }
+            // Silence from before the sidecar listened is not counted (unknown for a threshold), but
+            // the map still says when mary was last heard from.
+            try await eventually("the map shows mary's last heartbeat from before the upgrade") {
+                let agent = (sidecar.map()?["agents"] as? [String: Any])?["mary"] as? [String: Any]
+                return (agent?["seconds_since_heartbeat"] as? Int ?? 0) >= 3600
+            }
+            #expect(sidecar.output.contains("moved keys to their {key_prefix} names"))
+            sidecar.signal(SIGTERM)
+            #expect(try await sidecar.exitStatus(within: .seconds(5)) == 0)
         }
     }
 }
