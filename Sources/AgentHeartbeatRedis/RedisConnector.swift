@@ -11,10 +11,10 @@ import Synchronization
 /// Cluster: every key of a deployment shares one hash tag (`routingKey`), so one node holds them
 /// all. The first connection finds out whether the server is a cluster node (`INFO cluster`); the
 /// owner of the tag's slot is learnt from `CLUSTER SLOTS` of any node that answers (the configured
-/// seeds, then every master seen) and kept until it fails or answers MOVED.
+/// seeds, then the last that answered, then every master seen), on every connection.
 ///
-/// `masterChanged()` (a `+switch-master`, a READONLY or MOVED reply) forgets the cluster owner and
-/// makes every connection made before it stale: its holder drops it, and the next one resolves afresh.
+/// `masterChanged()` (a `+switch-master`, a READONLY or MOVED reply) makes every connection made
+/// before it stale: its holder drops it, and the next one resolves afresh.
 public final class RedisConnector: Sendable, CustomStringConvertible {
     public let endpoint: RedisEndpoint
     /// The key whose slot decides which cluster node to use: the deployment's hash tag.
@@ -31,9 +31,8 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
     struct ClusterState {
         /// Unknown until the first connection answered `INFO cluster`.
         var enabled: Bool?
-        /// The node that owns `routingKey`'s slot, as last learnt.
-        var owner: RedisURL?
-        /// Nodes to ask for the slot map: the configured ones, then every master seen.
+        /// Nodes to ask for the slot map: the last that answered first, then the configured ones,
+        /// then every master seen.
         var nodes: [RedisURL]
     }
 
@@ -77,23 +76,9 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
     /// Grows each time the master changed; connections made before are stale.
     public var generation: Int { masterGeneration.load(ordering: .acquiring) }
 
-    /// Says the master changed: every connection made before this call is stale.
-    public func masterChanged() {
-        cluster.withLock { $0.owner = nil }
-        masterGeneration.add(1, ordering: .releasing)
-    }
-
-    /// Follows an error reply that says the data is elsewhere (see `RedisError.saysNotMaster`):
-    /// MOVED names the node to use from now on; READONLY and MASTERDOWN make the next connection
-    /// resolve the master afresh. Every connection made before is stale.
-    public func follow(_ message: String) {
-        guard let redirect = ClusterRedirect(message), redirect.kind == .moved else {
-            masterChanged()
-            return
-        }
-        cluster.withLock { state in state.owner = node(redirect, in: state) }
-        masterGeneration.add(1, ordering: .releasing)
-    }
+    /// Says the master changed (a `+switch-master`; READONLY, MASTERDOWN or MOVED, see
+    /// `RedisError.saysNotMaster`): every connection made before this call is stale.
+    public func masterChanged() { masterGeneration.add(1, ordering: .releasing) }
 
     /// A connection to the node a redirection names (for ASK: one command there, after ASKING).
     public func connect(to redirect: ClusterRedirect) throws(RedisError) -> RedisConnection {
@@ -105,7 +90,7 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
 
     /// The node a redirection names, with the credentials of the configured ones.
     private func node(_ redirect: ClusterRedirect, in state: ClusterState) -> RedisURL? {
-        guard var url = state.owner ?? state.nodes.first else { return nil }
+        guard var url = state.nodes.first else { return nil }
         if !redirect.host.isEmpty { url.host = redirect.host }
         url.port = redirect.port
         return url
@@ -145,25 +130,26 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
     }
 
     /// The node that owns `routingKey`'s slot; on a server that is no cluster node, that server.
+    /// The slot map is read again on every connection (two commands): an owner that froze or died
+    /// is never reused from memory.
     private func connectToSlotOwner() throws(RedisError) -> RedisConnection {
         let state = cluster.withLock { $0 }
-        if let owner = state.owner {
-            do throws(RedisError) {
-                return try open(owner)
-            } catch {
-                cluster.withLock { $0.owner = nil }
-            }
-        }
         var failures: [String] = []
         var only: RedisError?
         for node in state.nodes {
             do throws(RedisError) {
-                let connection = try open(node)
+                // Among several nodes, short bounds: a frozen one holds the others up a second at most.
+                let several = state.nodes.count > 1
+                let connection = try RedisConnection(
+                    url: node,
+                    connectTimeout: several ? min(connectTimeout, Self.sentinelTimeout) : connectTimeout,
+                    commandTimeout: several ? Self.sentinelTimeout * 2 : commandTimeout
+                )
                 if state.enabled == nil {
                     let info = try connection.call(RedisCommand("INFO", "cluster")).text ?? ""
                     guard info.contains("cluster_enabled:1") else {
                         cluster.withLock { $0.enabled = false }
-                        return connection
+                        return try open(node)
                     }
                     cluster.withLock { $0.enabled = true }
                 }
@@ -175,10 +161,12 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
                     throw RedisError(.unexpectedReply, "no node serves slot \(slot) (of \(routingKey)) yet")
                 }
                 cluster.withLock { state in
-                    state.owner = owner
+                    // Ask this node first next time; learn every master.
+                    state.nodes.removeAll { $0 == node }
+                    state.nodes.insert(node, at: 0)
                     for master in map.masters where !state.nodes.contains(master) { state.nodes.append(master) }
                 }
-                return owner == node ? connection : try open(owner)
+                return try open(owner)
             } catch {
                 failures.append("\(node.host):\(node.port): \(error)")
                 only = failures.count == 1 ? error : nil

@@ -62,11 +62,17 @@ extension RedisScript {
             """
     )
 
-    /// Renames KEYS[1] to KEYS[2] unless KEYS[2] exists (RENAME keeps the TTL). Returns 1 when moved.
+    /// Renames KEYS[1] to KEYS[2] unless KEYS[2] holds something other than a check's
+    /// missing-heartbeat marker (RENAME keeps the TTL). Returns 1 when moved.
     public static let renameIfAbsent = RedisScript(
         name: "rename_if_absent",
         source: """
-            if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+            if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+            if redis.call('EXISTS', KEYS[2]) == 1 then
+              local current = redis.pcall('GET', KEYS[2])
+              local marker = '{"\(HeartbeatRecord.Field.missingSince)":'
+              if type(current) ~= 'string' or string.sub(current, 1, #marker) ~= marker then return 0 end
+            end
             redis.call('RENAME', KEYS[1], KEYS[2])
             return 1
             """

@@ -117,6 +117,38 @@ struct ClusterTests {
         _ = try await source.send(RedisCommand("MIGRATE", ["127.0.0.1", "\(port)", "", "0", "5000", "KEYS"] + keys))
     }
 
+    /// The owner of the deployment's slot freezes: the cluster promotes its replica, and the mirror
+    /// must notice by itself (no error comes from a frozen node) or every agent would fall silent.
+    @Test func mirrorLeavesAFrozenOwner() async throws {
+        try await withClusterDeployment { cluster in
+            let configuration = TestRedis.configuration(agents: ["mary"])
+            let connector = RedisConnector(try RedisEndpoint(parsing: cluster.url), routingKey: configuration.keyTag)
+            let logger = Logger(label: "test")
+            let mirror = HeartbeatMirror(connector, configurations: ConfigurationStore(configuration), logger: logger)
+            let mirroring = Task { try await mirror.mirror(for: .seconds(120)) }
+            defer { mirroring.cancel() }
+            let original = try #require(try await cluster.master(of: configuration.keyTag))
+            try await original.withClient { try await $0.waitForSubscribers(configuration.agents[0].channel) }
+
+            original.signal(SIGSTOP)
+            defer { original.signal(SIGCONT) }
+            var promoted: RedisServer?
+            try await eventually("the replica is promoted", timeout: .seconds(30)) {
+                promoted = try await cluster.master(of: configuration.keyTag).flatMap { $0 !== original ? $0 : nil }
+                return promoted != nil
+            }
+            let other = try #require(cluster.nodes.first { $0 !== original && $0 !== promoted })
+            try await other.withClient { publisher in
+                try await promoted!.withClient { client in
+                    try await eventually("a heartbeat is mirrored on the new owner", timeout: .seconds(30)) {
+                        try await publisher.publish(configuration.agents[0].channel, #"{"status":"ok"}"#)
+                        return try await client.heartbeat(configuration, "mary") != nil
+                    }
+                }
+            }
+        }
+    }
+
     /// The issue's scenario: three sidecars, the master of the deployment's slot killed with SIGKILL.
     @Test func sidecarsCarryOnWhenTheMasterIsKilled() async throws {
         try await withClusterDeployment { cluster in

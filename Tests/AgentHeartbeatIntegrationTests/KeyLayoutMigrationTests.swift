@@ -17,11 +17,15 @@ struct KeyLayoutMigrationTests {
             _ = try await redis.send("SET", configuration.legacyHeartbeatKey(for: "paula"), "old-paula")
             _ = try await redis.send("SET", configuration.heartbeatKey(for: "paula"), "new-paula")
             _ = try await redis.send("HSET", configuration.legacyAlertsKey, "mary", "1|2|3")
+            // A check that ran first marked lisa missing: the marker gives way to her old heartbeat.
+            _ = try await redis.send("SET", configuration.legacyHeartbeatKey(for: "lisa"), "old-lisa")
+            _ = try await redis.send("SET", configuration.heartbeatKey(for: "lisa"), #"{"missing_since_ms":1}"#)
 
             let moved = try await redis.withConnection { connection throws(RedisError) in
                 try KeyLayoutMigration.run(configuration, on: connection)
             }
-            #expect(moved == 2)
+            #expect(moved == 3)
+            #expect(try await redis.send("GET", configuration.heartbeatKey(for: "lisa")).text == "old-lisa")
             #expect(try await redis.send("GET", configuration.heartbeatKey(for: "mary")).text == "old-mary")
             let ttl = try await redis.send("TTL", configuration.heartbeatKey(for: "mary")).integer ?? 0
             #expect((590...600).contains(ttl))

@@ -35,7 +35,7 @@ public final class RedisClient: @unchecked Sendable {  // `connection` is only t
                 let redisError = error as? RedisError
                 if redisError?.breaksConnection == true || connection?.outstandingReplies != 0 { connection = nil }
                 // Tell every holder: the master, or the cluster slot's owner, is elsewhere now.
-                if let redisError, redisError.code == .notMaster { connector.follow(redisError.message) }
+                if redisError?.code == .notMaster { connector.masterChanged() }
                 throw error
             }
         }
