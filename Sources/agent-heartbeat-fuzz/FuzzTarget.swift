@@ -26,7 +26,11 @@ enum FuzzTarget: String, CaseIterable {
         case .agentsYAML:
             _ = try? MonitorConfiguration(yaml: String(decoding: bytes, as: UTF8.self), file: "agents.yaml")
         case .redisURL:
-            if let url = try? RedisURL(parsing: String(decoding: bytes, as: UTF8.self)) { _ = url.description }
+            // Every form LUKA_REDIS_URL takes: one server, a cluster's seeds, Sentinel.
+            if let endpoint = try? RedisEndpoint(parsing: String(decoding: bytes, as: UTF8.self)) {
+                _ = endpoint.description
+            }
+            _ = SentinelSwitch(payload: bytes)
         case .redisReply:
             let replies = try? RedisReply.replies(inWireFormat: bytes) { push in
                 _ = HeartbeatPayload.problem(with: push.payload)
