@@ -158,21 +158,25 @@ def resp(*args: str) -> bytes:
     return b"".join(out)
 
 
-def write_config(path: str, ids: list[str], threshold=300, interval=3600, cooldown=1800):
+def write_config(path: str, ids: list[str], threshold=300, interval=3600, cooldown=1800, sharded=False):
     with open(path, "w") as f:
         f.write(f"offline_threshold_seconds: {threshold}\ncheck_interval_seconds: {interval}\n"
                 f"alert_cooldown_seconds: {cooldown}\nagents:\n")
         for agent_id in ids:
             f.write(f"  - id: {agent_id}\n    name: Agent {agent_id}\n")
+            if sharded:
+                f.write(f'    channel: "{{agents}}:heartbeat:{agent_id}"\n')
 
 
-def write_burst(path: str, agents: int, total: int):
-    """`total` PUBLISH commands, round-robin over the agents, each payload a typical heartbeat."""
+def write_burst(path: str, agents: int, total: int, sharded: bool = False):
+    """`total` PUBLISH commands (SPUBLISH on shard channels `{agents}:heartbeat:<id>` when `sharded`),
+    round-robin over the agents, each payload a typical heartbeat."""
+    command, prefix = ("SPUBLISH", "{agents}") if sharded else ("PUBLISH", "agents")
     with open(path, "wb") as f:
         chunk = []
         for n in range(total):
             i = n % agents
-            chunk.append(resp("PUBLISH", f"agents:heartbeat:a{i}", f'{{"status":"ok","signals_sent":{n},"queue":3}}'))
+            chunk.append(resp(command, f"{prefix}:heartbeat:a{i}", f'{{"status":"ok","signals_sent":{n},"queue":3}}'))
             if len(chunk) == 10000:
                 f.write(b"".join(chunk))
                 chunk = []
@@ -600,6 +604,21 @@ def main():
                 sidecar.stop()
                 row("7 cluster ingest: mirrored/s, one replica, 3 masters", f"{received / (done - start):,.0f}/s "
                     f"({args.heartbeats - received} lost)", "standalone: row 1", "", "", "")
+                # The same burst on shard channels, SPUBLISHed at the owner: no cluster bus broadcast.
+                sharded_config = os.path.join(work, "agents-sharded.yaml")
+                write_config(sharded_config, ids, sharded=True)
+                sharded_burst = os.path.join(work, "burst-sharded.resp")
+                write_burst(sharded_burst, args.agents, args.heartbeats, sharded=True)
+                sidecar = Sidecar(args.binary, sharded_config, cluster, work, name="cluster-sharded")
+                sidecar.wait_ready()
+                start = time.monotonic()
+                owner.pipe(sharded_burst)
+                done = wait_received([sidecar], args.heartbeats)
+                sharded_received = sidecar.received()
+                sidecar.stop()
+                row("7 cluster ingest, sharded pub/sub (SPUBLISH at the owner)",
+                    f"{sharded_received / (done - start):,.0f}/s ({args.heartbeats - sharded_received} lost)",
+                    "PUBLISH: the row above")
                 row("7 cluster: CPU of the slot's owner per heartbeat", f"{owner_cpu / received * 1e6:.1f} µs "
                     f"({received / owner_cpu:,.0f} heartbeats per CPU-second)" if received else "-")
 

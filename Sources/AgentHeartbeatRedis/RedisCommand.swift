@@ -52,6 +52,13 @@ extension RedisCommand {
 
     package static func unsubscribe(_ channels: [[UInt8]]) -> RedisCommand { RedisCommand("UNSUBSCRIBE", channels) }
 
+    /// Sharded pub/sub (Redis 7): the channels of one command must share a slot.
+    package static func shardSubscribe(_ channels: [[UInt8]]) -> RedisCommand { RedisCommand("SSUBSCRIBE", channels) }
+
+    package static func shardUnsubscribe(_ channels: [[UInt8]]) -> RedisCommand {
+        RedisCommand("SUNSUBSCRIBE", channels)
+    }
+
     package static func get(_ key: String) -> RedisCommand { RedisCommand("GET", key) }
 
     package static func pttl(_ key: String) -> RedisCommand { RedisCommand("PTTL", key) }

@@ -10,6 +10,8 @@ package struct RedisPush: ~Copyable {
     }
 
     package var kind: Kind
+    /// Sharded pub/sub (`smessage`, `ssubscribe`, `sunsubscribe`): counted apart by Redis.
+    package var sharded: Bool
     package var channel: UnsafeBufferPointer<UInt8>
     /// The message's payload; empty for (un)subscribe confirmations.
     package var payload: UnsafeBufferPointer<UInt8>
@@ -27,18 +29,25 @@ package struct RedisPush: ~Copyable {
         let pushKind: Kind
         var payload = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
         var subscriptions = 0
-        if kind.elementsEqual("message".utf8), let bytes = Self.bytes(third) {
+        // "smessage", "ssubscribe", "sunsubscribe": the same pushes for shard channels.
+        let stripped = kind.dropFirst()
+        let sharded =
+            kind.first == UInt8(ascii: "s")
+            && ["message", "subscribe", "unsubscribe"].contains { stripped.elementsEqual($0.utf8) }
+        let name = sharded ? UnsafeBufferPointer(rebasing: stripped) : kind
+        if name.elementsEqual("message".utf8), let bytes = Self.bytes(third) {
             pushKind = .message
             payload = bytes
         } else if third.pointee.type == REDIS_REPLY_INTEGER,
-            kind.elementsEqual("subscribe".utf8) || kind.elementsEqual("unsubscribe".utf8)
+            name.elementsEqual("subscribe".utf8) || name.elementsEqual("unsubscribe".utf8)
         {
-            pushKind = kind.elementsEqual("subscribe".utf8) ? .subscribe : .unsubscribe
+            pushKind = name.elementsEqual("subscribe".utf8) ? .subscribe : .unsubscribe
             subscriptions = Int(third.pointee.integer)
         } else {
             return nil
         }
         self.kind = pushKind
+        self.sharded = sharded
         self.channel = channel
         self.payload = payload
         self.subscriptions = subscriptions

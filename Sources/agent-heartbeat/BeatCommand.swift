@@ -22,7 +22,7 @@ struct BeatCommand: AsyncParsableCommand {
     var metadata: [String] = []
 
     func run() async throws {
-        let channel = try resolveChannel()
+        let (channel, sharded, tag) = try resolveChannel()
         var fields: [String: JSONValue] = [
             "status": .string(status),
             "timestamp": .string(iso8601(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))),
@@ -42,11 +42,13 @@ struct BeatCommand: AsyncParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let payload = Array(try encoder.encode(fields))
-        let redis = RedisConnector(try Environment.redisEndpoint())
+        let redis = RedisConnector(try Environment.redisEndpoint(), routingKey: tag)
         let client = RedisClient(redis, name: "publisher")
+        let command: RedisCommand =
+            sharded ? RedisCommand("SPUBLISH", [Array(channel.utf8), payload]) : .publish(channel, payload)
         do {
             let receivers = try await client.withConnection { connection throws(RedisError) in
-                try connection.call(.publish(channel, payload)).integer ?? 0
+                try connection.call(command).integer ?? 0
             }
             await client.close()
             print("published to \(channel) (\(receivers) subscriber\(receivers == 1 ? "" : "s"))")
@@ -57,14 +59,16 @@ struct BeatCommand: AsyncParsableCommand {
         }
     }
 
-    private func resolveChannel() throws -> String {
+    /// The agent's channel, and whether it is a shard channel (SPUBLISH, on the node of the
+    /// deployment's hash tag).
+    private func resolveChannel() throws -> (channel: String, sharded: Bool, tag: String) {
         guard id.utf8.allSatisfy({ $0 != 0x20 }), !id.isEmpty else {
             throw ValidationError("agent id must not be empty or contain spaces")
         }
-        guard FileManager.default.fileExists(atPath: configOptions.configPath) else {
-            return MonitorConfiguration.Agent.defaultChannel(for: id)
-        }
-        let configuration = try configOptions.load()
-        return configuration.agents.first { $0.id == id }?.channel ?? MonitorConfiguration.Agent.defaultChannel(for: id)
+        var configuration = MonitorConfiguration()
+        if FileManager.default.fileExists(atPath: configOptions.configPath) { configuration = try configOptions.load() }
+        let channel =
+            configuration.agents.first { $0.id == id }?.channel ?? MonitorConfiguration.Agent.defaultChannel(for: id)
+        return (channel, configuration.isSharded(channel: channel.utf8), configuration.keyTag)
     }
 }

@@ -137,3 +137,18 @@ struct SentinelURLTests {
         #expect(SentinelSwitch(payload: Array("m a x b 1".utf8)) == nil)
     }
 }
+
+@Suite("Hash tags")
+struct HashTagTests {
+    @Test func theFirstBracedPartDecides() {
+        func tag(_ text: String) -> String? { HashTag.of(Array(text.utf8)).map { String(decoding: $0, as: UTF8.self) } }
+        #expect(tag("{agents}:last:mary") == "agents")
+        #expect(tag("x{a}{b}") == "a")
+        #expect(tag("{}{a}") == nil)  // empty: the whole name counts, as in Redis
+        #expect(tag("no{tag") == nil && tag("agents:heartbeat:mary") == nil)
+        let configuration = MonitorConfiguration()
+        #expect(configuration.isSharded(channel: Array("{agents}:heartbeat:mary".utf8)))
+        #expect(!configuration.isSharded(channel: Array("agents:heartbeat:mary".utf8)))
+        #expect(!configuration.isSharded(channel: Array("{other}:heartbeat:mary".utf8)))
+    }
+}

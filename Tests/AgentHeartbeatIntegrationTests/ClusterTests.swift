@@ -14,7 +14,13 @@ struct ClusterTests {
     @Test func heartbeatsFollowTheSlotWhileItMigrates() async throws {
         try await withClusterDeployment { cluster in
             let ids = (0..<6).map { "agent-\($0)" }
-            let configuration = TestRedis.configuration(agents: ids)
+            // And one agent on a shard channel (SPUBLISH), which lives in the keys' slot.
+            let configuration = {
+                var configuration = TestRedis.configuration(agents: ids + ["shard"])
+                configuration.agents[ids.count].channel = "\(configuration.keyTag):heartbeat:shard"
+                return configuration
+            }()
+            let shardChannel = configuration.channel(of: "shard")
             let source = try #require(try await cluster.master(of: configuration.keyTag))
             let target = try #require(
                 cluster.nodes.first { node in
@@ -32,11 +38,12 @@ struct ClusterTests {
             try await withClosing(RedisClient(connector, name: "test-cluster-checker")) { client in
                 try await source.withClient { source in
                     try await target.withClient { target in
-                        for id in ids { try await source.waitForSubscribers(configuration.channel(of: id)) }
+                        try await eventually("subscribed") { mirror.statistics.snapshot.isSubscribed }
                         try await publish("first", ids, configuration, via: source)
+                        _ = try await source.send("SPUBLISH", shardChannel, #"{"status":"first"}"#)
                         try await eventually("first heartbeats stored") {
-                            try await stored(ids, configuration, on: source)
-                                == Array(repeating: "first", count: ids.count)
+                            try await stored(ids + ["shard"], configuration, on: source)
+                                == Array(repeating: "first", count: ids.count + 1)
                         }
                         let slot = try #require(
                             try await source.send("CLUSTER", "KEYSLOT", configuration.keyTag).integer
@@ -56,7 +63,7 @@ struct ClusterTests {
                         }
 
                         try await migrate(
-                            Array(ids.dropFirst(3)),
+                            Array(ids.dropFirst(3)) + ["shard"],
                             configuration,
                             from: source,
                             to: cluster.port(of: target)
@@ -66,10 +73,17 @@ struct ClusterTests {
                                 _ = try await $0.send("CLUSTER", "SETSLOT", "\(slot)", "NODE", targetID)
                             }
                         }
-                        try await publish("third", ids, configuration, via: source)
+                        // Published until stored: with a shard channel, the subscriber moves to the new
+                        // owner too, and what is published while it moves is gone (pub/sub keeps nothing).
                         try await eventually("after MOVED every heartbeat goes to the new owner") {
-                            try await stored(ids, configuration, on: target)
+                            try await publish("third", ids, configuration, via: source)
+                            return try await stored(ids, configuration, on: target)
                                 == Array(repeating: "third", count: ids.count)
+                        }
+                        // The old owner dropped the shard channel (sunsubscribe); the mirror follows the slot.
+                        try await eventually("a shard heartbeat on the new owner is heard there") {
+                            _ = try? await target.send("SPUBLISH", shardChannel, #"{"status":"third"}"#)
+                            return try await stored(["shard"], configuration, on: target) == ["third"]
                         }
                         let result = try await HeartbeatChecker(client: client, configuration: configuration).check()
                         #expect(result.states.allSatisfy { $0.status == .online })

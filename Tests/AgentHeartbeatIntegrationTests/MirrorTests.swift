@@ -74,6 +74,31 @@ struct MirrorTests {
         }
     }
 
+    /// An agent whose channel carries the deployment's hash tag publishes with SPUBLISH (sharded
+    /// pub/sub): heard beside a classic one, both counted as Redis confirms them.
+    @Test func shardChannelIsHeardBesideAClassicOne() async throws {
+        let configuration = {
+            var configuration = TestRedis.configuration(agents: ["mary", "paula"])
+            configuration.agents[1].channel = "\(configuration.keyTag):heartbeat:paula"
+            return configuration
+        }()
+        try await withMirror(configuration, subscribed: false) { mirror, redis in
+            try await eventually("both channels confirmed") {
+                let snapshot = mirror.statistics.snapshot
+                return snapshot.subscribedChannels == 2 && snapshot.isSubscribed
+            }
+            let shardSubscribers = try await redis.send("PUBSUB", "SHARDNUMSUB", configuration.agents[1].channel)
+            #expect(shardSubscribers.array?.last?.integer == 1)
+            _ = try await redis.send("SPUBLISH", configuration.agents[1].channel, #"{"status":"sharded"}"#)
+            try await redis.publish(configuration.agents[0].channel, #"{"status":"classic"}"#)
+            try await eventually("both stored") {
+                let paula = try await redis.heartbeat(configuration, "paula")?.payloadText
+                let mary = try await redis.heartbeat(configuration, "mary")?.payloadText
+                return paula == #"{"status":"sharded"}"# && mary == #"{"status":"classic"}"#
+            }
+        }
+    }
+
     @Test func lateWriteNeverMovesTheLastHeartbeatBackwards() async throws {
         let configuration = TestRedis.configuration(agents: ["mary"])
         try await withMirror(configuration) { _, redis in

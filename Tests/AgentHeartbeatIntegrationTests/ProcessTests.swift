@@ -87,6 +87,28 @@ struct ProcessTests {
         }
     }
 
+    /// `beat` publishes as the agent would: SPUBLISH on a shard channel.
+    @Test func beatUsesShardedPubSubOnAShardChannel() async throws {
+        let configuration = {
+            var configuration = TestRedis.configuration(agents: ["paula"])
+            configuration.agents[0].channel = "\(configuration.keyTag):heartbeat:paula"
+            return configuration
+        }()
+        try await withMirror(configuration, subscribed: false) { mirror, redis in
+            try await eventually("subscribed") { mirror.statistics.snapshot.isSubscribed }
+            let beat = try SidecarProcess(
+                ["beat", "paula", "--status", "sharded"],
+                folder: SidecarProcess.folder(config: configuration.yaml),
+                redisURL: "\(try TestRedis.url)"
+            )
+            #expect(try await beat.exitStatus(within: .seconds(15)) == 0)
+            #expect(beat.output.contains("(1 subscriber)"), "\(beat.output)")
+            try await eventually("mirrored") {
+                try await redis.heartbeat(configuration, "paula")?.payloadText?.contains(#""status":"sharded""#) == true
+            }
+        }
+    }
+
     @Test func checkOnceExitsOneWhenRedisIsUnreachable() async throws {
         let port = try freeLoopbackPort()
         let check = try SidecarProcess(

@@ -31,4 +31,21 @@ struct RedisReplyReaderTests {
             try RedisReply.replies(inWireFormat: Array("*1048576\r\n".utf8))
         }
     }
+
+    /// Sharded pub/sub pushes read as their classic twins, flagged, with Redis' own counts.
+    @Test func shardPushesAreReadAsPushes() throws {
+        func push(_ kind: String, _ third: String) -> String {
+            "*3\r\n$\(kind.utf8.count)\r\n\(kind)\r\n$1\r\nc\r\n\(third)"
+        }
+        let wire =
+            push("ssubscribe", ":1\r\n") + push("smessage", "$2\r\nhi\r\n") + push("sunsubscribe", ":0\r\n")
+            + push("subscribe", ":3\r\n")
+        var seen: [String] = []
+        _ = try RedisReply.replies(inWireFormat: Array(wire.utf8)) { push in
+            seen.append(
+                "\(push.kind) \(push.sharded) \(push.subscriptions) \(String(decoding: push.payload, as: UTF8.self))"
+            )
+        }
+        #expect(seen == ["subscribe true 1 ", "message true 0 hi", "unsubscribe true 0 ", "subscribe false 3 "])
+    }
 }

@@ -88,6 +88,12 @@ extension HeartbeatMirror {
         /// When the last (UN)SUBSCRIBE was sent.
         var followed = ContinuousClock.now
         var limiter = RateLimiter<String>(interval: .seconds(60))
+        /// Channels Redis confirmed on the live connection, as it counts them: classic and shard apart.
+        var classicSubscriptions = 0
+        var shardSubscriptions = 0
+        /// The hash tag that made channels shard channels when they were subscribed.
+        var shardTag: String?
+        var hasShardChannels = false
         /// Heartbeats read from one socket read, handed to the writer under one lock.
         var batch: [PendingHeartbeats.Heartbeat] = []
 
@@ -134,8 +140,11 @@ extension HeartbeatMirror {
                     var lastHeard = ContinuousClock.now
                     var pinged = false
                     while !pending.isClosed {
-                        // A cluster delivers PUBLISH on every node: the subscriber moves only when its node fails.
-                        guard mirror.connector.isCluster || mirror.connector.isCurrent(connection) else {
+                        // A cluster delivers PUBLISH on every node: the subscriber moves only when its node
+                        // fails, unless it listens to shard channels, which live on the owner of the slot.
+                        guard
+                            (mirror.connector.isCluster && !hasShardChannels) || mirror.connector.isCurrent(connection)
+                        else {
                             throw RedisError(.notMaster, "the master changed; subscribing on the new one")
                         }
                         if mirror.configurations.generation != generation {
@@ -208,7 +217,14 @@ extension HeartbeatMirror {
             fresh: Bool = false
         ) throws(RedisError) {
             generation = store.generation
-            let agents = store.current.agents
+            let configuration = store.current
+            // Which channels are sharded depends on the tag: a new one makes a fresh start.
+            if !fresh, shardTag != configuration.keyPrefix {
+                throw RedisError(.connectionLost, "key_prefix changed; subscribing afresh")
+            }
+            if fresh { (classicSubscriptions, shardSubscriptions) = (0, 0) }
+            shardTag = configuration.keyPrefix
+            let agents = configuration.agents
             var wanted: [ChannelKey: String] = [:]
             wanted.reserveCapacity(agents.count)
             for agent in agents { wanted[ChannelKey(agent)] = agent.id }
@@ -230,13 +246,21 @@ extension HeartbeatMirror {
             }
             index = next
             mirror.statistics.slots.store(slots.count, ordering: .relaxed)
-            let batches: [(channels: [ChannelKey], command: ([[UInt8]]) -> RedisCommand)] = [
-                (added, RedisCommand.subscribe), (removed, RedisCommand.unsubscribe),
+            // A channel that carries the deployment's hash tag is a shard channel (SPUBLISH); they
+            // all share one slot, so one SSUBSCRIBE may hold many.
+            let (addedShards, addedClassic) = added.lazy.map(\.bytes).split(configuration.isSharded(channel:))
+            let (removedShards, removedClassic) = removed.lazy.map(\.bytes).split(configuration.isSharded(channel:))
+            // (A removed last shard channel leaves it set: the subscriber then only follows the master more.)
+            hasShardChannels = (hasShardChannels && !fresh) || !addedShards.isEmpty
+            let batches: [(channels: [[UInt8]], command: ([[UInt8]]) -> RedisCommand)] = [
+                (addedClassic, RedisCommand.subscribe), (addedShards, RedisCommand.shardSubscribe),
+                (removedClassic, RedisCommand.unsubscribe), (removedShards, RedisCommand.shardUnsubscribe),
             ]
             for (channels, command) in batches {
                 for start in stride(from: 0, to: channels.count, by: HeartbeatMirror.batchSize) {
-                    let end = min(start + HeartbeatMirror.batchSize, channels.count)
-                    try connection.append(command(channels[start..<end].map(\.bytes)))
+                    try connection.append(
+                        command(Array(channels[start..<min(start + HeartbeatMirror.batchSize, channels.count)]))
+                    )
                 }
             }
             try connection.flush()
@@ -246,7 +270,16 @@ extension HeartbeatMirror {
 
         func handle(_ push: borrowing RedisPush, arrived: ContinuousClock.Instant) {
             guard push.kind == .message else {
-                mirror.statistics.subscribedChannels.store(push.subscriptions, ordering: .relaxed)
+                // Redis counts shard channels apart from the others.
+                if push.sharded {
+                    shardSubscriptions = push.subscriptions
+                } else {
+                    classicSubscriptions = push.subscriptions
+                }
+                mirror.statistics.subscribedChannels.store(
+                    classicSubscriptions + shardSubscriptions,
+                    ordering: .relaxed
+                )
                 return
             }
             let channel = ChannelKey(borrowing: push.channel)
@@ -420,5 +453,16 @@ extension HeartbeatMirror {
             }
             return connection
         }
+    }
+}
+
+extension Sequence {
+    /// The elements that match, and the others, in order.
+    func split(_ matches: (Element) -> Bool) -> ([Element], [Element]) {
+        var (yes, no): ([Element], [Element]) = ([], [])
+        for element in self {
+            if matches(element) { yes.append(element) } else { no.append(element) }
+        }
+        return (yes, no)
     }
 }

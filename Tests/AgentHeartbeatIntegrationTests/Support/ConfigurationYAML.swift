@@ -16,7 +16,7 @@ extension MonitorConfiguration {
             lines += [
                 "  - id: \(agent.id)",
                 "    name: \"\(escaped(agent.name))\"",
-                "    channel: \(agent.channel)",
+                "    channel: \"\(escaped(agent.channel))\"",
                 "    offline_threshold_seconds: \(agent.offlineThreshold.wholeSeconds)",
             ]
         }
