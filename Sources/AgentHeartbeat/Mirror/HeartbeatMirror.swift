@@ -208,6 +208,8 @@ extension HeartbeatMirror {
         /// How long Redis may take to confirm every SUBSCRIBE before the connection is replaced.
         var subscribeGrace: Duration { .seconds(5) + .milliseconds(mirror.statistics.snapshot.expectedChannels / 10) }
 
+        typealias Command = ([[UInt8]]) -> RedisCommand
+
         /// Subscribes to channels of agents added since the last call and unsubscribes removed ones;
         /// on a `fresh` connection, subscribes to every channel. An agent keeps its slot across
         /// reconnects (each used to add a slot per agent: 5 MB more at 100,000 agents each time).
@@ -247,20 +249,23 @@ extension HeartbeatMirror {
             index = next
             mirror.statistics.slots.store(slots.count, ordering: .relaxed)
             // A channel that carries the deployment's hash tag is a shard channel (SPUBLISH); they
-            // all share one slot, so one SSUBSCRIBE may hold many.
-            let (addedShards, addedClassic) = added.lazy.map(\.bytes).split(configuration.isSharded(channel:))
-            let (removedShards, removedClassic) = removed.lazy.map(\.bytes).split(configuration.isSharded(channel:))
-            // (A removed last shard channel leaves it set: the subscriber then only follows the master more.)
-            hasShardChannels = (hasShardChannels && !fresh) || !addedShards.isEmpty
-            let batches: [(channels: [[UInt8]], command: ([[UInt8]]) -> RedisCommand)] = [
-                (addedClassic, RedisCommand.subscribe), (addedShards, RedisCommand.shardSubscribe),
-                (removedClassic, RedisCommand.unsubscribe), (removedShards, RedisCommand.shardUnsubscribe),
+            // all share one slot, so one SSUBSCRIBE may hold many. Encoded 1,000 channels at a time.
+            // (A removed last shard channel leaves `hasShardChannels` set: the subscriber then only
+            // follows the master more.)
+            if fresh { hasShardChannels = false }
+            let batches: [(channels: [ChannelKey], classic: Command, shard: Command, adding: Bool)] = [
+                (added, RedisCommand.subscribe, RedisCommand.shardSubscribe, true),
+                (removed, RedisCommand.unsubscribe, RedisCommand.shardUnsubscribe, false),
             ]
-            for (channels, command) in batches {
+            for (channels, classic, shard, adding) in batches {
                 for start in stride(from: 0, to: channels.count, by: HeartbeatMirror.batchSize) {
-                    try connection.append(
-                        command(Array(channels[start..<min(start + HeartbeatMirror.batchSize, channels.count)]))
-                    )
+                    let end = min(start + HeartbeatMirror.batchSize, channels.count)
+                    let (shards, others) = channels[start..<end].lazy.map(\.bytes).partitioned {
+                        configuration.isSharded(channel: $0)
+                    }
+                    if !others.isEmpty { try connection.append(classic(others)) }
+                    if !shards.isEmpty { try connection.append(shard(shards)) }
+                    if adding, !shards.isEmpty { hasShardChannels = true }
                 }
             }
             try connection.flush()
@@ -458,7 +463,7 @@ extension HeartbeatMirror {
 
 extension Sequence {
     /// The elements that match, and the others, in order.
-    func split(_ matches: (Element) -> Bool) -> ([Element], [Element]) {
+    func partitioned(by matches: (Element) -> Bool) -> ([Element], [Element]) {
         var (yes, no): ([Element], [Element]) = ([], [])
         for element in self {
             if matches(element) { yes.append(element) } else { no.append(element) }
