@@ -30,10 +30,12 @@ package struct RedisPush: ~Copyable {
         var payload = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
         var subscriptions = 0
         // "smessage", "ssubscribe", "sunsubscribe": the same pushes for shard channels.
+        // (A classic "message" fails the first test: the hot path pays one byte comparison.)
         let stripped = kind.dropFirst()
         let sharded =
             kind.first == UInt8(ascii: "s")
-            && ["message", "subscribe", "unsubscribe"].contains { stripped.elementsEqual($0.utf8) }
+            && (stripped.elementsEqual("message".utf8) || stripped.elementsEqual("subscribe".utf8)
+                || stripped.elementsEqual("unsubscribe".utf8))
         let name = sharded ? UnsafeBufferPointer(rebasing: stripped) : kind
         if name.elementsEqual("message".utf8), let bytes = Self.bytes(third) {
             pushKind = .message
