@@ -54,8 +54,9 @@ class Redis:
     def __init__(self, work: str, *extra: str, sentinel_config: str | None = None):
         self.port = free_port()
         self.pidfile = os.path.join(work, f"redis-{self.port}.pid")
+        # --dir: never a dump.rdb from the current folder (a cluster node must start empty).
         common = ["--port", str(self.port), "--bind", "127.0.0.1", "--daemonize", "yes", "--pidfile", self.pidfile,
-                  "--logfile", os.path.join(work, f"redis-{self.port}.log")]
+                  "--logfile", os.path.join(work, f"redis-{self.port}.log"), "--dir", work]
         if sentinel_config is not None:
             path = os.path.join(work, f"sentinel-{self.port}.conf")
             with open(path, "w") as f:
