@@ -429,6 +429,25 @@ def bare_mget_ms(server: Redis, ids: list[str], path: str) -> float:
     return min(server.pipe(path) for _ in range(3)) * 1000
 
 
+def checking_sidecar(binary: str, target, key_server: Redis, work: str, ids: list[str], name: str):
+    """A sidecar checking `ids` every 3 s, their keys stored on `key_server`; returns it and the
+    median check time."""
+    config = os.path.join(work, f"agents-{name}.yaml")
+    write_config(config, ids, interval=3)
+    store_keys(key_server, ids, os.path.join(work, f"keys-{name}.resp"))
+    sidecar = Sidecar(binary, config, target, work, name=name, log_level="debug")
+    return sidecar, median_check_ms(sidecar)
+
+
+def ingest(sidecar: "Sidecar", server: Redis, burst: str, total: int) -> tuple[float, int]:
+    """Pipes the burst into `server`; returns the sidecar's mirrored rate and how many it received."""
+    sidecar.wait_ready()
+    start = time.monotonic()
+    server.pipe(burst)
+    done = wait_received([sidecar], total)
+    return sidecar.received() / (done - start), sidecar.received()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -489,11 +508,7 @@ def main():
             print("2./3. check cycle and memory", file=sys.stderr)
             redis.cli("FLUSHALL")
             big_ids = [f"a{i:012d}" for i in range(args.check_agents)]
-            big_config = os.path.join(work, "agents-big.yaml")
-            write_config(big_config, big_ids, interval=3)
-            store_keys(redis, big_ids, os.path.join(work, "keys.resp"))
-            sidecar = Sidecar(args.binary, big_config, redis, work, name="big", log_level="debug")
-            check_ms = median_check_ms(sidecar)
+            sidecar, check_ms = checking_sidecar(args.binary, redis, redis, work, big_ids, "big")
             # Between checks (interval 3 s, a check about 0.5 s): what the replica holds, and its peak.
             time.sleep(1)
             big_rss = sidecar.rss_mib()
@@ -611,24 +626,15 @@ def main():
                 sharded_burst = os.path.join(work, "burst-sharded.resp")
                 write_burst(sharded_burst, args.agents, args.heartbeats, sharded=True)
                 sidecar = Sidecar(args.binary, sharded_config, cluster, work, name="cluster-sharded")
-                sidecar.wait_ready()
-                start = time.monotonic()
-                owner.pipe(sharded_burst)
-                done = wait_received([sidecar], args.heartbeats)
-                sharded_received = sidecar.received()
+                sharded_rate, sharded_received = ingest(sidecar, owner, sharded_burst, args.heartbeats)
                 sidecar.stop()
                 row("7 cluster ingest, sharded pub/sub (SPUBLISH at the owner)",
-                    f"{sharded_received / (done - start):,.0f}/s ({args.heartbeats - sharded_received} lost)",
-                    "PUBLISH: the row above")
+                    f"{sharded_rate:,.0f}/s ({args.heartbeats - sharded_received} lost)", "PUBLISH: the row above")
                 row("7 cluster: CPU of the slot's owner per heartbeat", f"{owner_cpu / received * 1e6:.1f} µs "
                     f"({received / owner_cpu:,.0f} heartbeats per CPU-second)" if received else "-")
 
                 big_ids = [f"a{i:012d}" for i in range(args.check_agents)]
-                big_config = os.path.join(work, "agents-cluster-big.yaml")
-                write_config(big_config, big_ids, interval=3)
-                store_keys(owner, big_ids, os.path.join(work, "cluster-keys.resp"))
-                sidecar = Sidecar(args.binary, big_config, cluster, work, name="cluster-big", log_level="debug")
-                check_ms = median_check_ms(sidecar)
+                sidecar, check_ms = checking_sidecar(args.binary, cluster, owner, work, big_ids, "cluster-big")
                 sidecar.stop()
                 bare_ms = bare_mget_ms(owner, big_ids, os.path.join(work, "cluster-mget.resp"))
                 row(f"7 cluster check: {args.check_agents:,} agents", f"{check_ms:.0f} ms",
