@@ -10,8 +10,8 @@ import Synchronization
 ///
 /// Cluster: every key of a deployment shares one hash tag (`routingKey`), so one node holds them
 /// all. The first connection finds out whether the server is a cluster node (`INFO cluster`); the
-/// owner of the tag's slot is learnt from `CLUSTER SLOTS` of any node that answers (the configured
-/// seeds, then the last that answered, then every master seen), on every connection.
+/// owner of the tag's slot is learnt from `CLUSTER SLOTS` of any node that answers (the last that
+/// answered first, then the configured seeds, then every master seen), on every connection.
 ///
 /// `masterChanged()` (a `+switch-master`, a READONLY or MOVED reply) makes every connection made
 /// before it stale: its holder drops it, and the next one resolves afresh.

@@ -69,6 +69,31 @@ struct SentinelTests {
         }
     }
 
+    /// The sentinel the watcher listens to freezes, then the master: the watcher must notice the
+    /// silent sentinel (PING), move to another one, and see the switch there.
+    @Test func watcherLeavesAFrozenSentinel() async throws {
+        try await withSentinelDeployment { deployment in
+            let connector = RedisConnector(try deployment.endpoint)
+            let watcher = try #require(SentinelWatcher(connector, logger: Logger(label: "test")))
+            let watching = Task { try await watcher.run() }
+            defer { watching.cancel() }
+            let first = deployment.sentinels[0]
+            try await first.withClient { sentinel in
+                try await eventually("the watcher listens to the first sentinel") {
+                    (try await sentinel.send("CLIENT", "LIST").text ?? "").contains("cmd=subscribe")
+                }
+            }
+            let original = try #require(try await deployment.master())
+            first.signal(SIGSTOP)
+            defer { first.signal(SIGCONT) }
+            original.signal(SIGSTOP)
+            defer { original.signal(SIGCONT) }
+            try await eventually("the switch is seen through another sentinel", timeout: .seconds(40)) {
+                connector.generation >= 1
+            }
+        }
+    }
+
     /// The scenario: three sidecars, the master killed with SIGKILL.
     @Test func sidecarsCarryOnWhenTheMasterIsKilled() async throws {
         try await withSentinelDeployment { deployment in
