@@ -110,7 +110,7 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
         case .server, .cluster:
             connection = try connectToSlotOwner()
         case .sentinel(let url):
-            let address = try masterAddress(url)
+            let address = try askSentinels(url).address
             connection = try open(url.node(address))
             let role = try connection.call(.role)
             guard role.array?.first?.text == "master" else {
@@ -178,11 +178,6 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
             .connectionFailed,
             "no Redis Cluster node named the owner of \(routingKey): \(failures.joined(separator: "; "))"
         )
-    }
-
-    /// Asks the sentinels in turn for the master's address.
-    public func masterAddress(_ url: SentinelURL) throws(RedisError) -> SentinelURL.Address {
-        try askSentinels(url).address
     }
 
     /// The first sentinel, in turn, that names the master: its connection and the master's address.

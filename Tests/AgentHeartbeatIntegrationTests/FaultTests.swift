@@ -471,7 +471,7 @@ struct FaultTests {
         await server.stop()
         try await eventually("told of the failed check") { watchdog.requests.contains { $0.path == secret + "/fail" } }
         replica.signal(SIGTERM)
-        #expect(try await replica.exitStatus(within: .seconds(10)) == 0)
+        #expect(try await replica.exitStatus(within: .seconds(10)) == 0, "\(replica.output)")
         #expect(!replica.output.contains("wd-SECRET"), "\(replica.output)")
     }
 

@@ -137,8 +137,7 @@ extension HeartbeatMirror {
                 do throws(RedisError) {
                     let connection = try mirror.connector.connect()
                     try follow(mirror.configurations, on: connection, fresh: true)
-                    var lastHeard = ContinuousClock.now
-                    var pinged = false
+                    var probe = SilenceProbe("Redis")
                     while !pending.isClosed {
                         // A cluster delivers PUBLISH on every node: the subscriber moves only when its node
                         // fails, unless it listens to shard channels, which live on the owner of the slot.
@@ -151,23 +150,15 @@ extension HeartbeatMirror {
                             try follow(mirror.configurations, on: connection)
                         }
                         if try connection.waitForData(timeout: .milliseconds(250)) {
-                            (lastHeard, pinged) = (.now, false)
+                            probe.heardFrom()
                             let arrived = ContinuousClock.now
                             try connection.drainBufferedPushes { handle($0, arrived: arrived) }
                             mirror.statistics.received.add(batch.count, ordering: .relaxed)
                             pending.add(batch)
                             batch.removeAll(keepingCapacity: true)
                         }
-                        // A server that froze (or a cluster node cut off, whose slots moved) sends
-                        // nothing, and pub/sub alone never notices: ask it.
-                        if ContinuousClock.now - lastHeard > Self.pingInterval * 2 {
-                            throw RedisError(.connectionLost, "Redis did not answer PING for \(Self.pingInterval)")
-                        }
-                        if ContinuousClock.now - lastHeard > Self.pingInterval, !pinged {
-                            try connection.append(.ping)
-                            try connection.flush()
-                            pinged = true
-                        }
+                        // A server that froze (or a cluster node cut off, whose slots moved) sends nothing.
+                        try probe.check(connection)
                         // Only Redis' confirmations count: a SUBSCRIBE sent is not a subscription.
                         guard mirror.statistics.isSubscribed else {
                             if ContinuousClock.now - followed > subscribeGrace {
@@ -200,10 +191,6 @@ extension HeartbeatMirror {
             }
             mirror.statistics.subscribedChannels.store(0, ordering: .relaxed)
         }
-
-        /// After this long without a byte from Redis the subscriber sends PING; after twice as long
-        /// it reconnects.
-        static let pingInterval = Duration.seconds(5)
 
         /// How long Redis may take to confirm every SUBSCRIBE before the connection is replaced.
         var subscribeGrace: Duration { .seconds(5) + .milliseconds(mirror.statistics.snapshot.expectedChannels / 10) }

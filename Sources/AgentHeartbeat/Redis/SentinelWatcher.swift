@@ -53,21 +53,12 @@ public final class SentinelWatcher: Service, Sendable, CustomStringConvertible {
                     failure = nil
                 }
                 backoff.reset()
-                var heard = ContinuousClock.now
-                var pinged = false
+                var probe = SilenceProbe("the sentinel")
                 while !stopping.load(ordering: .relaxed) {
-                    // Switches are rare: a sentinel that froze would be listened to forever. Ask it.
-                    let silence = ContinuousClock.now - heard
-                    if silence > HeartbeatMirror.Subscriber.pingInterval * 2 {
-                        throw RedisError(.connectionLost, "the sentinel did not answer PING")
-                    }
-                    if silence > HeartbeatMirror.Subscriber.pingInterval, !pinged {
-                        try connection.append(.ping)
-                        try connection.flush()
-                        pinged = true
-                    }
+                    // Switches are rare: a sentinel that froze would be listened to forever.
+                    try probe.check(connection)
                     guard try connection.waitForData(timeout: .milliseconds(250)) else { continue }
-                    (heard, pinged) = (.now, false)
+                    probe.heardFrom()
                     try connection.drainBufferedPushes { push in
                         guard push.kind == .message, let event = SentinelSwitch(payload: push.payload),
                             event.masterName == url.masterName
