@@ -52,7 +52,8 @@ struct KeyLayoutMigrationTests {
                 #"{"received_at_ms":\#(longAgo),"payload":{"status":"old"}}"#
             )
             let sidecar = try SidecarProcess.running(configuration, redisURL: "\(try TestRedis.url)")
-            try await eventually("the old heartbeat is under its new name") {
+            // A sidecar starting while the whole suite runs on two cores may take a while.
+            try await eventually("the old heartbeat is under its new name", timeout: .seconds(60)) {
                 try await redis.heartbeat(configuration, "mary")?.payloadText == #"{"status":"old"}"#
             }
             // Silence from before the sidecar listened is not counted (unknown for a threshold), but

@@ -305,6 +305,8 @@ extension HeartbeatMirror {
         var clock: ServerClock?
         /// How often the clock is read again, for drift and for a server clock that was stepped.
         static let clockRefresh = Duration.seconds(10)
+        /// TIME calls per reading of the clock (three round trips every 10 s).
+        static let clockSamples = 3
 
         init(mirror: HeartbeatMirror, pending: PendingHeartbeats) {
             self.mirror = mirror
@@ -439,9 +441,16 @@ extension HeartbeatMirror {
                 return try ready()
             }
             if clock.map({ ContinuousClock.now - $0.instant > Self.clockRefresh }) ?? true {
-                let sent = ContinuousClock.now
-                let time = try connection.call(.time).serverMilliseconds()
-                clock = ServerClock(serverMilliseconds: time, sent: sent, received: .now)
+                // The sample with the shortest round trip: a thread descheduled around one reply
+                // (a busy machine) would shift every arrival time by half that delay.
+                var best: ServerClock?
+                for _ in 0..<Self.clockSamples {
+                    let sent = ContinuousClock.now
+                    let time = try connection.call(.time).serverMilliseconds()
+                    let sample = ServerClock(serverMilliseconds: time, sent: sent, received: .now)
+                    if best.map({ sample.roundTrip < $0.roundTrip }) ?? true { best = sample }
+                }
+                clock = best
             }
             return connection
         }
