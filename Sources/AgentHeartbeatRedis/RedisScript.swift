@@ -7,12 +7,19 @@ public struct RedisScript: Sendable {
 }
 
 extension RedisScript {
-    /// Stores a heartbeat as the agent's last one, unless the key already holds a later one.
+    /// Stores a heartbeat as the agent's last one, unless the key already holds a later one, and
+    /// carries what was learnt from the agent's heartbeats (`HeartbeatHistory`) into the new record.
     ///
     /// KEYS[1] the heartbeat key. ARGV[1] TTL in seconds, ARGV[2] the record's fields after the time
-    /// (`HeartbeatRecord.storedFields`), ARGV[3] received time in ms ('' = now on the server clock).
-    /// Returns 1 when stored, 0 when a later heartbeat was already there. Monotonic, so a late or
-    /// duplicate write from another replica never moves the last heartbeat backwards.
+    /// (`HeartbeatRecord.storedFields`), ARGV[3] received time in ms ('' = now on the server clock),
+    /// ARGV[4] '1' when the heartbeat reports a failing status, ARGV[5] the payload's hash, ARGV[6]
+    /// the instance's hash ('' without one), ARGV[7] restart times to keep, ARGV[8] for how long (ms).
+    /// Returns 1 when stored, 0 when a later heartbeat was already there, or the same one (its hash,
+    /// within a second: another replica's copy). Monotonic, so a late or duplicate write from another
+    /// replica never moves the last heartbeat backwards nor counts twice.
+    ///
+    /// The interval's mean and deviation are weighted averages (weight 1/(n+1) for the first ten,
+    /// then 0.1); an interval above three means (an outage, not a cadence) counts as three means.
     public static let mirrorHeartbeat = RedisScript(
         name: "mirror_heartbeat",
         source: """
@@ -20,12 +27,45 @@ extension RedisScript {
             local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             local at = tonumber(ARGV[3]) or now
             if at > now then at = now end
+            local hash, current = ARGV[5] or '', ARGV[6] or ''
+            local keep, horizon = tonumber(ARGV[7]) or 0, tonumber(ARGV[8]) or 0
+            local n, mean, dev, failing, instance, restarts = 0, 0, 0, 0, '', ''
             local previous = redis.pcall('GET', KEYS[1])
             if type(previous) == 'string' then
               local stored = tonumber(string.match(previous, '^{"\(HeartbeatRecord.Field.receivedAt)":(%d+)'))
-              if stored and stored > at then return 0 end
+              if stored then
+                if stored > at then return 0 end
+                local head = '^{"\(HeartbeatRecord.Field.receivedAt)":%d+,"\(HeartbeatRecord.Field.beats)":"'
+                local pn, pm, pd, pf, ph, pi, pr = string.match(previous,
+                  head .. '(%d+):(%d+):(%d+):(%d+):(%x*):(%x*):([%d,]*)"')
+                if pn then
+                  if ph == hash and at - stored < 1000 then return 0 end
+                  n, mean, dev, failing = tonumber(pn), tonumber(pm), tonumber(pd), tonumber(pf)
+                  instance, restarts = pi, pr
+                  local interval = at - stored
+                  if n > 0 and interval > 3 * mean then interval = 3 * mean end
+                  local weight = math.max(0.1, 1 / (n + 1))
+                  local diff = interval - mean
+                  mean = mean + weight * diff
+                  dev = math.sqrt((1 - weight) * (dev * dev + weight * diff * diff))
+                  if n < 1000000 then n = n + 1 end
+                end
+              end
             end
-            local record = '{"\(HeartbeatRecord.Field.receivedAt)":' .. string.format('%d', at) .. ',' .. ARGV[2] .. '}'
+            if ARGV[4] == '1' then failing = math.min(failing + 1, 1000000) else failing = 0 end
+            local kept = {}
+            for r in string.gmatch(restarts, '%d+') do
+              if at - tonumber(r) <= horizon then kept[#kept + 1] = r end
+            end
+            if current ~= '' then
+              if instance ~= '' and instance ~= current then kept[#kept + 1] = string.format('%d', at) end
+              instance = current
+            end
+            while #kept > keep do table.remove(kept, 1) end
+            local beats = string.format('%d:%d:%d:%d:%s:%s:%s', n, math.floor(mean + 0.5), math.floor(dev + 0.5),
+              failing, hash, instance, table.concat(kept, ','))
+            local record = '{"\(HeartbeatRecord.Field.receivedAt)":' .. string.format('%d', at)
+              .. ',"\(HeartbeatRecord.Field.beats)":"' .. beats .. '",' .. ARGV[2] .. '}'
             redis.call('SET', KEYS[1], record, 'EX', ARGV[1])
             return 1
             """

@@ -73,9 +73,17 @@ struct AlertMessageTests {
             )
             let record = AlertRecord(alerted: true, lastNotified: 0, lastSeen: now - 700_000)
             events.append(
-                .init(kind: .recovery, state: online, lastSeenBefore: now - 700_000, recordAfterDelivery: record)
+                .init(
+                    kind: .recovery,
+                    trouble: .offline,
+                    subject: .agent(online),
+                    lastSeenBefore: now - 700_000,
+                    recordAfterDelivery: record
+                )
             )
-            events.append(.init(kind: .offline, state: offline, lastSeenBefore: nil, recordAfterDelivery: record))
+            events.append(
+                .init(kind: .alert, trouble: .offline, subject: .agent(offline), recordAfterDelivery: record)
+            )
         }
         let messages = AlertMessage.render(events, now: now)
         #expect(messages.flatMap(\.events).count == events.count)
@@ -93,7 +101,7 @@ struct AlertMessageTests {
         #expect(late.lastHeartbeat == nil && late.secondsSinceHeartbeat == nil && late.secondsSilent == 60)
         #expect(AgentState(agent: agent, record: nil, now: since).status == .unknown)
         let events = AlertPolicy(cooldown: .seconds(600)).events(states: [late], records: [:], now: since + 60_001)
-        #expect(events.map(\.kind) == [.offline])
+        #expect(events.map(\.kind) == [.alert])
         let block = AlertMessage.block(for: events[0])
         #expect(block.contains("Last heartbeat: none since monitoring began at 2027-01-15T08:00:00.000Z"))
         #expect(HeartbeatRecord.missingSince(stored: HeartbeatRecord.missingMarker(since: since)) == since)

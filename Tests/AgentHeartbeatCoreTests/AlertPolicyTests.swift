@@ -39,7 +39,7 @@ struct AlertPolicyTests {
                 records: records,
                 now: now
             ) {
-                records[event.state.agent.id] = event.recordAfterDelivery
+                records[event.field] = event.recordAfterDelivery
                 sent.append((offset, event.kind))
             }
         }
@@ -49,19 +49,19 @@ struct AlertPolicyTests {
     @Test func offlineAlertsOnce() {
         let sent = run([(0, .online), (60, .offline), (120, .offline), (180, .offline)])
         #expect(sent.map(\.0) == [60])
-        #expect(sent.map(\.1) == [.offline])
+        #expect(sent.map(\.1) == [.alert])
     }
 
     @Test func reminderExactlyAfterTheCooldown() {
         let sent = run([(0, .offline), (1799, .offline), (1800, .offline), (3599, .offline), (3600, .offline)])
         #expect(sent.map(\.0) == [0, 1800, 3600])
-        #expect(sent.map(\.1) == [.offline, .reminder, .reminder])
+        #expect(sent.map(\.1) == [.alert, .reminder, .reminder])
     }
 
     @Test func recoveryOnlyAfterAnAlert() {
         #expect(run([(0, .online), (60, .online)]).isEmpty)
         let sent = run([(0, .offline), (60, .online), (120, .online)])
-        #expect(sent.map(\.1) == [.offline, .recovery])
+        #expect(sent.map(\.1) == [.alert, .recovery])
         #expect(sent.map(\.0) == [0, 60])
     }
 
@@ -74,7 +74,7 @@ struct AlertPolicyTests {
             (0, .offline), (60, .online), (120, .offline), (180, .online), (240, .offline), (1800, .offline),
             (1860, .online),
         ])
-        #expect(sent.map(\.1) == [.offline, .recovery, .offline, .recovery])
+        #expect(sent.map(\.1) == [.alert, .recovery, .alert, .recovery])
         #expect(sent.map(\.0) == [0, 60, 1800, 1860])
     }
 
@@ -83,8 +83,8 @@ struct AlertPolicyTests {
         let now = start
         let events1 = policy.events(states: [state(.offline, at: now)], records: [:], now: now)
         let events2 = policy.events(states: [state(.offline, at: now + 60_000)], records: [:], now: now + 60_000)
-        #expect(events1.map(\.kind) == [.offline])
-        #expect(events2.map(\.kind) == [.offline])
+        #expect(events1.map(\.kind) == [.alert])
+        #expect(events2.map(\.kind) == [.alert])
     }
 
     @Test func recoveryTellsHowLongTheOutageLasted() throws {

@@ -31,7 +31,10 @@ struct StatusMapTests {
     @Test func summaryAndAlerts() throws {
         let map = try map()
         #expect(map.timestamp == "2026-11-30T00:53:20.000Z")
-        #expect(map.summary == .init(totalAgents: 3, onlineAgents: 1, offlineAgents: 1, unknownAgents: 1))
+        var summary = StatusMap.Summary(totalAgents: 3, onlineAgents: 1, offlineAgents: 1, unknownAgents: 1)
+        (summary.lateAgents, summary.failingAgents, summary.flappingAgents) = (0, 0, 0)
+        (summary.silencedAgents, summary.suppressedAgents) = (0, 0)
+        #expect(map.summary == summary)
         #expect(map.alerts.count == 1)
         let alert = map.alerts[0]
         #expect(alert.agentID == "lisa")
@@ -63,9 +66,16 @@ struct StatusMapTests {
         #expect(hybrid["status"] as? String == "unknown")
         #expect(hybrid["reported_status"] == nil)
         #expect(hybrid["payload_error"] == nil)
-        #expect(Set(object.keys) == ["timestamp", "agents", "alerts", "summary"])
+        // The original members, and `groups` (empty without groups in agents.yaml).
+        #expect(Set(object.keys) == ["timestamp", "agents", "alerts", "summary", "groups"])
+        #expect((object["groups"] as? [String: Any])?.isEmpty == true)
         let summary = try #require(object["summary"] as? [String: Int])
-        #expect(summary == ["total_agents": 3, "online_agents": 1, "offline_agents": 1, "unknown_agents": 1])
+        #expect(
+            summary == [
+                "total_agents": 3, "online_agents": 1, "offline_agents": 1, "unknown_agents": 1, "late_agents": 0,
+                "failing_agents": 0, "flapping_agents": 0, "silenced_agents": 0, "suppressed_agents": 0,
+            ]
+        )
     }
 
     @Test func prettyPrintedWithKeysSorted() throws {

@@ -25,14 +25,23 @@ extension RedisCommand {
         _ key: String,
         ttl: Duration = .seconds(600),
         payload: String,
-        at time: Int64
+        at time: Int64,
+        configuration: MonitorConfiguration = MonitorConfiguration()
     ) -> RedisCommand {
         let bytes = Array(payload.utf8)
-        let fields = HeartbeatRecord.storedFields(payload: bytes, problem: HeartbeatPayload.problem(with: bytes))
+        let problem = HeartbeatPayload.problem(with: bytes)
+        let fields = HeartbeatRecord.storedFields(payload: bytes, problem: problem)
+        let facts = bytes.withUnsafeBufferPointer {
+            HeartbeatFacts(payload: $0, usable: problem == nil, isFailing: configuration.isFailing(status:))
+        }
+        let keep = configuration.rules.map(\.maxRestarts).max()! + 1
+        let horizon = configuration.rules.map(\.restartWindow.wholeMilliseconds).max()!
         return RedisCommand(
             "EVAL",
             [RedisScript.mirrorHeartbeat.source, "1", key, String(ttl.wholeSeconds)].map { Array($0.utf8) } + [
-                fields, Array(String(time).utf8),
+                fields, Array(String(time).utf8), Array((facts.failing ? "1" : "0").utf8),
+                HeartbeatFacts.hex(facts.payloadHash), facts.instanceHash.map(HeartbeatFacts.hex) ?? [],
+                Array(String(keep).utf8), Array(String(horizon).utf8),
             ]
         )
     }
@@ -69,7 +78,8 @@ struct CheckerTests {
             let first = try await checker.check()
             #expect(first.states.map(\.status) == [.online, .online, .unknown])
             #expect(
-                first.statusMap.summary == .init(totalAgents: 3, onlineAgents: 2, offlineAgents: 0, unknownAgents: 1)
+                first.statusMap.summary.original
+                    == .init(totalAgents: 3, onlineAgents: 2, offlineAgents: 0, unknownAgents: 1)
             )
 
             // Keep one agent beating while the other goes silent past its 2 s threshold.

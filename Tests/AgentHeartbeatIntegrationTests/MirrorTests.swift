@@ -65,7 +65,20 @@ struct MirrorTests {
 
             let stored = try await redis.send("GET", configuration.heartbeatKey(for: "mary")).text ?? ""
             let record = try #require(HeartbeatRecord(stored: Array(stored.utf8)))
-            #expect(stored == #"{"received_at_ms":\#(record.receivedAt),"payload":{"status":"ok","signals_sent":42}}"#)
+            let payload = #"{"status":"ok","signals_sent":42}"#
+            let hash = String(
+                decoding: HeartbeatFacts.hex(
+                    payload.utf8.withContiguousStorageIfAvailable {
+                        HeartbeatFacts(payload: $0, usable: true) { _ in false }
+                    }!.payloadHash
+                ),
+                as: UTF8.self
+            )
+            // The first heartbeat: nothing learnt yet but its hash (see `HeartbeatHistory`).
+            #expect(
+                stored
+                    == #"{"received_at_ms":\#(record.receivedAt),"beats":"0:0:0:0:\#(hash)::","payload":\#(payload)}"#
+            )
             #expect(record.error == nil)
             #expect((before...after).contains(record.receivedAt))
             let ttl = try await redis.send("TTL", configuration.heartbeatKey(for: "mary")).integer ?? -1
@@ -113,9 +126,13 @@ struct MirrorTests {
             #expect(late == .integer(0))
             #expect(try await redis.heartbeat(configuration, "mary") == stored)
 
-            // The same instant again (a duplicate) is accepted and changes nothing that matters.
-            let duplicate = try await redis.send(.storeHeartbeat(key, payload: #"{"status":"new"}"#, at: receivedAt))
-            #expect(duplicate == .integer(1))
+            // The same heartbeat again (another replica's copy) is refused, even a little later.
+            for delay: Int64 in [0, 5, 999] {
+                let copy = try await redis.send(
+                    .storeHeartbeat(key, payload: #"{"status":"new"}"#, at: receivedAt + delay)
+                )
+                #expect(copy == .integer(0))
+            }
             #expect(try await redis.heartbeat(configuration, "mary") == stored)
 
             // A newer heartbeat wins.

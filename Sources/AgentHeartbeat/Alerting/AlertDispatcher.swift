@@ -41,6 +41,8 @@ public actor AlertDispatcher {
     /// One check to act on.
     struct Job: Sendable {
         var result: HeartbeatChecker.Result
+        /// The agents notifications may be about (`HeartbeatChecker.Result.subjects`).
+        var subjects: [AgentState]
         var configuration: MonitorConfiguration
         /// Why the data may be stale (see `MirrorStatistics.Snapshot.degradedReason`): no
         /// offline or recovery notification is derived from it.
@@ -82,8 +84,13 @@ public actor AlertDispatcher {
     }
 
     /// Hands a check to `run`; returns at once.
-    nonisolated func submit(_ result: HeartbeatChecker.Result, configuration: MonitorConfiguration, degraded: String?) {
-        submitted.yield(Job(result: result, configuration: configuration, degraded: degraded))
+    nonisolated func submit(
+        _ result: HeartbeatChecker.Result,
+        subjects: [AgentState],
+        configuration: MonitorConfiguration,
+        degraded: String?
+    ) {
+        submitted.yield(Job(result: result, subjects: subjects, configuration: configuration, degraded: degraded))
     }
 
     /// Acts on submitted checks until cancelled; cancellation aborts a delivery in flight.
@@ -112,14 +119,19 @@ public actor AlertDispatcher {
             return
         }
         guard await renewLeadership() else { return }
-        if let notifier { await notify(job.result, with: notifier) }
+        if let notifier { await notify(job.result, subjects: job.subjects, with: notifier) }
         await pruneRemovedAgents()
     }
 
-    private func notify(_ result: HeartbeatChecker.Result, with notifier: any Notifier) async {
+    private func notify(_ result: HeartbeatChecker.Result, subjects: [AgentState], with notifier: any Notifier) async {
         let policy = AlertPolicy(cooldown: configuration.alertCooldown)
         let records = await merge(result)
-        let events = policy.events(states: Array(result.states), records: records, now: result.now)
+        let events = policy.events(
+            states: subjects,
+            groups: result.assessment.groups,
+            records: records,
+            now: result.now
+        )
         for message in AlertMessage.render(events, now: result.now) {
             // In order: what is not delivered now is due again next cycle. A message the service
             // refuses for itself is recorded as told (and counted, logged), so it cannot block the rest.
@@ -133,7 +145,7 @@ public actor AlertDispatcher {
         let read = result.alertRecords
         var records = read
         var lost: [(String, AlertRecord)] = []
-        lazy var configured = Set(configuration.agents.map(\.id))  // only when Redis lost something
+        lazy var configured = configuration.alertFields  // only when Redis lost something
         for (id, entry) in known {
             if entry.at >= result.requestedAt {
                 records[id] = entry.record
@@ -217,7 +229,7 @@ public actor AlertDispatcher {
     ) async -> Bool {
         let retryKey = configuration.retryAfterKey(notifier: notifier.name)
         var backoff = Backoff(initial: .milliseconds(500), maximum: maximumRetryPause)
-        let agents = message.events.map(\.state.agent.id).joined(separator: ",")
+        let agents = message.events.map(\.field).joined(separator: ",")
         for attempt in 1...Self.attemptsPerCycle {
             let wait = try? await client.withConnection { connection throws(RedisError) in
                 try connection.call(.pttl(retryKey)).integer
@@ -275,7 +287,7 @@ public actor AlertDispatcher {
         let records = events.map { event in
             var record = event.recordAfterDelivery
             if event.kind != .recovery { record.lastNotified = deliveredAt }
-            return (event.state.agent.id, record)
+            return (event.field, record)
         }
         return await store(records)
     }
@@ -301,12 +313,12 @@ public actor AlertDispatcher {
         }
     }
 
-    /// Deletes the alert records of agents no longer configured, once per configuration, so an
+    /// Deletes the alert records of agents (and groups) no longer configured, once per configuration, so an
     /// agent removed and added back later starts afresh instead of getting a stale recovery.
     private func pruneRemovedAgents() async {
         guard prunedFor != configuration else { return }
         let key = configuration.alertsKey
-        let ids = Set(configuration.agents.map(\.id))
+        let ids = configuration.alertFields
         do {
             let removed = try await client.withConnection { connection throws(RedisError) in
                 try connection.hashFields(key).filter { !ids.contains($0) }
@@ -324,5 +336,12 @@ public actor AlertDispatcher {
         } catch {
             logger.warning("could not prune alert records of removed agents", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+extension MonitorConfiguration {
+    /// The fields alert records may have: agent ids and `group:<id>`.
+    var alertFields: Set<String> {
+        Set(agents.map(\.id)).union(groups.map { Self.groupAlertField($0.id) })
     }
 }

@@ -7,11 +7,13 @@ public struct HeartbeatChecker: Sendable {
     public let client: RedisClient
     public let configuration: MonitorConfiguration
     let reader: HeartbeatReader
+    let plan: Assessment.Plan
 
     public init(client: RedisClient, configuration: MonitorConfiguration) {
         self.client = client
         self.configuration = configuration
         reader = HeartbeatReader(configuration: configuration)
+        plan = Assessment.Plan(configuration)
     }
 
     public struct Result: Sendable {
@@ -22,16 +24,19 @@ public struct HeartbeatChecker: Sendable {
         /// Just before the check's requests went out: records stored earlier are in `alertRecords`.
         public var requestedAt: ContinuousClock.Instant
         public var states: AgentStates
-        /// What was last told about each agent (see `AlertRecord`).
+        /// What was last told about each agent and group (see `AlertRecord`).
         public var alertRecords: [String: AlertRecord]
+        /// Silences, suppression and groups.
+        public var assessment: Assessment
         let order: [Int]
 
-        init(_ snapshot: HeartbeatReader.Snapshot, order: [Int]) {
+        init(_ snapshot: HeartbeatReader.Snapshot, assessment: Assessment, order: [Int]) {
             now = snapshot.now
             readAt = snapshot.readAt
             requestedAt = snapshot.requestedAt
             states = snapshot.states
             alertRecords = snapshot.alertRecords
+            self.assessment = assessment
             self.order = order
         }
 
@@ -40,16 +45,23 @@ public struct HeartbeatChecker: Sendable {
             now + (instant - readAt).wholeMilliseconds
         }
 
+        /// The agents notifications may be about (see `Assessment.subjects`).
+        public func subjects() -> [AgentState] { assessment.subjects(of: states, alertRecords: alertRecords) }
+
         /// The status map of this result.
         public var statusMap: StatusMapRenderer {
-            StatusMapRenderer(states: states, alertRecords: alertRecords, order: order)
+            StatusMapRenderer(states: states, alertRecords: alertRecords, assessment: assessment, order: order)
         }
     }
 
     /// Reads and evaluates every agent.
     public func check() async throws -> Result {
         let snapshot = try await client.withConnection { [reader] connection in try reader.read(on: connection) }
-        return Result(snapshot, order: reader.order)
+        return Result(
+            snapshot,
+            assessment: Assessment(snapshot.states, plan: plan, silences: snapshot.silences),
+            order: reader.order
+        )
     }
 
     /// What `check(writingMapTo:…)` did.
@@ -63,15 +75,16 @@ public struct HeartbeatChecker: Sendable {
 
     /// A check that writes the status map to `path` as it reads: each chunk of agents is rendered
     /// while Redis answers the next (rendered after the read, the map took as long again at 100,000
-    /// agents). Silence while `mirror` was not listening is discounted first (see `ListeningGaps`);
-    /// `degraded` is asked once everything is read. A map that cannot be written fails nothing
+    /// agents), unless agents depend on others: whose trouble a dependency causes is only known
+    /// once all are read. Silence while `mirror` was not listening is discounted first (see
+    /// `ListeningGaps`); `degraded` is asked once everything is read. A map that cannot be written fails nothing
     /// else: the check's result still serves notifications.
     public func check(
         writingMapTo path: String,
         mirror: MirrorStatistics? = nil,
         degraded: @escaping @Sendable () -> String? = { nil }
     ) async throws -> MapCheck {
-        try await client.withConnection { [reader] connection in
+        try await client.withConnection { [reader, plan] connection in
             var mapFailure: (any Error)?
             var file: AtomicFile?
             // Not committed (a throw, a failed write), the file discards itself when released.
@@ -82,20 +95,34 @@ public struct HeartbeatChecker: Sendable {
             }
             var map = StatusMapStream(agentCount: reader.agents.count)
             var listening: ListeningGaps?
-            let snapshot = try reader.read(on: connection) { states, indices, readAt in
+            var assessment: Assessment?
+            let snapshot = try reader.read(on: connection) { states, indices, readAt, silences in
                 if listening == nil {
                     let now = states.now
                     listening = mirror?.listeningGaps { now + ($0 - readAt).wholeMilliseconds } ?? ListeningGaps()
+                    assessment = Assessment(plan: plan, silences: silences, now: now)
                 }
                 listening!.discounting(&states, at: indices)
-                map.entries(of: states, at: indices, to: write)
+                if !plan.hasDependencies { map.entries(of: states, at: indices, assessment: assessment!, to: write) }
+            }
+            var assessed = assessment ?? Assessment(plan: plan, silences: snapshot.silences, now: snapshot.now)
+            assessed.assess(snapshot.states, plan: plan)
+            if plan.hasDependencies {
+                map.entries(of: snapshot.states, at: reader.order[...], assessment: assessed, to: write)
             }
             let reason = degraded()
-            map.end(states: snapshot.states, alertRecords: snapshot.alertRecords, degraded: reason, to: write)
+            map.end(
+                states: snapshot.states,
+                alertRecords: snapshot.alertRecords,
+                assessment: assessed,
+                degraded: reason,
+                to: write
+            )
             if mapFailure == nil, let file {
                 do { try file.commit() } catch { mapFailure = error }
             }
-            return MapCheck(result: Result(snapshot, order: reader.order), degraded: reason, mapFailure: mapFailure)
+            let result = Result(snapshot, assessment: assessed, order: reader.order)
+            return MapCheck(result: result, degraded: reason, mapFailure: mapFailure)
         }
     }
 }

@@ -18,10 +18,16 @@ struct HeartbeatReader: Sendable {
         /// Just before the requests went out: what was stored earlier is in what was read.
         var requestedAt: ContinuousClock.Instant
         var states: AgentStates
+        /// Keyed by agent id, and `group:<id>` for groups.
         var alertRecords: [String: AlertRecord]
+        var silences: [Silence]
     }
 
     let agents: [MonitorConfiguration.Agent]
+    let rules: [AgentRules]
+    let silencesKey: String
+    /// The alert records' fields of the groups.
+    let groupFields: [String]
     /// The map's agent order (see `StatusMapRenderer.keyOrder`), in which chunks are read.
     let order: [Int]
     let alertsKey: String
@@ -37,6 +43,9 @@ struct HeartbeatReader: Sendable {
     init(configuration: MonitorConfiguration, chunkSize: Int = 1000) {
         let agents = configuration.agents
         self.agents = agents
+        rules = configuration.rules
+        silencesKey = configuration.silencesKey
+        groupFields = configuration.groups.map { MonitorConfiguration.groupAlertField($0.id) }
         order = StatusMapRenderer.keyOrder(of: agents)
         chunks = stride(from: 0, to: agents.count, by: chunkSize).map { $0..<min($0 + chunkSize, agents.count) }
         alertsKey = configuration.alertsKey
@@ -45,14 +54,21 @@ struct HeartbeatReader: Sendable {
     }
 
     /// Reads every agent; after each chunk, `chunkRead` gets the states so far, the indices of the
-    /// agents just read (in the map's order) and when the server's clock was read. A throw from it
-    /// ends the read, with replies unread (`RedisClient` then drops the connection).
+    /// agents just read (in the map's order), when the server's clock was read and the silences.
+    /// A throw from it ends the read, with replies unread (`RedisClient` then drops the connection).
     func read(
         on connection: RedisConnection,
-        chunkRead: (inout AgentStates, ArraySlice<Int>, ContinuousClock.Instant) throws -> Void = { _, _, _ in }
+        chunkRead: (inout AgentStates, ArraySlice<Int>, ContinuousClock.Instant, [Silence]) throws -> Void = {
+            _,
+            _,
+            _,
+            _ in
+        }
     ) throws -> Snapshot {
         let requestedAt = ContinuousClock.now
         try connection.append(.time)
+        try connection.append(RedisCommand("HGETALL", silencesKey))
+        if !groupFields.isEmpty { try connection.append(RedisCommand("HMGET", [alertsKey] + groupFields)) }
         var writer = RedisCommandWriter()
         let heartbeatKeyPrefix = Array(MonitorConfiguration.heartbeatKeyPrefix(keyPrefix).utf8)
         func request(_ chunk: Range<Int>) throws(RedisError) {
@@ -67,9 +83,19 @@ struct HeartbeatReader: Sendable {
         try connection.flush()  // TIME alone, without agents
         let now = try connection.readReply().serverMilliseconds()
         let readAt = ContinuousClock.now
-        // Evaluated in hiredis' buffer, in place: nothing per agent is allocated.
-        var states = AgentStates(agents: agents, now: now)
+        let silences = try Self.silences(from: connection.readReply(), key: silencesKey)
         var alertRecords: [String: AlertRecord] = [:]
+        if !groupFields.isEmpty {
+            let reply = try connection.readReply()
+            guard let fields = reply.array, fields.count == groupFields.count else {
+                throw RedisError(.unexpectedReply, "HMGET \(alertsKey) returned \(reply.shape)")
+            }
+            for (field, value) in zip(groupFields, fields) {
+                if let text = value.text, let record = AlertRecord(encoded: text) { alertRecords[field] = record }
+            }
+        }
+        // Evaluated in hiredis' buffer, in place: nothing per agent is allocated.
+        var states = AgentStates(agents: agents, rules: rules, now: now)
         var missing: [String] = []
         for (number, chunk) in chunks.enumerated() {
             let indices = order[chunk]
@@ -88,11 +114,27 @@ struct HeartbeatReader: Sendable {
                 }
                 alertRecords[agents[indices[chunk.lowerBound + position]].id] = record
             }
-            try chunkRead(&states, indices, readAt)
+            try chunkRead(&states, indices, readAt, silences)
             if number + Self.chunksAhead < chunks.count { try request(chunks[number + Self.chunksAhead]) }
         }
         try markMissing(missing, now: now, on: connection)
-        return Snapshot(now: now, readAt: readAt, requestedAt: requestedAt, states: states, alertRecords: alertRecords)
+        return Snapshot(
+            now: now,
+            readAt: readAt,
+            requestedAt: requestedAt,
+            states: states,
+            alertRecords: alertRecords,
+            silences: silences
+        )
+    }
+
+    /// The silences in an HGETALL reply; fields that do not hold one are skipped. An error reply
+    /// fails the check: without its silences, it could alert what people silenced.
+    static func silences(from reply: RedisReply, key: String) throws(RedisError) -> [Silence] {
+        guard let items = reply.array else {
+            throw RedisError(.unexpectedReply, "HGETALL \(key) returned \(reply.shape)")
+        }
+        return stride(from: 1, to: items.count, by: 2).compactMap { items[$0].bytes.flatMap(Silence.init(stored:)) }
     }
 
     /// `SET <key> <missingMarker> NX EX <ttl>` for each agent found without a key. An error reply

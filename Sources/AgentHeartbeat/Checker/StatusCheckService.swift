@@ -132,14 +132,8 @@ public struct StatusCheckService: Service, CustomStringConvertible {
                 // Only the agents the policy can act on: the rest would keep every payload alive
                 // until the dispatcher is done.
                 var relevant = result
-                let (states, records) = (result.states, result.alertRecords)
-                relevant.states = states.subset(
-                    states.indices.filter { index in
-                        states.evaluations[index].status == .offline
-                            || (!records.isEmpty && records[states.agents[index].id] != nil)
-                    }
-                )
-                alerts.submit(relevant, configuration: configuration, degraded: degraded)
+                relevant.states = result.states.subset([])
+                alerts.submit(relevant, subjects: result.subjects(), configuration: configuration, degraded: degraded)
             }
             // Notifications go out even when the map cannot be written; the check counts as failed.
             if let failure = check.mapFailure { throw failure }

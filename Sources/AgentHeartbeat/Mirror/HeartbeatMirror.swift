@@ -96,6 +96,8 @@ extension HeartbeatMirror {
         var hasShardChannels = false
         /// Heartbeats read from one socket read, handed to the writer under one lock.
         var batch: [PendingHeartbeats.Heartbeat] = []
+        /// The configuration's failing statuses, as of the last `follow`.
+        var failingStatuses: Set<String> = []
 
         /// 32 bytes an agent: the id, a channel other than the default one, and the counters (the
         /// channel kept whole and a counter each took 56 bytes, 2.4 MB at 100,000 agents).
@@ -213,6 +215,7 @@ extension HeartbeatMirror {
             }
             if fresh { (classicSubscriptions, shardSubscriptions) = (0, 0) }
             shardTag = configuration.keyPrefix
+            failingStatuses = configuration.failingStatuses
             let agents = configuration.agents
             var wanted: [ChannelKey: String] = [:]
             wanted.reserveCapacity(agents.count)
@@ -281,7 +284,10 @@ extension HeartbeatMirror {
             let problem = HeartbeatPayload.problem(with: push.payload)
             // The payload's one copy out of hiredis is already what the key stores.
             let fields = HeartbeatRecord.storedFields(payload: push.payload, problem: problem)
-            batch.append(.init(slot: found, agentID: slot.agentID, fields: fields, arrived: arrived))
+            let facts = HeartbeatFacts(payload: push.payload, usable: problem == nil) { [failingStatuses] status in
+                failingStatuses.contains(status.lowercased())
+            }
+            batch.append(.init(slot: found, agentID: slot.agentID, fields: fields, arrived: arrived, facts: facts))
             guard let problem else { return }
             // Still a heartbeat: the agent is alive, only its payload is unusable.
             mirror.statistics.malformed.add(1, ordering: .relaxed)
@@ -349,7 +355,7 @@ extension HeartbeatMirror {
             let replies: [RedisReply]
             // Key and TTL from the configuration of the moment, so a reload applies to the next write.
             let configuration = mirror.configurations.current
-            let ttl = Array(String(configuration.keyTTL.wholeSeconds).utf8)
+            let ttl = StoreArguments(configuration)
             do throws(RedisError) {
                 let connection = try ready()
                 replies = try connection.pipeline(batch.map { store($0, configuration: configuration, ttl: ttl) })
@@ -399,7 +405,7 @@ extension HeartbeatMirror {
             _ heartbeats: [PendingHeartbeats.Heartbeat],
             askingAt redirect: ClusterRedirect,
             configuration: MonitorConfiguration,
-            ttl: [UInt8]
+            ttl: StoreArguments
         ) throws(RedisError) {
             let node = try mirror.connector.connect(to: redirect)
             let replies = try node.pipeline(
@@ -419,11 +425,16 @@ extension HeartbeatMirror {
         private func store(
             _ heartbeat: PendingHeartbeats.Heartbeat,
             configuration: MonitorConfiguration,
-            ttl: [UInt8],
+            ttl: StoreArguments,
             loaded: Bool = true
         ) -> RedisCommand {
             let key = configuration.heartbeatKey(for: heartbeat.agentID)
-            let arguments = [ttl, heartbeat.fields, Array(String(clock!.milliseconds(at: heartbeat.arrived)).utf8)]
+            let facts = heartbeat.facts
+            let arguments = [
+                ttl.ttl, heartbeat.fields, Array(String(clock!.milliseconds(at: heartbeat.arrived)).utf8),
+                facts.failing ? StoreArguments.yes : StoreArguments.no, HeartbeatFacts.hex(facts.payloadHash),
+                facts.instanceHash.map(HeartbeatFacts.hex) ?? [], ttl.restartsKept, ttl.restartHorizon,
+            ]
             guard loaded else {
                 let script = RedisScript.mirrorHeartbeat.source
                 return RedisCommand("EVAL", [Array(script.utf8), Array("1".utf8), Array(key.utf8)] + arguments)
@@ -454,6 +465,22 @@ extension HeartbeatMirror {
             }
             return connection
         }
+    }
+}
+
+/// The arguments of the heartbeat script that depend only on the configuration.
+struct StoreArguments {
+    var ttl: [UInt8]
+    /// Restart times a record keeps, and for how long: enough for every agent's rules.
+    var restartsKept: [UInt8]
+    var restartHorizon: [UInt8]
+    static let yes = Array("1".utf8)
+    static let no = Array("0".utf8)
+
+    init(_ configuration: MonitorConfiguration) {
+        ttl = Array(String(configuration.keyTTL.wholeSeconds).utf8)
+        restartsKept = Array(String(configuration.rules.map(\.maxRestarts).max()! + 1).utf8)
+        restartHorizon = Array(String(configuration.rules.map(\.restartWindow.wholeMilliseconds).max()!).utf8)
     }
 }
 

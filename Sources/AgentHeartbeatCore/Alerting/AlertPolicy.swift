@@ -1,10 +1,18 @@
-/// Decides which notifications are due, from the agents' states and what was last told. Pure.
+/// Decides which notifications are due, from the agents' and groups' states and what was last
+/// told. Pure.
 ///
-/// - An agent that turns offline gets one alert; while it stays offline, one reminder per cooldown.
-/// - When it comes back after an alert, one recovery message.
+/// - An agent in trouble (offline, failing, flapping, or late where `alert_on_late`) gets one
+///   alert; while the same trouble lasts, one reminder per cooldown. Another trouble (failing,
+///   then offline) is alerted at once.
+/// - When it is well again after an alert, one recovery message.
 /// - `unknown` agents (never seen) never alert, so a fresh deployment is quiet.
-/// - An agent flapping around its threshold gets at most one offline notification per cooldown:
-///   a new outage within the cooldown of the last notification waits for the cooldown to end.
+/// - An agent flapping around its threshold gets at most one alert per cooldown: a new outage
+///   within the cooldown of the last notification waits for the cooldown to end.
+/// - Nothing is sent about a silenced agent or group; whatever is still wrong when the silence
+///   ends is alerted then.
+/// - An agent in trouble while a dependency is down is folded into the dependency's alert
+///   (`AgentState.affected`) instead of alerting itself; `alert: false` agents never alert.
+/// - A group below its quorum alerts and recovers like an agent.
 public struct AlertPolicy: Sendable {
     public var cooldown: Duration
 
@@ -12,50 +20,129 @@ public struct AlertPolicy: Sendable {
         self.cooldown = cooldown
     }
 
+    /// What is wrong, as alerts name it.
+    public enum Trouble: String, Sendable, Equatable {
+        case offline, failing, flapping, late
+        case belowQuorum = "below_quorum"
+    }
+
     public struct Event: Sendable, Equatable {
         public enum Kind: String, Sendable, Equatable {
-            case offline, reminder, recovery
+            case alert, reminder, recovery
+        }
+
+        public enum Subject: Sendable, Equatable {
+            case agent(AgentState)
+            case group(Assessment.GroupState)
         }
 
         public var kind: Kind
-        public var state: AgentState
+        /// What is wrong; for recoveries, what was.
+        public var trouble: Trouble
+        public var subject: Subject
         /// For recoveries: the last heartbeat before the outage.
         public var lastSeenBefore: Int64?
         /// The record to store once the notification carrying this event was delivered.
         public var recordAfterDelivery: AlertRecord
-    }
 
-    /// The events due at `now` (ms, Redis clock), in the order of `states`.
-    public func events(states: [AgentState], records: [String: AlertRecord], now: Int64) -> [Event] {
-        let cooldownMilliseconds = cooldown.wholeMilliseconds
-        var events: [Event] = []
-        for state in states {
-            let record = records[state.agent.id]
-            switch state.status {
-            case .offline:
-                let due = record.map { now - $0.lastNotified >= cooldownMilliseconds } ?? true
-                guard due else { continue }
-                let kind: Event.Kind = record?.alerted == true ? .reminder : .offline
-                let lastSeen = kind == .reminder ? record?.lastSeen : state.lastHeartbeat
-                events.append(
-                    Event(
-                        kind: kind,
-                        state: state,
-                        lastSeenBefore: nil,
-                        recordAfterDelivery: AlertRecord(alerted: true, lastNotified: now, lastSeen: lastSeen)
-                    )
-                )
-            case .online:
-                guard let record, record.alerted else { continue }
-                var cleared = record
-                cleared.alerted = false
-                events.append(
-                    Event(kind: .recovery, state: state, lastSeenBefore: record.lastSeen, recordAfterDelivery: cleared)
-                )
-            case .unknown:
-                continue
+        /// The agent's state, for an agent's event.
+        public var state: AgentState? {
+            if case .agent(let state) = subject { return state }
+            return nil
+        }
+
+        /// The field of the alert records it is stored under: the agent's id, or `group:<id>`.
+        public var field: String {
+            switch subject {
+            case .agent(let state): state.agent.id
+            case .group(let group): MonitorConfiguration.groupAlertField(group.group.id)
             }
         }
+    }
+
+    /// The events due at `now` (ms, Redis clock): the agents' in the order of `states`, then the
+    /// groups'. `records` are keyed by `Event.field`.
+    public func events(
+        states: [AgentState],
+        groups: [Assessment.GroupState] = [],
+        records: [String: AlertRecord],
+        now: Int64
+    ) -> [Event] {
+        var events: [Event] = []
+        for state in states where state.silenced == nil {
+            let trouble = state.suppressedBy == nil ? state.trouble : nil
+            let healthy = state.trouble == nil && (state.condition == .online || state.condition == .late)
+            let record = records[state.agent.id]
+            guard let (kind, told) = decide(trouble, healthy: healthy, record: record, now: now) else { continue }
+            let lastSeen = kind == .alert ? state.lastHeartbeat : record?.lastSeen
+            events.append(
+                Event(
+                    kind: kind,
+                    trouble: told,
+                    subject: .agent(state),
+                    lastSeenBefore: kind == .recovery ? record?.lastSeen : nil,
+                    recordAfterDelivery: AlertRecord(
+                        alerted: kind != .recovery,
+                        lastNotified: kind == .recovery ? record?.lastNotified ?? now : now,
+                        lastSeen: lastSeen,
+                        trouble: told
+                    )
+                )
+            )
+        }
+        for group in groups where group.silenced == nil {
+            let field = MonitorConfiguration.groupAlertField(group.group.id)
+            let record = records[field]
+            let trouble: Trouble? = group.status == .belowQuorum ? .belowQuorum : nil
+            guard let (kind, told) = decide(trouble, healthy: group.status == .ok, record: record, now: now) else {
+                continue
+            }
+            events.append(
+                Event(
+                    kind: kind,
+                    trouble: told,
+                    subject: .group(group),
+                    recordAfterDelivery: AlertRecord(
+                        alerted: kind != .recovery,
+                        lastNotified: kind == .recovery ? record?.lastNotified ?? now : now,
+                        lastSeen: nil,
+                        trouble: told
+                    )
+                )
+            )
+        }
         return events
+    }
+
+    /// What to send about one subject: an alert, a reminder, a recovery, or nothing.
+    private func decide(
+        _ trouble: Trouble?,
+        healthy: Bool,
+        record: AlertRecord?,
+        now: Int64
+    ) -> (Event.Kind, Trouble)? {
+        let due = record.map { now - $0.lastNotified >= cooldown.wholeMilliseconds } ?? true
+        guard let trouble else {
+            guard healthy, let record, record.alerted else { return nil }
+            return (.recovery, record.trouble)
+        }
+        guard let record, record.alerted else { return due ? (.alert, trouble) : nil }
+        if record.trouble != trouble { return (.alert, trouble) }
+        return due ? (.reminder, trouble) : nil
+    }
+}
+
+extension AgentState {
+    /// What alerts about the agent, if anything: nil while well, unknown, late without
+    /// `alert_on_late`, or with `alert: false`.
+    public var trouble: AlertPolicy.Trouble? {
+        guard rules.alerts else { return nil }
+        switch condition {
+        case .offline: return .offline
+        case .failing: return .failing
+        case .flapping: return .flapping
+        case .late: return rules.alertOnLate ? .late : nil
+        case .online, .unknown: return nil
+        }
     }
 }

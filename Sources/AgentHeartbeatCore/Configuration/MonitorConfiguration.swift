@@ -16,6 +16,8 @@ public struct MonitorConfiguration: Sendable, Equatable {
         /// Only a channel other than the default is stored: at 100,000 agents the default ones
         /// took 5 MB that the id already says.
         private var customChannel: String?
+        /// Which of the configuration's `rules` apply (0: the global ones).
+        public var rulesIndex: Int32 = 0
 
         public init(id: String, name: String, channel: String? = nil, offlineThreshold: Duration = .seconds(300)) {
             self.id = id
@@ -45,10 +47,34 @@ public struct MonitorConfiguration: Sendable, Equatable {
     /// How long a mirrored heartbeat is kept; always longer than every offline threshold.
     public var keyTTL: Duration = .seconds(604_800)
     public var agents: [Agent] = []
+    /// A heartbeat whose `status` is one of these (compared in lower case) counts as failing.
+    public var failingStatuses: Set<String> = ["error", "fail", "failed", "failing", "critical", "down"]
+    /// The distinct rules agents follow; index 0 holds the global keys (see `Agent.rulesIndex`).
+    public var rules: [AgentRules] = [AgentRules()]
+    /// Agent id → the ids it depends on (only agents with `depends_on`).
+    public var dependencies: [String: [String]] = [:]
+    public var groups: [AgentGroup] = []
+    public var maintenance: [MaintenanceWindow] = []
 
     public init(agents: [Agent] = []) {
         self.agents = agents
     }
+
+    /// The rules `agent` follows.
+    public func rules(of agent: Agent) -> AgentRules { rules[Int(agent.rulesIndex)] }
+
+    /// Gives `agent` its own `rules` (shared with agents that have the same ones).
+    public mutating func set(_ agentRules: AgentRules, forAgentAt index: Int) {
+        if let found = rules.firstIndex(of: agentRules) {
+            agents[index].rulesIndex = Int32(found)
+        } else {
+            rules.append(agentRules)
+            agents[index].rulesIndex = Int32(rules.count - 1)
+        }
+    }
+
+    /// Whether a payload status counts as failing.
+    public func isFailing(status: String) -> Bool { failingStatuses.contains(status.lowercased()) }
 
     /// `{key_prefix}`: the hash tag every key of a deployment starts with, so that in a Redis
     /// Cluster they all live in one slot and every script and MGET stays on one node.
@@ -68,6 +94,12 @@ public struct MonitorConfiguration: Sendable, Equatable {
 
     /// The hash of alert records, one field per agent id.
     public var alertsKey: String { "\(keyTag):alerts" }
+
+    /// The hash of silences, one field per silence id (see `Silence`).
+    public var silencesKey: String { "\(keyTag):silences" }
+
+    /// A group's field in the hash of alert records: agent ids cannot hold a colon.
+    public static func groupAlertField(_ groupID: String) -> String { "group:\(groupID)" }
 
     /// The leader lock: which replica sends notifications.
     public var leaderKey: String { "\(keyTag):leader" }

@@ -155,6 +155,21 @@ struct JSONOutput: ~Copyable {
         append(UInt8(ascii: "\""))
     }
 
+    /// Milliseconds as a number of seconds: `5003` → `5.003`, `5000` → `5`.
+    mutating func seconds(milliseconds: Int64) {
+        integer(milliseconds / 1000)
+        let fraction = milliseconds % 1000
+        guard fraction > 0 else { return }
+        append(UInt8(ascii: "."))
+        var digits = fraction
+        var divisor: Int64 = 100
+        while digits > 0 {
+            append(UInt8(ascii: "0") + UInt8(digits / divisor))
+            digits %= divisor
+            divisor /= 10
+        }
+    }
+
     /// `3725` → `1h 2m 5s`, as `formatDuration` writes it.
     mutating func duration(seconds: Int64) {
         guard seconds > 0 else { return append("0s") }

@@ -9,6 +9,8 @@
 public struct AgentStates: Sendable, RandomAccessCollection {
     /// The agents, in the configuration's order.
     public let agents: [MonitorConfiguration.Agent]
+    /// The rules they follow (`MonitorConfiguration.rules`, indexed by `Agent.rulesIndex`).
+    public let rules: [AgentRules]
     /// The Redis server's clock at the check, milliseconds since 1970.
     public let now: Int64
     /// One per agent, in the same order.
@@ -27,8 +29,9 @@ public struct AgentStates: Sendable, RandomAccessCollection {
     }
 
     /// States for `agents`, each `unknown` until it is read (`read(stored:at:)`), in any order.
-    public init(agents: [MonitorConfiguration.Agent], now: Int64) {
+    public init(agents: [MonitorConfiguration.Agent], rules: [AgentRules] = [AgentRules()], now: Int64) {
         self.agents = agents
+        self.rules = rules
         self.now = now
         let unknown = AgentState.Evaluation(threshold: 0, receivedAt: nil, now: now)
         evaluations = Array(repeating: unknown, count: agents.count)
@@ -37,7 +40,14 @@ public struct AgentStates: Sendable, RandomAccessCollection {
 
     /// States made from whole ones (tests, and the subset notifications need).
     public init(_ states: some Collection<AgentState>, now: Int64) {
-        self.init(agents: states.map(\.agent), now: now)
+        var rules: [AgentRules] = []
+        let agents = states.map { state in
+            var agent = state.agent
+            agent.rulesIndex = Int32(rules.firstIndex(of: state.rules) ?? rules.count)
+            if agent.rulesIndex == rules.count { rules.append(state.rules) }
+            return agent
+        }
+        self.init(agents: agents, rules: rules.isEmpty ? [AgentRules()] : rules, now: now)
         for (index, state) in states.enumerated() {
             if let payload = state.payload {
                 payload.withUnsafeBufferPointer { set(state.evaluation, text: $0, kind: .payload, at: index) }
@@ -69,7 +79,8 @@ public struct AgentStates: Sendable, RandomAccessCollection {
             set(evaluation, text: nil, kind: .none, at: index)
             return
         }
-        let evaluation = AgentState.Evaluation(threshold: threshold, receivedAt: layout.receivedAt, now: now)
+        var evaluation = AgentState.Evaluation(threshold: threshold, receivedAt: layout.receivedAt, now: now)
+        evaluation.judge(history: layout.history, rules: rules[Int(agents[index].rulesIndex)], now: now)
         if let payload = layout.payload {
             set(evaluation, text: UnsafeBufferPointer(rebasing: value[payload]), kind: .payload, at: index)
         } else if var error = layout.error {
@@ -138,6 +149,7 @@ public struct AgentStates: Sendable, RandomAccessCollection {
         let text = texts[span.range]
         return AgentState(
             agent: agents[index],
+            rules: rules[Int(agents[index].rulesIndex)],
             evaluation: evaluations[index],
             payload: span.kind == .payload ? Array(text)[...] : nil,
             payloadError: span.kind == .error ? String(decoding: text, as: UTF8.self) : nil

@@ -7,11 +7,15 @@ public struct HeartbeatRecord: Sendable, Equatable {
     public private(set) var payload: ArraySlice<UInt8>?
     /// Why the payload could not be used.
     public private(set) var error: String?
+    /// What the mirror's script learnt from the agent's heartbeats so far; nil in a record written
+    /// by something else.
+    public var history: HeartbeatHistory?
 
     /// A record from its parts; a payload that is not a JSON object becomes an `error`.
-    public init(receivedAt: Int64, payload: [UInt8]? = nil, error: String? = nil) {
+    public init(receivedAt: Int64, payload: [UInt8]? = nil, error: String? = nil, history: HeartbeatHistory? = nil) {
         self.receivedAt = receivedAt
         self.error = error
+        self.history = history
         guard error == nil, let payload else { return }
         if let problem = HeartbeatPayload.problem(with: payload) {
             self.error = problem.description
@@ -27,6 +31,7 @@ public struct HeartbeatRecord: Sendable, Equatable {
         receivedAt = layout.receivedAt
         payload = layout.payload.map { value[$0] }
         error = layout.error
+        history = layout.history
     }
 
     /// A stored record's parts, found in place: the checker reads one per agent in hiredis' buffer.
@@ -37,6 +42,7 @@ public struct HeartbeatRecord: Sendable, Equatable {
         public var payload: Range<Int>?
         /// Why the payload could not be used.
         public var error: String?
+        public var history: HeartbeatHistory?
     }
 
     /// The parts of a stored value; nil when it is not a record (see `init(stored:)`).
@@ -46,6 +52,7 @@ public struct HeartbeatRecord: Sendable, Equatable {
         var receivedAt: Int64?
         var payload: Range<Int>?
         var error: String?
+        var history: HeartbeatHistory?
         for member in members {
             let bytes = UnsafeBufferPointer(rebasing: value[member.value])
             switch member.key {
@@ -53,6 +60,10 @@ public struct HeartbeatRecord: Sendable, Equatable {
             case Field.payload: payload = member.value
             case Field.error:
                 if case .string(let text) = try? JSONParser.parse(bytes) { error = text }
+            case Field.beats:
+                if bytes.count >= 2 {
+                    history = HeartbeatHistory(UnsafeBufferPointer(rebasing: bytes.dropFirst().dropLast()))
+                }
             default: continue
             }
         }
@@ -63,13 +74,15 @@ public struct HeartbeatRecord: Sendable, Equatable {
             payload = nil
             error = HeartbeatPayload.Problem.notAnObject.description
         }
-        return Layout(receivedAt: receivedAt, payload: payload, error: error)
+        return Layout(receivedAt: receivedAt, payload: payload, error: error, history: history)
     }
 
     private static let head = Array(#"{"\#(Field.receivedAt)":"#.utf8)
     private static let middle = Array(#","\#(Field.payload)":"#.utf8)
+    private static let beatsHead = Array(#","\#(Field.beats)":""#.utf8)
 
-    /// The mirror's own layout, `{"received_at_ms":<digits>,"payload":{…}}`, read without a general
+    /// The mirror's own layout, `{"received_at_ms":<digits>,"beats":"…","payload":{…}}` (`beats`
+    /// absent in older versions), read without a general
     /// parse (the checker reads one per agent); only the payload is validated.
     private static func mirroredLayout(of value: UnsafeBufferPointer<UInt8>) -> Layout? {
         let (head, middle) = (Self.head, Self.middle)
@@ -83,10 +96,21 @@ public struct HeartbeatRecord: Sendable, Equatable {
             time = time * 10 + Int64(value[index] - UInt8(ascii: "0"))
             index += 1
         }
-        guard index > head.count, value.hasPrefix(middle, at: index) else { return nil }
+        guard index > head.count else { return nil }
+        var history: HeartbeatHistory?
+        if value.hasPrefix(beatsHead, at: index) {
+            let start = index + beatsHead.count
+            var end = start
+            while end < value.count, value[end] != UInt8(ascii: "\"") { end += 1 }
+            guard end < value.count, let parsed = HeartbeatHistory(UnsafeBufferPointer(rebasing: value[start..<end]))
+            else { return nil }
+            history = parsed
+            index = end + 1
+        }
+        guard value.hasPrefix(middle, at: index) else { return nil }
         let payload = (index + middle.count)..<(value.count - 1)
         guard (try? JSONParser.isObject(UnsafeBufferPointer(rebasing: value[payload]))) == true else { return nil }
-        return Layout(receivedAt: time, payload: payload)
+        return Layout(receivedAt: time, payload: payload, history: history)
     }
 
     /// What a check stores in the key of an agent with no heartbeat on record, `{"missing_since_ms":<ms>}`
@@ -120,6 +144,7 @@ public struct HeartbeatRecord: Sendable, Equatable {
         public static let receivedAt = "received_at_ms"
         public static let payload = "payload"
         public static let error = "error"
+        public static let beats = "beats"
     }
 
     /// What the mirror stores after the time: `"payload":{…}` when the payload is usable,

@@ -27,17 +27,22 @@ public struct ListeningGaps: Sendable, Equatable {
     }
 
     /// Offline agents whose silence, less the time nobody listened, is within their threshold
-    /// become unknown: it cannot be told yet whether they are alive. Only the agents at `indices`,
-    /// or every agent.
+    /// become unknown: it cannot be told yet whether they are alive. Late agents whose silence so
+    /// counted is within their limit are on time. Only the agents at `indices`, or every agent.
     public func discounting(_ states: inout AgentStates, at indices: ArraySlice<Int>? = nil) {
         guard open != nil || !closed.isEmpty else { return }
         let now = states.now
-        for index in indices ?? Array(states.indices)[...] where states.evaluations[index].status == .offline {
+        for index in indices ?? Array(states.indices)[...] {
             let evaluation = states.evaluations[index]
-            guard let since = evaluation.lastHeartbeat ?? evaluation.missingSince else { continue }
+            guard evaluation.status == .offline || evaluation.condition == .late,
+                let since = evaluation.lastHeartbeat ?? evaluation.missingSince
+            else { continue }
             let heard = now - since - unheard(from: since, to: now)
-            if heard <= states.agents[index].offlineThresholdMilliseconds {
+            if evaluation.condition == .late {
+                if heard <= Int64(evaluation.lateAfter) { states.evaluations[index].condition = .online }
+            } else if heard <= states.agents[index].offlineThresholdMilliseconds {
                 states.evaluations[index].status = .unknown
+                states.evaluations[index].condition = .unknown
             }
         }
     }

@@ -7,6 +7,13 @@ public enum StatusMap {
         public var onlineAgents: Int
         public var offlineAgents: Int
         public var unknownAgents: Int
+        /// Online agents that are late, failing or flapping; agents silenced; agents whose trouble a
+        /// dependency causes. Optional: maps of older versions lack them.
+        public var lateAgents: Int?
+        public var failingAgents: Int?
+        public var flappingAgents: Int?
+        public var silencedAgents: Int?
+        public var suppressedAgents: Int?
 
         public init(totalAgents: Int, onlineAgents: Int, offlineAgents: Int, unknownAgents: Int) {
             self.totalAgents = totalAgents
@@ -15,15 +22,35 @@ public enum StatusMap {
             self.unknownAgents = unknownAgents
         }
 
-        public init(states: AgentStates) {
+        /// The four counts of the original format alone.
+        public var original: Summary {
+            Summary(
+                totalAgents: totalAgents,
+                onlineAgents: onlineAgents,
+                offlineAgents: offlineAgents,
+                unknownAgents: unknownAgents
+            )
+        }
+
+        public init(states: AgentStates, assessment: Assessment = Assessment()) {
             self.init(totalAgents: states.count, onlineAgents: 0, offlineAgents: 0, unknownAgents: 0)
+            var (late, failing, flapping) = (0, 0, 0)
             for evaluation in states.evaluations {
                 switch evaluation.status {
                 case .online: onlineAgents += 1
                 case .offline: offlineAgents += 1
                 case .unknown: unknownAgents += 1
                 }
+                switch evaluation.condition {
+                case .late: late += 1
+                case .failing: failing += 1
+                case .flapping: flapping += 1
+                case .online, .offline, .unknown: break
+                }
             }
+            (lateAgents, failingAgents, flappingAgents) = (late, failing, flapping)
+            silencedAgents = assessment.silenced.count
+            suppressedAgents = assessment.suppressedBy.count
         }
 
         enum CodingKeys: String, CodingKey {
@@ -31,6 +58,11 @@ public enum StatusMap {
             case onlineAgents = "online_agents"
             case offlineAgents = "offline_agents"
             case unknownAgents = "unknown_agents"
+            case lateAgents = "late_agents"
+            case failingAgents = "failing_agents"
+            case flappingAgents = "flapping_agents"
+            case silencedAgents = "silenced_agents"
+            case suppressedAgents = "suppressed_agents"
         }
     }
 

@@ -13,17 +13,30 @@ public struct StatusMapRenderer: Sendable {
     /// Why heartbeats may be missing from what was read (the mirror cannot store them): the map
     /// says so in a top-level `degraded` member, and no notification is derived from it.
     public var degraded: String?
+    /// Silences, suppression and groups (see `Assessment`).
+    public var assessment: Assessment
 
     public static let prettyLimit = 1000
 
-    public init(states: AgentStates, alertRecords: [String: AlertRecord] = [:], order: [Int]? = nil) {
+    public init(
+        states: AgentStates,
+        alertRecords: [String: AlertRecord] = [:],
+        assessment: Assessment = Assessment(),
+        order: [Int]? = nil
+    ) {
         self.states = states
         self.alertRecords = alertRecords
+        self.assessment = assessment
         self.order = order ?? Self.keyOrder(of: states.agents)
     }
 
-    public init(states: [AgentState], now: Int64, alertRecords: [String: AlertRecord] = [:]) {
-        self.init(states: AgentStates(states, now: now), alertRecords: alertRecords)
+    public init(
+        states: [AgentState],
+        now: Int64,
+        alertRecords: [String: AlertRecord] = [:],
+        assessment: Assessment = Assessment()
+    ) {
+        self.init(states: AgentStates(states, now: now), alertRecords: alertRecords, assessment: assessment)
     }
 
     /// The map lists agents by id. It depends only on the configuration, so the checker sorts
@@ -32,13 +45,19 @@ public struct StatusMapRenderer: Sendable {
         agents.indices.sorted { agents[$0].id < agents[$1].id }
     }
 
-    public var summary: StatusMap.Summary { StatusMap.Summary(states: states) }
+    public var summary: StatusMap.Summary { StatusMap.Summary(states: states, assessment: assessment) }
 
     /// Renders the map, handing `write` a chunk whenever about `chunkSize` bytes are ready.
     public func render(chunkSize: Int = 1 << 16, to write: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         var stream = StatusMapStream(agentCount: states.count, chunkSize: chunkSize)
-        try stream.entries(of: states, at: order[...], to: write)
-        try stream.end(states: states, alertRecords: alertRecords, degraded: degraded, to: write)
+        try stream.entries(of: states, at: order[...], assessment: assessment, to: write)
+        try stream.end(
+            states: states,
+            alertRecords: alertRecords,
+            assessment: assessment,
+            degraded: degraded,
+            to: write
+        )
     }
 
     /// The whole map in memory (tests, and `check --once`).
@@ -72,25 +91,39 @@ public struct StatusMapStream: ~Copyable {
 
     /// The entries of the agents at `indices` in `states`; over all calls, every agent once, in the
     /// order of their ids (`StatusMapRenderer.keyOrder`).
+    /// `assessment` tells who is silenced and suppressed.
     public mutating func entries(
         of states: AgentStates,
         at indices: ArraySlice<Int>,
+        assessment: Assessment,
         to write: (UnsafeRawBufferPointer) throws -> Void
     ) rethrows {
+        let annotated = !assessment.silenced.isEmpty || !assessment.suppressedBy.isEmpty
         try states.withPayloads { payload in
             for index in indices {
                 if entryCount > 0 { output.append(",") }
                 entryCount += 1
-                Self.entry(index, of: states, payload: payload(index), into: &output, members: &members)
+                let notes =
+                    annotated
+                    ? Notes(silenced: assessment.silenced[index], suppressedBy: assessment.suppressedBy[index])
+                    : Notes()
+                Self.entry(index, of: states, payload: payload(index), notes: notes, into: &output, members: &members)
                 try flushIfFull(write)
             }
         }
     }
 
-    /// The rest of the map: an alert per offline agent, `degraded`, the summary and the time.
+    /// What the assessment says about one agent.
+    struct Notes {
+        var silenced: Assessment.Silencing?
+        var suppressedBy: Int?
+    }
+
+    /// The rest of the map: an alert per offline agent, `degraded`, the groups, the summary and the time.
     public consuming func end(
         states: AgentStates,
         alertRecords: [String: AlertRecord],
+        assessment: Assessment,
         degraded: String?,
         to write: (UnsafeRawBufferPointer) throws -> Void
     ) rethrows {
@@ -109,12 +142,23 @@ public struct StatusMapStream: ~Copyable {
         if alerts > 0 { output.newline(indent: 1) }
         output.append("],")
         if let degraded { output.stringMember("degraded", degraded, indent: 1) }
-        let summary = StatusMap.Summary(states: states)
+        output.key("groups", indent: 1)
+        output.append("{")
+        for (position, group) in assessment.groups.enumerated() {
+            if position > 0 { output.append(",") }
+            Self.group(group, into: &output)
+        }
+        if !assessment.groups.isEmpty { output.newline(indent: 1) }
+        output.append("},")
+        let summary = StatusMap.Summary(states: states, assessment: assessment)
         output.key("summary", indent: 1)
         output.append("{")
         let counts: [(StaticString, Int)] = [
-            ("offline_agents", summary.offlineAgents), ("online_agents", summary.onlineAgents),
-            ("total_agents", summary.totalAgents), ("unknown_agents", summary.unknownAgents),
+            ("failing_agents", summary.failingAgents ?? 0), ("flapping_agents", summary.flappingAgents ?? 0),
+            ("late_agents", summary.lateAgents ?? 0), ("offline_agents", summary.offlineAgents),
+            ("online_agents", summary.onlineAgents), ("silenced_agents", summary.silencedAgents ?? 0),
+            ("suppressed_agents", summary.suppressedAgents ?? 0), ("total_agents", summary.totalAgents),
+            ("unknown_agents", summary.unknownAgents),
         ]
         for (position, (key, count)) in counts.enumerated() {
             if position > 0 { output.append(",") }
@@ -143,6 +187,7 @@ public struct StatusMapStream: ~Copyable {
         _ index: Int,
         of states: AgentStates,
         payload: UnsafeBufferPointer<UInt8>?,
+        notes: Notes,
         into output: inout JSONOutput,
         members: inout [JSONScanner.Member]
     ) {
@@ -153,6 +198,25 @@ public struct StatusMapStream: ~Copyable {
         output.colon()
         output.append("{")
         output.channelMember(agent)
+        output.key("condition", indent: 3)
+        switch evaluation.condition {  // written as they are: no String per agent
+        case .online: output.append("\"online\",")
+        case .late: output.append("\"late\",")
+        case .failing: output.append("\"failing\",")
+        case .flapping: output.append("\"flapping\",")
+        case .offline: output.append("\"offline\",")
+        case .unknown: output.append("\"unknown\",")
+        }
+        if evaluation.expectedInterval > 0 {
+            output.key("expected_interval_seconds", indent: 3)
+            output.seconds(milliseconds: Int64(evaluation.expectedInterval))
+            output.append(",")
+        }
+        if evaluation.failingHeartbeats > 0 {
+            output.key("failing_heartbeats", indent: 3)
+            output.integer(Int64(evaluation.failingHeartbeats))
+            output.append(",")
+        }
         output.stringMember("id", agent.id, indent: 3)
         output.key("last_heartbeat", indent: 3)
         output.time(milliseconds: evaluation.lastHeartbeat)
@@ -164,7 +228,7 @@ public struct StatusMapStream: ~Copyable {
             if let error = states.payloadError(at: index) {
                 output.stringMember("payload_error", error, indent: 3)
             }
-            Self.entryTail(evaluation, into: &output)
+            Self.entryTail(evaluation, notes: notes, agents: states.agents, into: &output)
             return
         }
         let (status, timestamp) = PayloadFields.split(payload, metadata: &members)
@@ -194,19 +258,67 @@ public struct StatusMapStream: ~Copyable {
             value(status)
             output.append(",")
         }
-        Self.entryTail(evaluation, into: &output)
+        Self.entryTail(evaluation, notes: notes, agents: states.agents, into: &output)
     }
 
-    private static func entryTail(_ evaluation: AgentState.Evaluation, into output: inout JSONOutput) {
+    private static func entryTail(
+        _ evaluation: AgentState.Evaluation,
+        notes: Notes,
+        agents: [MonitorConfiguration.Agent],
+        into output: inout JSONOutput
+    ) {
+        if evaluation.restarts >= 0 {
+            output.key("restarts", indent: 3)
+            output.integer(Int64(evaluation.restarts))
+            output.append(",")
+        }
         output.key("seconds_since_heartbeat", indent: 3)
         output.integer(evaluation.secondsSinceHeartbeat)
         output.append(",")
+        if let silenced = notes.silenced {
+            output.stringMember("silence_reason", silenced.reason, indent: 3)
+            output.key("silenced_until", indent: 3)
+            output.time(milliseconds: silenced.until)
+            output.append(",")
+        }
         output.key("status", indent: 3)
         switch evaluation.status {  // written as they are: no String per agent
         case .online: output.append("\"online\"")
         case .offline: output.append("\"offline\"")
         case .unknown: output.append("\"unknown\"")
         }
+        if let root = notes.suppressedBy {
+            output.append(",")
+            output.key("suppressed_by", indent: 3)
+            output.string(agents[root].id)
+        }
+        output.newline(indent: 2)
+        output.append("}")
+    }
+
+    /// `"<id>" : {"min_online": …, "name": …, "online": …, "status": …, "total": …}`, and the
+    /// silence when there is one.
+    private static func group(_ state: Assessment.GroupState, into output: inout JSONOutput) {
+        output.newline(indent: 2)
+        output.string(state.group.id)
+        output.colon()
+        output.append("{")
+        output.key("min_online", indent: 3)
+        output.integer(Int64(state.group.minOnline))
+        output.append(",")
+        output.stringMember("name", state.group.name, indent: 3)
+        output.key("online", indent: 3)
+        output.integer(Int64(state.online))
+        output.append(",")
+        if let silenced = state.silenced {
+            output.stringMember("silence_reason", silenced.reason, indent: 3)
+            output.key("silenced_until", indent: 3)
+            output.time(milliseconds: silenced.until)
+            output.append(",")
+        }
+        output.stringMember("status", state.status.rawValue, indent: 3)
+        output.key("total", indent: 3)
+        output.integer(Int64(state.total))
         output.newline(indent: 2)
         output.append("}")
     }

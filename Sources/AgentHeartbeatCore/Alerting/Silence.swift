@@ -1,0 +1,69 @@
+/// A silence: while it lasts, nothing is sent about the agents it covers (their true state is still
+/// shown). Made with `agent-heartbeat silence add`, kept in Redis (hash `{key_prefix}:silences`,
+/// field = id) and shared by every replica; maintenance windows from agents.yaml become silences too.
+public struct Silence: Sendable, Hashable {
+    public var id: String
+    /// An agent id, a group id, or a glob (`*` is every agent).
+    public var target: String
+    /// When it ends, ms since 1970 on the Redis clock.
+    public var until: Int64
+    public var reason: String
+    public var createdAt: Int64
+
+    public init(id: String, target: String, until: Int64, reason: String, createdAt: Int64) {
+        self.id = id
+        self.target = target
+        self.until = until
+        self.reason = reason
+        self.createdAt = createdAt
+    }
+
+    /// Whether it covers the agent `id`, a member of `groups` (or the group itself: `groupID`).
+    public func covers(_ id: String, groups: [AgentGroup]) -> Bool {
+        globMatches(target, id) || groups.contains { $0.id == target && $0.members.contains(id) }
+    }
+
+    /// `{"created_ms":…,"id":"…","reason":"…","target":"…","until_ms":…}` as stored in Redis.
+    public var encoded: [UInt8] {
+        var output = JSONOutput(capacity: 128, pretty: false)
+        output.append("{")
+        output.key("created_ms", indent: 0)
+        output.integer(createdAt)
+        output.append(",")
+        output.stringMember("id", id, indent: 0)
+        output.stringMember("reason", reason, indent: 0)
+        output.stringMember("target", target, indent: 0)
+        output.key("until_ms", indent: 0)
+        output.integer(until)
+        output.append("}")
+        return Array(output.bytes)
+    }
+
+    /// Reads a stored silence; nil when it is not one (written by something else).
+    public init?(stored bytes: [UInt8]) {
+        guard case .object(let fields) = bytes.withUnsafeBufferPointer({ try? JSONParser.parse($0) }),
+            case .string(let id) = fields["id"], case .string(let target) = fields["target"],
+            let until = fields["until_ms"]?.wholeNumber
+        else { return nil }
+        var reason = ""
+        if case .string(let text) = fields["reason"] { reason = text }
+        self.init(
+            id: id,
+            target: target,
+            until: until,
+            reason: reason,
+            createdAt: fields["created_ms"]?.wholeNumber ?? 0
+        )
+    }
+}
+
+extension JSONValue {
+    /// The value as a whole number, when it is one.
+    public var wholeNumber: Int64? {
+        switch self {
+        case .integer(let value): value
+        case .number(let value): Int64(exactly: value)
+        default: nil
+        }
+    }
+}
