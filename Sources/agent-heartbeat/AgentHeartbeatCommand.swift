@@ -15,7 +15,7 @@ struct AgentHeartbeatCommand: AsyncParsableCommand {
             """,
         subcommands: [
             RunCommand.self, CheckCommand.self, BeatCommand.self, ValidateCommand.self, SchemaCommand.self,
-            TestAlertCommand.self,
+            TestAlertCommand.self, SilenceCommand.self,
             ProbeCommand.self,
         ]
     )

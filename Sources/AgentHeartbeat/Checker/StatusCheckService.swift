@@ -107,7 +107,9 @@ public struct StatusCheckService: Service, CustomStringConvertible {
         var degraded: String?
         /// Per-agent gauges, made once (a factory lookup each would cost seconds at 100,000 agents);
         /// removed agents' gauges are destroyed.
-        var gauges: [String: (up: Gauge, seconds: Gauge)] = [:]
+        var gauges: [String: AgentGauges] = [:]
+        /// Per-group gauges, likewise.
+        var groupGauges: [String: (online: Gauge, minimum: Gauge, below: Gauge)] = [:]
         /// Made once per configuration.
         var checker: HeartbeatChecker?
     }
@@ -147,6 +149,7 @@ public struct StatusCheckService: Service, CustomStringConvertible {
                 Gauge(label: SidecarMetrics.Name.expectedChannels).record(max(0, mirror.expectedChannels))
             }
             export(result.states, summary: summary, &cycle)
+            export(result.assessment, &cycle)
             if cycle.failing { logger.notice("checks recovered") }
             cycle.failing = false
             if degraded != cycle.degraded {
@@ -182,31 +185,92 @@ public struct StatusCheckService: Service, CustomStringConvertible {
         }
     }
 
-    /// Agents per status, and per agent (up to `SidecarMetrics.perAgentLimit` agents): up (1 online,
-    /// 0 otherwise) and seconds since the last heartbeat.
+    /// One agent's series: up, seconds since its heartbeat, its condition (one series, labelled
+    /// with the current one: a change destroys the old one) and its learned interval.
+    struct AgentGauges {
+        var up: Gauge
+        var seconds: Gauge
+        var condition: (AgentCondition, Gauge)?
+        var interval: Gauge
+
+        init(id: String) {
+            up = Gauge(label: SidecarMetrics.Name.agentUp, dimensions: [("agent", id)])
+            seconds = Gauge(label: SidecarMetrics.Name.secondsSinceHeartbeat, dimensions: [("agent", id)])
+            interval = Gauge(label: SidecarMetrics.Name.agentExpectedInterval, dimensions: [("agent", id)])
+        }
+
+        mutating func record(_ evaluation: AgentState.Evaluation, id: String) {
+            up.record(evaluation.status == .online ? 1 : 0)
+            if let value = evaluation.secondsSinceHeartbeat { seconds.record(value) }
+            interval.record(Double(evaluation.expectedInterval) / 1000)
+            if condition?.0 != evaluation.condition {
+                condition?.1.destroy()
+                let gauge = Gauge(
+                    label: SidecarMetrics.Name.agentCondition,
+                    dimensions: [("agent", id), ("condition", evaluation.condition.rawValue)]
+                )
+                condition = (evaluation.condition, gauge)
+            }
+            condition?.1.record(1)
+        }
+
+        func destroy() {
+            up.destroy()
+            seconds.destroy()
+            interval.destroy()
+            condition?.1.destroy()
+        }
+    }
+
+    /// Agents per status and per condition, and per agent (up to `SidecarMetrics.perAgentLimit`
+    /// agents): up (1 online, 0 otherwise), seconds since the last heartbeat, condition, interval.
     func export(_ states: AgentStates, summary: StatusMap.Summary, _ cycle: inout Cycle) {
         for (status, count) in [
             ("online", summary.onlineAgents), ("offline", summary.offlineAgents), ("unknown", summary.unknownAgents),
         ] {
             Gauge(label: SidecarMetrics.Name.agents, dimensions: [("status", status)]).record(count)
         }
-        var current: [String: (up: Gauge, seconds: Gauge)] = [:]
+        var conditions: [AgentCondition: Int] = [:]
+        for evaluation in states.evaluations { conditions[evaluation.condition, default: 0] += 1 }
+        for condition in AgentCondition.allCases {
+            Gauge(label: SidecarMetrics.Name.agentsByCondition, dimensions: [("condition", condition.rawValue)])
+                .record(conditions[condition] ?? 0)
+        }
+        var current: [String: AgentGauges] = [:]
         for index in SidecarMetrics.perAgent(states.count) ? states.indices : 0..<0 {
-            let (id, state) = (states.agents[index].id, states.evaluations[index])
-            let gauges =
-                cycle.gauges[id] ?? (
-                    Gauge(label: SidecarMetrics.Name.agentUp, dimensions: [("agent", id)]),
-                    Gauge(label: SidecarMetrics.Name.secondsSinceHeartbeat, dimensions: [("agent", id)])
-                )
+            let id = states.agents[index].id
+            var gauges = cycle.gauges[id] ?? AgentGauges(id: id)
+            gauges.record(states.evaluations[index], id: id)
             current[id] = gauges
-            gauges.up.record(state.status == .online ? 1 : 0)
-            if let seconds = state.secondsSinceHeartbeat { gauges.seconds.record(seconds) }
         }
-        for (id, gauges) in cycle.gauges where current[id] == nil {
-            gauges.up.destroy()
-            gauges.seconds.destroy()
-        }
+        for (id, gauges) in cycle.gauges where current[id] == nil { gauges.destroy() }
         cycle.gauges = current
+    }
+
+    /// Silenced and suppressed agents, and each group's members online, quorum and state.
+    func export(_ assessment: Assessment, _ cycle: inout Cycle) {
+        Gauge(label: SidecarMetrics.Name.agentsSilenced).record(assessment.silenced.count)
+        Gauge(label: SidecarMetrics.Name.agentsSuppressed).record(assessment.suppressedBy.count)
+        var current: [String: (online: Gauge, minimum: Gauge, below: Gauge)] = [:]
+        for state in assessment.groups {
+            let id = state.group.id
+            let gauges =
+                cycle.groupGauges[id] ?? (
+                    Gauge(label: SidecarMetrics.Name.groupOnline, dimensions: [("group", id)]),
+                    Gauge(label: SidecarMetrics.Name.groupMinOnline, dimensions: [("group", id)]),
+                    Gauge(label: SidecarMetrics.Name.groupBelowQuorum, dimensions: [("group", id)])
+                )
+            gauges.online.record(state.online)
+            gauges.minimum.record(state.group.minOnline)
+            gauges.below.record(state.status == .belowQuorum ? 1 : 0)
+            current[id] = gauges
+        }
+        for (id, gauges) in cycle.groupGauges where current[id] == nil {
+            gauges.online.destroy()
+            gauges.minimum.destroy()
+            gauges.below.destroy()
+        }
+        cycle.groupGauges = current
     }
 }
 

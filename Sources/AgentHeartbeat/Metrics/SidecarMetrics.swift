@@ -6,6 +6,14 @@ public enum SidecarMetrics {
     /// Every metric's name, here and nowhere else (README, "HTTP: probes, metrics, dashboard").
     public enum Name {
         public static let agents = "agent_heartbeat_agents"
+        public static let agentsByCondition = "agent_heartbeat_agents_by_condition"
+        public static let agentsSilenced = "agent_heartbeat_agents_silenced"
+        public static let agentsSuppressed = "agent_heartbeat_agents_suppressed"
+        public static let agentCondition = "agent_heartbeat_agent_condition"
+        public static let agentExpectedInterval = "agent_heartbeat_agent_expected_interval_seconds"
+        public static let groupOnline = "agent_heartbeat_group_online"
+        public static let groupMinOnline = "agent_heartbeat_group_min_online"
+        public static let groupBelowQuorum = "agent_heartbeat_group_below_quorum"
         public static let agentUp = "agent_heartbeat_agent_up"
         public static let secondsSinceHeartbeat = "agent_heartbeat_seconds_since_heartbeat"
         public static let heartbeatsReceived = "agent_heartbeat_heartbeats_received_total"

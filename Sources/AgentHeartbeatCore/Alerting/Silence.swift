@@ -67,3 +67,38 @@ extension JSONValue {
         }
     }
 }
+
+extension MonitorConfiguration {
+    /// Whether a silence's target names something: an agent id, a group id, or a glob that
+    /// matches at least one agent (`*` matches all).
+    public func knows(target: String) -> Bool {
+        groups.contains { $0.id == target } || agents.contains { globMatches(target, $0.id) }
+    }
+}
+
+/// `90s`, `30m`, `2h`, `1d`, `1h30m`: a positive duration as people write it; nil otherwise.
+public func parseDuration(_ text: String) -> Duration? {
+    var total: Int64 = 0
+    var number: Int64?
+    for character in text {
+        if let digit = character.wholeNumberValue, character.isASCII {
+            let (value, overflow) = (number ?? 0).multipliedReportingOverflow(by: 10)
+            guard !overflow, value <= Int64.max / 86_400 / 1000 else { return nil }
+            number = value + Int64(digit)
+            continue
+        }
+        let unit: Int64
+        switch character {
+        case "s": unit = 1
+        case "m": unit = 60
+        case "h": unit = 3600
+        case "d": unit = 86_400
+        default: return nil
+        }
+        guard let amount = number else { return nil }
+        total += amount * unit
+        number = nil
+    }
+    guard number == nil, total > 0 else { return nil }
+    return .seconds(total)
+}
