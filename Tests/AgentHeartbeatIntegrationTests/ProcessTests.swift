@@ -1,5 +1,6 @@
 import AgentHeartbeat
 import AgentHeartbeatCore
+import AgentHeartbeatRedis
 import Foundation
 import Testing
 
@@ -16,17 +17,32 @@ struct ProcessTests {
         // minute already, is offline 2 s after it subscribed; never stays unknown for 10 minutes.
         configuration.agents[1].offlineThreshold = .seconds(2)
         configuration.agents[2].offlineThreshold = .seconds(600)
+        // Every member the map may hold, for the validator: a failing agent, one whose trouble it
+        // causes, a silenced one, a group below its quorum.
+        configuration.dependencies = ["lisa": ["mary"]]
+        configuration.groups = [AgentGroup(id: "team", name: "Team", members: ["mary", "lisa"], minOnline: 2)]
         try await withTestRedis(removingKeysOf: configuration) { redis in
+            let silence = Silence(id: "s1", target: "never", until: .max / 2, reason: "not yet deployed", createdAt: 0)
+            _ = try await redis.send(
+                RedisCommand("HSET", [Array(configuration.silencesKey.utf8), Array("s1".utf8), silence.encoded])
+            )
             let sidecar = try SidecarProcess.running(configuration, redisURL: "\(TestRedis.url)")
             try await redis.waitForSubscribers(configuration.agents[0].channel)
             try await redis.publish(
                 configuration.agents[0].channel,
-                #"{"status":"ok","signals_sent":42,"note":"<b>&"}"#
+                #"{"status":"error","signals_sent":42,"note":"<b>&"}"#
             )
             try await storeHeartbeat(redis, configuration, "lisa", age: .seconds(60), payload: "[1]")
             try await eventually("map with mary online and lisa offline") {
                 sidecar.status(of: "mary") == "online" && sidecar.status(of: "lisa") == "offline"
             }
+            let agents = try #require(sidecar.map()?["agents"] as? [String: [String: Any]])
+            #expect(agents["mary"]?["condition"] as? String == "failing")
+            #expect(agents["mary"]?["failing_heartbeats"] as? Int == 1)
+            #expect(agents["lisa"]?["suppressed_by"] as? String == "mary")
+            #expect(agents["never"]?["silence_reason"] as? String == "not yet deployed")
+            let team = (sidecar.map()?["groups"] as? [String: [String: Any]])?["team"]
+            #expect(team?["status"] as? String == "below_quorum" && team?["online"] as? Int == 0)
 
             let schema = sidecar.folder.appendingPathComponent("schema.json")
             try StatusMap.schema.write(to: schema, atomically: true, encoding: .utf8)

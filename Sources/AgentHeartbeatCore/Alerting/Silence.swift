@@ -39,7 +39,12 @@ public struct Silence: Sendable, Hashable {
         return Array(output.bytes)
     }
 
-    /// Reads a stored silence; nil when it is not one (written by something else).
+    /// The latest end a stored silence may have: the last instant an ISO 8601 year of four digits
+    /// can name (a later one, written by something else, would make the map invalid).
+    public static let latestEnd: Int64 = 253_402_300_799_999
+
+    /// Reads a stored silence; nil when it is not one (written by something else). An end past
+    /// `latestEnd` is read as `latestEnd`.
     public init?(stored bytes: [UInt8]) {
         guard case .object(let fields) = bytes.withUnsafeBufferPointer({ try? JSONParser.parse($0) }),
             case .string(let id) = fields["id"], case .string(let target) = fields["target"],
@@ -50,7 +55,7 @@ public struct Silence: Sendable, Hashable {
         self.init(
             id: id,
             target: target,
-            until: until,
+            until: min(until, Self.latestEnd),
             reason: reason,
             createdAt: fields["created_ms"]?.wholeNumber ?? 0
         )
