@@ -220,7 +220,10 @@ class Sidecar:
         return values
 
     def received(self) -> int:
-        return int(sum(v for k, v in self.metrics().items() if k.startswith("agent_heartbeat_heartbeats_received_total")))
+        metrics = self.metrics()
+        if "agent_heartbeat_heartbeats_total" in metrics:  # every agent; per-agent series stop at 1,000
+            return int(metrics["agent_heartbeat_heartbeats_total"])
+        return int(sum(v for k, v in metrics.items() if k.startswith("agent_heartbeat_heartbeats_received_total")))
 
     def rss_mib(self, field: str = "VmRSS") -> float:
         """Resident size now (VmRSS) or at its peak so far (VmHWM)."""

@@ -100,12 +100,19 @@ public struct HeartbeatChecker: Sendable {
                 if listening == nil {
                     let now = states.now
                     listening = mirror?.listeningGaps { now + ($0 - readAt).wholeMilliseconds } ?? ListeningGaps()
-                    assessment = Assessment(plan: plan, silences: silences, now: now)
+                    assessment = Assessment(plan: plan, agents: states.agents, silences: silences, now: now)
                 }
                 listening!.discounting(&states, at: indices)
                 if !plan.hasDependencies { map.entries(of: states, at: indices, assessment: assessment!, to: write) }
             }
-            var assessed = assessment ?? Assessment(plan: plan, silences: snapshot.silences, now: snapshot.now)
+            var assessed =
+                assessment
+                ?? Assessment(
+                    plan: plan,
+                    agents: snapshot.states.agents,
+                    silences: snapshot.silences,
+                    now: snapshot.now
+                )
             assessed.assess(snapshot.states, plan: plan)
             if plan.hasDependencies {
                 map.entries(of: snapshot.states, at: reader.order[...], assessment: assessed, to: write)

@@ -17,6 +17,7 @@ public enum SidecarMetrics {
         public static let agentUp = "agent_heartbeat_agent_up"
         public static let secondsSinceHeartbeat = "agent_heartbeat_seconds_since_heartbeat"
         public static let heartbeatsReceived = "agent_heartbeat_heartbeats_received_total"
+        public static let heartbeats = "agent_heartbeat_heartbeats_total"
         public static let malformedPayloads = "agent_heartbeat_malformed_payloads_total"
         public static let notificationsSent = "agent_heartbeat_notifications_sent_total"
         public static let notificationsFailed = "agent_heartbeat_notifications_failed_total"
@@ -42,6 +43,7 @@ public enum SidecarMetrics {
         _ = Counter(label: Name.notificationsFailed)
         _ = Counter(label: Name.notificationsRejected)
         _ = Counter(label: Name.redisReconnects)
+        _ = Counter(label: Name.heartbeats)
         Gauge(label: Name.degraded).record(0)
     }
 }

@@ -1,4 +1,3 @@
-import AgentHeartbeatCore
 import Foundation
 
 /// Heartbeats received but not yet written, at most one per agent: a newer heartbeat replaces
@@ -13,8 +12,6 @@ final class PendingHeartbeats: @unchecked Sendable {  // All state is guarded by
         var fields: [UInt8]
         /// When the subscriber read it off the socket: the record's time, on the Redis clock.
         var arrived: ContinuousClock.Instant
-        /// What the script learns from it (failing status, hashes).
-        var facts = HeartbeatFacts()
     }
 
     private let condition = NSCondition()

@@ -54,7 +54,7 @@ public struct Assessment: Sendable, Equatable {
 
     /// Who is silenced at `now` (ms) by the silences kept in Redis (expired ones are ignored) and the
     /// configuration's maintenance windows: known before any agent is read. `assess` does the rest.
-    public init(plan: Plan, silences: [Silence], now: Int64) {
+    public init(plan: Plan, agents: [MonitorConfiguration.Agent], silences: [Silence], now: Int64) {
         var active = silences.filter { $0.until > now }
         for window in plan.maintenance {
             guard let until = window.activeUntil(at: now) else { continue }
@@ -64,7 +64,8 @@ public struct Assessment: Sendable, Equatable {
         }
         for silence in active {
             let silencing = Silencing(until: silence.until, reason: silence.reason)
-            for index in plan.indices(of: silence.target) where (silenced[index]?.until ?? .min) < silence.until {
+            for index in plan.indices(of: silence.target, in: agents)
+            where (silenced[index]?.until ?? .min) < silence.until {
                 silenced[index] = silencing
             }
         }
@@ -107,7 +108,7 @@ public struct Assessment: Sendable, Equatable {
 
     /// Assesses `states` at their `now` in one go (tests, and `check --once`).
     public init(_ states: AgentStates, plan: Plan, silences: [Silence]) {
-        self.init(plan: plan, silences: silences, now: states.now)
+        self.init(plan: plan, agents: states.agents, silences: silences, now: states.now)
         assess(states, plan: plan)
     }
 
@@ -142,29 +143,32 @@ public struct Assessment: Sendable, Equatable {
     /// Whether a dependency in this condition causes its dependents' trouble.
     static func isDown(_ condition: AgentCondition) -> Bool { condition == .offline || condition == .failing }
 
-    /// What depends only on the configuration, prepared once per configuration: ids to indices,
-    /// dependencies and group members as indices.
+    /// What depends only on the configuration, prepared once per configuration: dependencies and
+    /// group members as indices. Only the ids they name are indexed: a table of every id would
+    /// cost megabytes at 100,000 agents, and silences, being few, are matched by a scan.
     public struct Plan: Sendable, Equatable {
-        let indexOfID: [String: Int]
         /// Dependent → its dependencies.
         let dependencies: [Int: [Int]]
         let groups: [AgentGroup]
         let groupMembers: [[Int]]
         let maintenance: [MaintenanceWindow]
-        let agentCount: Int
         /// Whether a dependency alerts on its own (one with `alert: false` suppresses nobody).
         let alerts: [Int: Bool]
 
         public init(_ configuration: MonitorConfiguration) {
             let agents = configuration.agents
-            agentCount = agents.count
+            var named = Set(configuration.groups.flatMap(\.members))
+            for (id, ids) in configuration.dependencies {
+                named.insert(id)
+                named.formUnion(ids)
+            }
             var indexOfID: [String: Int] = [:]
-            indexOfID.reserveCapacity(agents.count)
-            for (index, agent) in agents.enumerated() { indexOfID[agent.id] = index }
-            self.indexOfID = indexOfID
+            if !named.isEmpty {
+                for (index, agent) in agents.enumerated() where named.contains(agent.id) { indexOfID[agent.id] = index }
+            }
             var dependencies: [Int: [Int]] = [:]
             var alerts: [Int: Bool] = [:]
-            for (id, ids) in configuration.dependencies.sorted(by: { $0.key < $1.key }) {
+            for (id, ids) in configuration.dependencies {
                 let needed = ids.compactMap { indexOfID[$0] }
                 for index in needed { alerts[index] = configuration.rules(of: agents[index]).alerts }
                 if let dependent = indexOfID[id] { dependencies[dependent] = needed }
@@ -179,12 +183,13 @@ public struct Assessment: Sendable, Equatable {
         public var hasDependencies: Bool { !dependencies.isEmpty }
 
         /// Agents a silence's target covers: an id, a group, or a glob.
-        func indices(of target: String) -> [Int] {
-            if target == "*" { return Array(0..<agentCount) }
-            if let index = indexOfID[target] { return [index] }
+        func indices(of target: String, in agents: [MonitorConfiguration.Agent]) -> [Int] {
+            if target == "*" { return Array(agents.indices) }
             if let number = groups.firstIndex(where: { $0.id == target }) { return groupMembers[number] }
-            guard target.contains("*") || target.contains("?") else { return [] }
-            return indexOfID.filter { globMatches(target, $0.key) }.map(\.value).sorted()
+            guard target.contains("*") || target.contains("?") else {
+                return agents.firstIndex { $0.id == target }.map { [$0] } ?? []
+            }
+            return agents.indices.filter { globMatches(target, agents[$0].id) }
         }
 
         /// The deepest dependency of `index` that is down and alerts, following down dependencies

@@ -42,6 +42,17 @@ public struct HeartbeatFacts: Sendable, Equatable {
         if let range = instance ?? startedAt { instanceHash = Self.hash(UnsafeBufferPointer(rebasing: payload[range])) }
     }
 
+    /// Reads what the mirror stores after the time (`HeartbeatRecord.storedFields`): a payload's
+    /// facts, or for an unusable payload only the hash of its problem.
+    public init(storedFields fields: [UInt8], isFailing: (String) -> Bool) {
+        let prefix = HeartbeatRecord.payloadPrefix
+        self = fields.withUnsafeBufferPointer { fields in
+            guard fields.hasPrefix(prefix) else { return HeartbeatFacts(payloadHash: Self.hash(fields)) }
+            let payload = UnsafeBufferPointer(rebasing: fields[prefix.count...])
+            return HeartbeatFacts(payload: payload, usable: true, isFailing: isFailing)
+        }
+    }
+
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes {

@@ -169,5 +169,5 @@ public struct HeartbeatRecord: Sendable, Equatable {
         payload.withUnsafeBufferPointer { storedFields(payload: $0, problem: problem) }
     }
 
-    private static let payloadPrefix = Array(#""\#(Field.payload)":"#.utf8)
+    static let payloadPrefix = Array(#""\#(Field.payload)":"#.utf8)
 }
