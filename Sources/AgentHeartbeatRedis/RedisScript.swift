@@ -28,23 +28,24 @@ extension RedisScript {
             local at = tonumber(ARGV[3]) or now
             if at > now then at = now end
             local hash, current = ARGV[5] or '', ARGV[6] or ''
-            local keep, horizon = tonumber(ARGV[7]) or 0, tonumber(ARGV[8]) or 0
             local n, mean, dev, failing, instance, restarts = 0, 0, 0, 0, '', ''
             local previous = redis.pcall('GET', KEYS[1])
             if type(previous) == 'string' then
-              local stored = tonumber(string.match(previous, '^{"\(HeartbeatRecord.Field.receivedAt)":(%d+)'))
+              local stored, pn, pm, pd, pf, ph, pi, pr = string.match(previous,
+                '^{"\(HeartbeatRecord.Field.receivedAt)":(%d+),"\(HeartbeatRecord.Field.beats)":"'
+                  .. '(%d+):(%d+):(%d+):(%d+):(%x*):(%x*):([%d,]*)"')
+              if not stored then stored = string.match(previous, '^{"\(HeartbeatRecord.Field.receivedAt)":(%d+)') end
+              stored = tonumber(stored)
               if stored then
                 if stored > at then return 0 end
-                local head = '^{"\(HeartbeatRecord.Field.receivedAt)":%d+,"\(HeartbeatRecord.Field.beats)":"'
-                local pn, pm, pd, pf, ph, pi, pr = string.match(previous,
-                  head .. '(%d+):(%d+):(%d+):(%d+):(%x*):(%x*):([%d,]*)"')
                 if pn then
                   if ph == hash and at - stored < 1000 then return 0 end
                   n, mean, dev, failing = tonumber(pn), tonumber(pm), tonumber(pd), tonumber(pf)
                   instance, restarts = pi, pr
                   local interval = at - stored
                   if n > 0 and interval > 3 * mean then interval = 3 * mean end
-                  local weight = math.max(0.1, 1 / (n + 1))
+                  local weight = 0.1
+                  if n < 9 then weight = 1 / (n + 1) end
                   local diff = interval - mean
                   mean = mean + weight * diff
                   dev = math.sqrt((1 - weight) * (dev * dev + weight * diff * diff))
@@ -52,21 +53,27 @@ extension RedisScript {
                 end
               end
             end
-            if ARGV[4] == '1' then failing = math.min(failing + 1, 1000000) else failing = 0 end
-            local kept = {}
-            for r in string.gmatch(restarts, '%d+') do
-              if at - tonumber(r) <= horizon then kept[#kept + 1] = r end
+            if ARGV[4] == '1' then
+              if failing < 1000000 then failing = failing + 1 end
+            else
+              failing = 0
             end
-            if current ~= '' then
-              if instance ~= '' and instance ~= current then kept[#kept + 1] = string.format('%d', at) end
-              instance = current
+            local restarted = current ~= '' and instance ~= '' and instance ~= current
+            if restarts ~= '' or restarted then
+              local keep, horizon = tonumber(ARGV[7]) or 0, tonumber(ARGV[8]) or 0
+              local kept = {}
+              for r in string.gmatch(restarts, '%d+') do
+                if at - tonumber(r) <= horizon then kept[#kept + 1] = r end
+              end
+              if restarted then kept[#kept + 1] = string.format('%d', at) end
+              while #kept > keep do table.remove(kept, 1) end
+              restarts = table.concat(kept, ',')
             end
-            while #kept > keep do table.remove(kept, 1) end
-            local beats = string.format('%d:%d:%d:%d:%s:%s:%s', n, math.floor(mean + 0.5), math.floor(dev + 0.5),
-              failing, hash, instance, table.concat(kept, ','))
-            local record = '{"\(HeartbeatRecord.Field.receivedAt)":' .. string.format('%d', at)
-              .. ',"\(HeartbeatRecord.Field.beats)":"' .. beats .. '",' .. ARGV[2] .. '}'
-            redis.call('SET', KEYS[1], record, 'EX', ARGV[1])
+            if current ~= '' then instance = current end
+            redis.call('SET', KEYS[1], string.format(
+              '{"\(HeartbeatRecord.Field.receivedAt)":%d,"\(HeartbeatRecord.Field.beats)":"%d:%d:%d:%d:%s:%s:%s",%s}',
+              at, n, math.floor(mean + 0.5), math.floor(dev + 0.5), failing, hash, instance, restarts, ARGV[2]),
+              'EX', ARGV[1])
             return 1
             """
     )
