@@ -48,21 +48,29 @@ struct MaintenanceWindowTests {
         #expect(skipped.activeUntil(at: at("2026-03-29T01:10:00Z")) != nil)
     }
 
-    @Test func silencesMatchIdsGroupsAndGlobs() {
-        let groups = [AgentGroup(id: "workers", name: "W", members: ["worker-1"], minOnline: 1)]
-        func silence(_ target: String) -> Silence {
-            Silence(id: "x", target: target, until: 10, reason: "", createdAt: 0)
-        }
-        #expect(silence("worker-1").covers("worker-1", groups: groups))
-        #expect(silence("workers").covers("worker-1", groups: groups))
-        #expect(!silence("workers").covers("mary", groups: groups))
-        #expect(silence("*").covers("mary", groups: groups))
-        #expect(
-            silence("w*-?").covers("worker-1", groups: groups) && !silence("w*-?").covers("worker-10", groups: groups)
+    @Test func silencesMatchIdsGroupsAndGlobs() throws {
+        let configuration = try MonitorConfiguration(
+            yaml: """
+                agents:
+                  - {id: mary, name: Mary}
+                  - {id: worker-1, name: W1}
+                  - {id: worker-10, name: W10}
+                groups:
+                  - {id: workers, name: Workers, members: [worker-1], min_online: 1}
+                """,
+            file: "agents.yaml"
         )
+        let plan = Assessment.Plan(configuration)
+        func covered(_ target: String) -> [Int] { plan.indices(of: target, in: configuration.agents) }
+        #expect(covered("worker-1") == [1] && covered("workers") == [1] && covered("*") == [0, 1, 2])
+        #expect(covered("w*-?") == [1] && covered("worker-*") == [1, 2] && covered("nobody").isEmpty)
         let stored = Silence(id: "ab12", target: "ma\"ry", until: 99, reason: "déploiement <b>", createdAt: 5)
         #expect(Silence(stored: stored.encoded) == stored)
         #expect(Silence(stored: Array("{}".utf8)) == nil)
+        #expect(
+            configuration.knows(target: "workers") && configuration.knows(target: "w*")
+                && !configuration.knows(target: "x")
+        )
     }
 
     @Test func durationsAsPeopleWriteThem() {

@@ -3,18 +3,9 @@ import Testing
 
 @Suite("agents.yaml: failing, late, restarts, dependencies, groups, maintenance")
 struct RulesConfigurationTests {
-    func load(_ yaml: String) throws(ConfigurationError) -> MonitorConfiguration {
-        try MonitorConfiguration(yaml: yaml, file: "agents.yaml")
-    }
+    func load(_ yaml: String) throws(ConfigurationError) -> MonitorConfiguration { try ConfigurationTests().load(yaml) }
 
-    func failure(_ yaml: String) -> ConfigurationError? {
-        do {
-            _ = try load(yaml)
-            return nil
-        } catch {
-            return error
-        }
-    }
+    func failure(_ yaml: String) -> ConfigurationError? { ConfigurationTests().failure(yaml) }
 
     @Test func defaultsNeedNoKey() throws {
         let config = try load("agents:\n  - id: mary\n    name: Mary\n")

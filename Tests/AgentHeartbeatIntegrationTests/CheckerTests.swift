@@ -94,6 +94,27 @@ struct CheckerTests {
         }
     }
 
+    /// Silences are read in the check's first round trip; when they cannot be, the check fails
+    /// rather than alert what people silenced, and the next check with readable silences applies them.
+    @Test func silencesApplyAndAnUnreadableHashFailsTheCheck() async throws {
+        let configuration = TestRedis.configuration(agents: ["mary", "lisa"], threshold: .seconds(60))
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            _ = try await redis.send("DEL", configuration.silencesKey)
+            let checker = HeartbeatChecker(client: redis, configuration: configuration)
+            _ = try await redis.send("SET", configuration.silencesKey, "not a hash")
+            await #expect(throws: RedisError.self) { try await checker.check() }
+            _ = try await redis.send("DEL", configuration.silencesKey)
+            let store = SilenceStore(client: redis, configuration: configuration)
+            let silence = try await store.add(target: "lisa", duration: .seconds(60), reason: "deploy")
+            let result = try await checker.check()
+            #expect(result.assessment.silenced == [1: Assessment.Silencing(until: silence.until, reason: "deploy")])
+            #expect(try await store.list().silences == [silence])
+            #expect(try await store.remove(id: silence.id))
+            #expect(try await checker.check().assessment.silenced.isEmpty)
+            _ = try await redis.send("DEL", configuration.silencesKey)
+        }
+    }
+
     /// Finding 3 (issue 9): an agent with no key is marked missing by the first check, and is
     /// offline one threshold later; the marker never replaces a heartbeat.
     @Test func anAgentWithoutAKeyIsMarkedAndTurnsOfflineAfterOneThreshold() async throws {

@@ -1,6 +1,5 @@
 import AgentHeartbeat
 import AgentHeartbeatCore
-import AgentHeartbeatRedis
 import Foundation
 import Testing
 
@@ -23,9 +22,7 @@ struct ProcessTests {
         configuration.groups = [AgentGroup(id: "team", name: "Team", members: ["mary", "lisa"], minOnline: 2)]
         try await withTestRedis(removingKeysOf: configuration) { redis in
             let silence = Silence(id: "s1", target: "never", until: .max / 2, reason: "not yet deployed", createdAt: 0)
-            _ = try await redis.send(
-                RedisCommand("HSET", [Array(configuration.silencesKey.utf8), Array("s1".utf8), silence.encoded])
-            )
+            try await redis.store(silence, for: configuration)
             let sidecar = try SidecarProcess.running(configuration, redisURL: "\(TestRedis.url)")
             try await redis.waitForSubscribers(configuration.agents[0].channel)
             try await redis.publish(

@@ -83,11 +83,20 @@ struct SidecarHTTPTests {
 
     @Test func dashboardRendersInAHeadlessBrowser() async throws {
         var configuration = TestRedis.configuration(
-            agents: ["online-agent", "offline-agent", "unknown-agent"],
+            agents: ["online-agent", "offline-agent", "unknown-agent", "failing-agent"],
             interval: .seconds(1)
         )
         configuration.agents[0].name = "Online <b>Agent</b>"
         configuration.agents[1].offlineThreshold = .seconds(2)  // offline 2 s after the sidecar listens
+        configuration.dependencies = ["offline-agent": ["failing-agent"]]
+        configuration.groups = [
+            AgentGroup(
+                id: "pool",
+                name: "Pool <i>",
+                members: ["online-agent", "offline-agent", "failing-agent"],
+                minOnline: 2
+            )
+        ]
         try await withTestRedis(removingKeysOf: configuration) { redis in
             try await storeHeartbeat(
                 redis,
@@ -97,17 +106,26 @@ struct SidecarHTTPTests {
                 payload: #"{"status":"busy","note":"<img src=x onerror=alert(1)>"}"#
             )
             try await storeHeartbeat(redis, configuration, "offline-agent", age: .seconds(900))
+            try await storeHeartbeat(redis, configuration, "failing-agent", age: .zero, payload: #"{"status":"error"}"#)
+            let silence = Silence(id: "d1", target: "unknown-agent", until: .max, reason: "deploy <x>", createdAt: 0)
+            try await redis.store(silence, for: configuration)
             let sidecar = try SidecarProcess.running(configuration, redisURL: "\(TestRedis.url)")
             try await eventually("first map") { await sidecar.get("/api/status")?.status == 200 }
             try await eventually("the silent agent is offline") { sidecar.status(of: "offline-agent") == "offline" }
 
             let page = "http://127.0.0.1:\(sidecar.httpPort)/"
             let dom = try await runChromium(["--dump-dom", page]).output
-            for (id, status) in [
+            for (id, condition) in [
                 ("online-agent", "online"), ("offline-agent", "offline"), ("unknown-agent", "unknown"),
+                ("failing-agent", "failing"),
             ] {
-                #expect(dom.contains(#"<tr class="\#(status)" data-agent="\#(id)">"#), "\(id) row missing: \(dom)")
+                #expect(dom.contains(#"<tr class="\#(condition)" data-agent="\#(id)">"#), "\(id) row missing: \(dom)")
             }
+            #expect(dom.contains(#"<tr class="below_quorum" data-group="pool">"#), "\(dom)")
+            #expect(dom.contains("Pool &lt;i&gt;") && dom.contains("1 of 3"))
+            #expect(dom.contains("caused by failing-agent"))
+            #expect(dom.contains("silenced until 9999-12-31T23:59:59.999Z: deploy &lt;x&gt;"))
+            #expect(dom.contains(#"<b id="failing">1</b>"#) && dom.contains(#"<b id="silenced">1</b>"#))
             // Agent-supplied text is text, never markup.
             #expect(dom.contains("&lt;img src=x onerror=alert(1)&gt;"))
             #expect(!dom.contains("<img"))

@@ -18,11 +18,6 @@ public struct Silence: Sendable, Hashable {
         self.createdAt = createdAt
     }
 
-    /// Whether it covers the agent `id`, a member of `groups` (or the group itself: `groupID`).
-    public func covers(_ id: String, groups: [AgentGroup]) -> Bool {
-        globMatches(target, id) || groups.contains { $0.id == target && $0.members.contains(id) }
-    }
-
     /// `{"created_ms":…,"id":"…","reason":"…","target":"…","until_ms":…}` as stored in Redis.
     public var encoded: [UInt8] {
         var output = JSONOutput(capacity: 128, pretty: false)

@@ -61,13 +61,6 @@ public struct MaintenanceWindow: Sendable, Hashable {
         }
         return end
     }
-
-    /// Whether the window covers the agent `id`, a member of `groups`.
-    public func covers(_ id: String, groups: [AgentGroup]) -> Bool {
-        targets.contains { target in
-            globMatches(target, id) || groups.contains { $0.id == target && $0.members.contains(id) }
-        }
-    }
 }
 
 extension MaintenanceWindow {

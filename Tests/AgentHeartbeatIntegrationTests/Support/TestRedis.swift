@@ -54,6 +54,13 @@ extension RedisClient {
         try await send(RedisCommand(arguments[0], arguments.dropFirst().map { Array($0.utf8) }))
     }
 
+    /// Stores a silence as `agent-heartbeat silence add` would, whatever its times.
+    func store(_ silence: Silence, for configuration: MonitorConfiguration) async throws {
+        _ = try await send(
+            RedisCommand("HSET", [Array(configuration.silencesKey.utf8), Array(silence.id.utf8), silence.encoded])
+        )
+    }
+
     func publish(_ channel: String, _ payload: String) async throws {
         _ = try await send(.publish(channel, Array(payload.utf8)))
     }
