@@ -23,6 +23,13 @@ enum FuzzTarget: String, CaseIterable {
             _ = HeartbeatRecord(stored: Array(#"{"received_at_ms":1,"#.utf8) + fields + [UInt8(ascii: "}")])
             _ = HeartbeatRecord(stored: bytes)
             _ = HeartbeatRecord.missingSince(stored: bytes)
+            // What the writer reads from it for the script, and the script's history member.
+            _ = HeartbeatFacts(storedFields: fields) { $0 == "error" }
+            _ = bytes.withUnsafeBufferPointer { HeartbeatHistory($0) }
+            _ = HeartbeatRecord(
+                stored: Array(#"{"received_at_ms":1,"beats":""#.utf8) + bytes + Array(#"","payload":{}}"#.utf8)
+            )
+            _ = Silence(stored: bytes)
         case .agentsYAML:
             _ = try? MonitorConfiguration(yaml: String(decoding: bytes, as: UTF8.self), file: "agents.yaml")
         case .redisURL:
