@@ -49,9 +49,18 @@ struct CheckCommand: AsyncParsableCommand {
         let map = result.statusMap
         try AtomicFile.write(to: outputPath) { write in try map.render(to: write) }
         let summary = map.summary
+        // The conditions and notes that apply, e.g. " (1 late, 2 failing, 1 silenced)".
+        let notes = [
+            ("late", summary.lateAgents), ("failing", summary.failingAgents), ("flapping", summary.flappingAgents),
+            ("silenced", summary.silencedAgents), ("suppressed", summary.suppressedAgents),
+        ].compactMap { name, count in (count ?? 0) > 0 ? "\(count!) \(name)" : nil }
+        let groups = map.assessment.groups.filter { $0.status == .belowQuorum }.map(\.group.id)
         print(
             "\(summary.totalAgents) agents: \(summary.onlineAgents) online, \(summary.offlineAgents) offline, "
-                + "\(summary.unknownAgents) unknown; map written to \(outputPath)"
+                + "\(summary.unknownAgents) unknown"
+                + (notes.isEmpty ? "" : " (\(notes.joined(separator: ", ")))")
+                + (groups.isEmpty ? "" : "; below quorum: \(groups.joined(separator: ", "))")
+                + "; map written to \(outputPath)"
         )
     }
 

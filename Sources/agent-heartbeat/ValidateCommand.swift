@@ -13,7 +13,17 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         let options = try ConfigOptions.parse(path.map { ["--config", $0] } ?? [])
         let configuration = try options.load()
-        print("ok: \(options.configPath): \(configuration.agents.count) agents")
+        let parts = [
+            "\(configuration.agents.count) agents", counted(configuration.groups.count, "group"),
+            counted(configuration.dependencies.count, "agent with dependencies", "agents with dependencies"),
+            counted(configuration.maintenance.count, "maintenance window"),
+        ].compactMap { $0 }
+        print("ok: \(options.configPath): \(parts.joined(separator: ", "))")
+    }
+
+    /// "1 group", "3 groups", nil for none.
+    private func counted(_ count: Int, _ one: String, _ many: String? = nil) -> String? {
+        count == 0 ? nil : "\(count) \(count == 1 ? one : many ?? one + "s")"
     }
 }
 

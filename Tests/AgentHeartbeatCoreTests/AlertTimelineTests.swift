@@ -233,6 +233,21 @@ struct AlertTimelineTests {
         #expect(globbed.check(at: 0, ["worker-1": .offline]).isEmpty)
     }
 
+    @Test func aMaintenanceWindowSilencesWhileItLasts() throws {
+        // The timeline starts on Friday 15 January 2027, 08:00 UTC; the window runs 07:30–08:30.
+        var timeline = try Timeline(
+            Self.one
+                + "maintenance:\n  - {agents: [\"*\"], days: [fri], start: \"07:30\", duration_minutes: 60,"
+                + " time_zone: UTC, reason: backup}\n"
+        )
+        let states = timeline.states(at: 0, ["mary": .offline])
+        let assessment = Assessment(states, plan: Assessment.Plan(timeline.configuration), silences: [])
+        #expect(assessment.silenced[0] == Assessment.Silencing(until: timeline.milliseconds(1800), reason: "backup"))
+        #expect(timeline.check(at: 0, ["mary": .offline]).isEmpty)
+        #expect(timeline.check(at: 1799, ["mary": .offline]).isEmpty)
+        #expect(timeline.check(at: 1800, ["mary": .offline]) == ["alert offline mary"])
+    }
+
     @Test func expiredSilencesAreIgnored() throws {
         var timeline = try Timeline(Self.one)
         timeline.silence("mary", from: -600, for: 300)
