@@ -122,5 +122,9 @@ struct AlertPolicyTests {
             #expect(AlertRecord(encoded: record.encoded) == record)
         }
         #expect(AlertRecord(encoded: "garbage") == nil)
+        // Offline records keep the three parts older versions read; other troubles add a fourth.
+        #expect(AlertRecord(alerted: true, lastNotified: 5, lastSeen: 3).encoded == "1|5|3")
+        let failing = AlertRecord(alerted: true, lastNotified: 5, lastSeen: nil, trouble: .failing)
+        #expect(failing.encoded == "1|5||failing" && AlertRecord(encoded: failing.encoded) == failing)
     }
 }

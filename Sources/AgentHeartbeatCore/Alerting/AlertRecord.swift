@@ -18,10 +18,13 @@ public struct AlertRecord: Sendable, Equatable {
         self.trouble = trouble
     }
 
-    /// `alerted|last_notified_ms|last_seen_ms|trouble`: one field per agent, read with one HMGET per
-    /// chunk. Records of older versions have no trouble: offline, the only one they knew.
+    /// `alerted|last_notified_ms|last_seen_ms[|trouble]`: one field per agent, read with one HMGET per
+    /// chunk. An offline record keeps the three parts of older versions, which read only those: a
+    /// replica not yet upgraded still knows the outage and sends no second alert. Records without a
+    /// trouble are offline ones.
     public var encoded: String {
-        "\(alerted ? 1 : 0)|\(lastNotified)|\(lastSeen.map(String.init) ?? "")|\(trouble.rawValue)"
+        let parts = "\(alerted ? 1 : 0)|\(lastNotified)|\(lastSeen.map(String.init) ?? "")"
+        return trouble == .offline ? parts : "\(parts)|\(trouble.rawValue)"
     }
 
     public init?(encoded text: String) {
