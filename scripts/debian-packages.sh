@@ -4,8 +4,8 @@
 
 # To build: the C libraries' headers, found through pkg-config.
 build_packages="libhiredis-dev libcurl4-openssl-dev libyaml-dev pkg-config"
-# To run a built binary (the container's runtime stage).
-runtime_packages="libhiredis0.14 libyaml-0-2 libcurl4 ca-certificates"
+# To run a built binary (the container's runtime stage); tzdata for the time zones of maintenance windows.
+runtime_packages="libhiredis0.14 libyaml-0-2 libcurl4 ca-certificates tzdata"
 # The local Redis scripts/run.sh starts when none is configured, and the tests' servers.
 redis_packages="redis-server redis-tools"
 # Only the tests: a headless browser for the dashboard test, pip for the Python validators.

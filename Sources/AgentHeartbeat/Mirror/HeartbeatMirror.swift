@@ -353,10 +353,12 @@ extension HeartbeatMirror {
             let replies: [RedisReply]
             // Key and TTL from the configuration of the moment, so a reload applies to the next write.
             let configuration = mirror.configurations.current
-            let ttl = StoreArguments(configuration)
+            let arguments = StoreArguments(configuration)
             do throws(RedisError) {
                 let connection = try ready()
-                replies = try connection.pipeline(batch.map { store($0, configuration: configuration, ttl: ttl) })
+                replies = try connection.pipeline(
+                    batch.map { store($0, configuration: configuration, arguments: arguments) }
+                )
             } catch {
                 // Start afresh: a new connection loads the script and reads the clock again.
                 connection = nil
@@ -377,7 +379,7 @@ extension HeartbeatMirror {
             }
             for (redirect, heartbeats) in asked {
                 do throws(RedisError) {
-                    try write(heartbeats, askingAt: redirect, configuration: configuration, ttl: ttl)
+                    try write(heartbeats, askingAt: redirect, configuration: configuration, arguments: arguments)
                 } catch {
                     refused += heartbeats
                     firstError = error.message
@@ -403,12 +405,12 @@ extension HeartbeatMirror {
             _ heartbeats: [PendingHeartbeats.Heartbeat],
             askingAt redirect: ClusterRedirect,
             configuration: MonitorConfiguration,
-            ttl: StoreArguments
+            arguments shared: StoreArguments
         ) throws(RedisError) {
             let node = try mirror.connector.connect(to: redirect)
             let replies = try node.pipeline(
                 heartbeats.flatMap {
-                    [RedisCommand("ASKING"), store($0, configuration: configuration, ttl: ttl, loaded: false)]
+                    [RedisCommand("ASKING"), store($0, configuration: configuration, arguments: shared, loaded: false)]
                 }
             )
             if let message = replies.lazy.compactMap({ reply -> String? in
@@ -423,16 +425,16 @@ extension HeartbeatMirror {
         private func store(
             _ heartbeat: PendingHeartbeats.Heartbeat,
             configuration: MonitorConfiguration,
-            ttl: StoreArguments,
+            arguments shared: StoreArguments,
             loaded: Bool = true
         ) -> RedisCommand {
             let key = configuration.heartbeatKey(for: heartbeat.agentID)
             // Read here, not as it arrives: a burst leaves one heartbeat per agent to read.
-            let facts = HeartbeatFacts(storedFields: heartbeat.fields, isFailing: ttl.isFailing)
+            let facts = HeartbeatFacts(storedFields: heartbeat.fields, isFailing: shared.isFailing)
             let arguments = [
-                ttl.ttl, heartbeat.fields, Array(String(clock!.milliseconds(at: heartbeat.arrived)).utf8),
+                shared.ttl, heartbeat.fields, Array(String(clock!.milliseconds(at: heartbeat.arrived)).utf8),
                 facts.failing ? StoreArguments.yes : StoreArguments.no, HeartbeatFacts.hex(facts.payloadHash),
-                facts.instanceHash.map(HeartbeatFacts.hex) ?? [], ttl.restartsKept, ttl.restartHorizon,
+                facts.instanceHash.map(HeartbeatFacts.hex) ?? [], shared.restartsKept, shared.restartHorizon,
             ]
             guard loaded else {
                 let script = RedisScript.mirrorHeartbeat.source
