@@ -230,11 +230,17 @@ public struct StatusCheckService: Service, CustomStringConvertible {
         ] {
             Gauge(label: SidecarMetrics.Name.agents, dimensions: [("status", status)]).record(count)
         }
-        var conditions: [AgentCondition: Int] = [:]
-        for evaluation in states.evaluations { conditions[evaluation.condition, default: 0] += 1 }
-        for condition in AgentCondition.allCases {
+        // The summary counted them already: late, failing and flapping agents are online by status.
+        let (late, failing, flapping) = (
+            summary.lateAgents ?? 0, summary.failingAgents ?? 0, summary.flappingAgents ?? 0
+        )
+        for (condition, count) in [
+            (AgentCondition.online, summary.onlineAgents - late - failing - flapping), (.late, late),
+            (.failing, failing), (.flapping, flapping), (.offline, summary.offlineAgents),
+            (.unknown, summary.unknownAgents),
+        ] {
             Gauge(label: SidecarMetrics.Name.agentsByCondition, dimensions: [("condition", condition.rawValue)])
-                .record(conditions[condition] ?? 0)
+                .record(count)
         }
         var current: [String: AgentGauges] = [:]
         for index in SidecarMetrics.perAgent(states.count) ? states.indices : 0..<0 {

@@ -479,9 +479,7 @@ struct StoreArguments {
     static let yes = Array("1".utf8)
     static let no = Array("0".utf8)
 
-    func isFailing(_ status: String) -> Bool {
-        failingStatuses.contains(status) || failingStatuses.contains(status.lowercased())
-    }
+    func isFailing(_ status: String) -> Bool { MonitorConfiguration.isFailing(status, in: failingStatuses) }
 
     init(_ configuration: MonitorConfiguration) {
         failingStatuses = configuration.failingStatuses

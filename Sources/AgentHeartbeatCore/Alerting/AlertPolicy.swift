@@ -81,12 +81,7 @@ public struct AlertPolicy: Sendable {
                     trouble: told,
                     subject: .agent(state),
                     lastSeenBefore: kind == .recovery ? record?.lastSeen : nil,
-                    recordAfterDelivery: AlertRecord(
-                        alerted: kind != .recovery,
-                        lastNotified: kind == .recovery ? record?.lastNotified ?? now : now,
-                        lastSeen: lastSeen,
-                        trouble: told
-                    )
+                    recordAfterDelivery: recordAfter(kind, told, previous: record, lastSeen: lastSeen, now: now)
                 )
             )
         }
@@ -102,16 +97,28 @@ public struct AlertPolicy: Sendable {
                     kind: kind,
                     trouble: told,
                     subject: .group(group),
-                    recordAfterDelivery: AlertRecord(
-                        alerted: kind != .recovery,
-                        lastNotified: kind == .recovery ? record?.lastNotified ?? now : now,
-                        lastSeen: nil,
-                        trouble: told
-                    )
+                    recordAfterDelivery: recordAfter(kind, told, previous: record, lastSeen: nil, now: now)
                 )
             )
         }
         return events
+    }
+
+    /// The record once `kind` about `trouble` is delivered. A recovery keeps when the last alert
+    /// went out, so a new outage within the cooldown waits for it.
+    private func recordAfter(
+        _ kind: Event.Kind,
+        _ trouble: Trouble,
+        previous: AlertRecord?,
+        lastSeen: Int64?,
+        now: Int64
+    ) -> AlertRecord {
+        AlertRecord(
+            alerted: kind != .recovery,
+            lastNotified: kind == .recovery ? previous?.lastNotified ?? now : now,
+            lastSeen: lastSeen,
+            trouble: trouble
+        )
     }
 
     /// What to send about one subject: an alert, a reminder, a recovery, or nothing.

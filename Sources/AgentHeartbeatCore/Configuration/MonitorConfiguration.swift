@@ -74,7 +74,13 @@ public struct MonitorConfiguration: Sendable, Equatable {
     }
 
     /// Whether a payload status counts as failing.
-    public func isFailing(status: String) -> Bool { failingStatuses.contains(status.lowercased()) }
+    public func isFailing(status: String) -> Bool { Self.isFailing(status, in: failingStatuses) }
+
+    /// Whether `status` is one of `statuses` (lower case); a status already in lower case is
+    /// looked up without making a lowered copy (the mirror asks once per stored heartbeat).
+    public static func isFailing(_ status: String, in statuses: Set<String>) -> Bool {
+        statuses.contains(status) || statuses.contains(status.lowercased())
+    }
 
     /// `{key_prefix}`: the hash tag every key of a deployment starts with, so that in a Redis
     /// Cluster they all live in one slot and every script and MGET stays on one node.
