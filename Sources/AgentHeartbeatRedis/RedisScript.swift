@@ -109,6 +109,55 @@ extension RedisScript {
             """
     )
 
+    /// Queues notifications and stores the alert records they carry, in one step and only while
+    /// holding the leader lock: an event is either queued and recorded (never due again) or neither
+    /// (due again at the next check). KEYS[1] lock, KEYS[2] alert records, KEYS[3...] queues.
+    /// ARGV[1] token, ARGV[2] the number of record fields n, then n field/value pairs, then for
+    /// each queue in KEYS order the number of entries and the entries. Returns 1 when done, 0 when
+    /// another replica holds the lock.
+    public static let enqueueNotifications = RedisScript(
+        name: "enqueue_notifications",
+        source: """
+            if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+            local n = tonumber(ARGV[2])
+            -- One call per item: unpack() would stop at Lua's stack limit (about 8,000 values).
+            for i = 0, n - 1 do redis.call('HSET', KEYS[2], ARGV[3 + 2 * i], ARGV[4 + 2 * i]) end
+            local at = 3 + 2 * n
+            for q = 3, #KEYS do
+              local count = tonumber(ARGV[at])
+              for i = 1, count do redis.call('RPUSH', KEYS[q], ARGV[at + i]) end
+              at = at + count + 1
+            end
+            return 1
+            """
+    )
+
+    /// Removes the head of a queue once delivered (or dropped), if it is still `entry` and this
+    /// replica still holds the lock, and restarts the cooldown of the alerts it delivered: the
+    /// alert records of ARGV[4...] that are alerted and were last notified before ARGV[3] (ms)
+    /// take that time (a receiver that was down for a while gets no reminder right after the
+    /// alert). KEYS[1] lock, KEYS[2] queue, KEYS[3] alert records, ARGV[1] token, ARGV[2] entry.
+    /// Returns 1 when removed.
+    public static let popNotification = RedisScript(
+        name: "pop_notification",
+        source: """
+            if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+            if redis.call('LINDEX', KEYS[2], 0) ~= ARGV[2] then return 0 end
+            redis.call('LPOP', KEYS[2])
+            local at = tonumber(ARGV[3])
+            for i = 4, #ARGV do
+              local record = redis.call('HGET', KEYS[3], ARGV[i])
+              if type(record) == 'string' then
+                local notified, rest = string.match(record, '^1|(%d+)(|.*)$')
+                if notified and tonumber(notified) < at then
+                  redis.call('HSET', KEYS[3], ARGV[i], '1|' .. ARGV[3] .. rest)
+                end
+              end
+            end
+            return 1
+            """
+    )
+
     /// Renames KEYS[1] to KEYS[2] unless KEYS[2] holds something other than a check's
     /// missing-heartbeat marker (RENAME keeps the TTL). Returns 1 when moved.
     public static let renameIfAbsent = RedisScript(

@@ -14,6 +14,14 @@ typedef size_t (*ccurl_write_callback)(char *data, size_t size, size_t count, vo
 static inline CURLcode ccurl_easy_setopt_write_function(CURL *handle, ccurl_write_callback callback) {
     return curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, callback);
 }
+/* Each response header line, with the same signature as the body's write callback. */
+static inline CURLcode ccurl_easy_setopt_header_function(CURL *handle, ccurl_write_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, callback);
+}
+/* Supplies an upload (an SMTP message): fills data, returns the bytes written, 0 at the end. */
+static inline CURLcode ccurl_easy_setopt_read_function(CURL *handle, ccurl_write_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_READFUNCTION, callback);
+}
 typedef int (*ccurl_progress_callback)(void *context, curl_off_t download_total, curl_off_t downloaded,
                                        curl_off_t upload_total, curl_off_t uploaded);
 /* Called about once a second even while nothing moves: returning non-zero aborts the transfer. */

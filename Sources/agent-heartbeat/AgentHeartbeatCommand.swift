@@ -37,6 +37,17 @@ struct ConfigOptions: ParsableArguments {
             throw ExitCode(2)
         }
     }
+
+    /// The configuration's receivers with their secrets from the environment; on a missing
+    /// variable prints which and exits with status 2.
+    func notifiers(for configuration: MonitorConfiguration) throws -> [any Notifier] {
+        do {
+            return try Notifiers.make(configuration, environment: ProcessInfo.processInfo.environment, file: configPath)
+        } catch {
+            printError("invalid configuration: \(error)")
+            throw ExitCode(2)
+        }
+    }
 }
 
 struct LoggingOptions: ParsableArguments {

@@ -13,9 +13,11 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run the sidecar: mirror heartbeats, write the status map every check interval, alert, serve HTTP.",
         discussion: """
             SIGTERM or SIGINT stops subscribing, writes a final map and exits 0 within 10 seconds, whatever \
-            Redis or Telegram do. SIGHUP reloads agents.yaml \
-            (a changed file is also picked up every check). Telegram: TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, \
-            TELEGRAM_API_URL, TELEGRAM_TIMEOUT_SECONDS. AGENT_HEARTBEAT_WATCHDOG_URL: a dead man's switch \
+            Redis or the receivers do. SIGHUP reloads agents.yaml \
+            (a changed file is also picked up every check; changed notifiers take effect at a restart). \
+            Receivers: agents.yaml's `notifiers`, their secrets in the environment variables they name; \
+            without them Telegram from TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, TELEGRAM_API_URL, \
+            TELEGRAM_TIMEOUT_SECONDS. AGENT_HEARTBEAT_WATCHDOG_URL: a dead man's switch \
             the leader pings after each check.
             """
     )
@@ -54,23 +56,22 @@ struct RunCommand: AsyncParsableCommand {
         let status = SidecarStatus()
         let mirror = HeartbeatMirror(redis, configurations: store, logger: logger)
         let client = RedisClient(redis, name: "checker")
-        let telegram = TelegramNotifier.Settings(environment: ProcessInfo.processInfo.environment)
-        if telegram == nil {
+        let notifiers = try configOptions.notifiers(for: configuration)
+        if notifiers.isEmpty {
             logger.warning(
                 """
-                TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set: offline agents are listed in the map, \
-                no notification is sent
+                no notifiers: agents.yaml has no `notifiers` and TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set; \
+                offline agents are listed in the map, no notification is sent
                 """
             )
         }
         let watchdog = Watchdog(environment: ProcessInfo.processInfo.environment, logger: logger)
         let alerts = AlertDispatcher(
             client: client,
-            notifier: telegram.map(TelegramNotifier.init(settings:)),
-            sendTimeout: telegram?.totalTimeout ?? .seconds(10),
+            notifiers: notifiers,
             status: status,
             logger: logger,
-            competes: telegram != nil || watchdog != nil
+            competes: !notifiers.isEmpty || watchdog != nil
         )
         let checker = StatusCheckService(
             client: client,

@@ -1,20 +1,31 @@
+import AgentHeartbeat
 import AgentHeartbeatCore
 import ArgumentParser
+import Foundation
 
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check an agents.yaml: print what is wrong (exit 2) or ok."
+        abstract: "Check an agents.yaml: print what is wrong (exit 2) or ok.",
+        discussion: """
+            Also checks that every environment variable the notifiers name (`*_env`) is set, \
+            unless --skip-environment is given (to check the file where the secrets are not).
+            """
     )
 
     @Argument(help: "The file to check (default: $AGENT_HEARTBEAT_CONFIG or ./agents.yaml).")
     var path: String?
 
+    @Flag(help: "Do not check the notifiers' environment variables.")
+    var skipEnvironment = false
+
     func run() throws {
         let options = try ConfigOptions.parse(path.map { ["--config", $0] } ?? [])
         let configuration = try options.load()
+        if !skipEnvironment { _ = try options.notifiers(for: configuration) }
         let parts = [
             "\(configuration.agents.count) agents", counted(configuration.groups.count, "group"),
+            counted(configuration.notifiers.count, "notifier"),
             counted(configuration.dependencies.count, "agent with dependencies", "agents with dependencies"),
             counted(configuration.maintenance.count, "maintenance window"),
         ].compactMap { $0 }

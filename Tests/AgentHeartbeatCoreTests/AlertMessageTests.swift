@@ -17,7 +17,7 @@ struct AlertMessageTests {
             now: now
         )
         #expect(
-            messages.map(\.html) == [
+            messages.map(\.text) == [
                 """
                 🔴 <b>Agent offline</b>
 
@@ -34,7 +34,7 @@ struct AlertMessageTests {
 
     @Test func agentTextIsEscapedForHTML() {
         let name = #"_ * [ ] ( ) ~ ` > # + - = | { } . ! < > & \ m_a_r_y"#
-        let html = AlertMessage.render([offlineEvent(.init(id: "odd_id-1", name: name))], now: now)[0].html
+        let html = AlertMessage.render([offlineEvent(.init(id: "odd_id-1", name: name))], now: now)[0].text
         #expect(
             html.contains(
                 #"<b>_ * [ ] ( ) ~ ` &gt; # + - = | { } . ! &lt; &gt; &amp; \ m_a_r_y</b> (<code>odd_id-1</code>)"#
@@ -48,7 +48,7 @@ struct AlertMessageTests {
         }
         let messages = AlertMessage.render(agents.map(offlineEvent), now: now)
         #expect(messages.count > 1)
-        #expect(messages.allSatisfy { $0.html.utf16.count <= AlertMessage.maximumLength })
+        #expect(messages.allSatisfy { $0.text.utf16.count <= AlertMessage.maximumLength })
         #expect(messages.flatMap(\.events).count == 200)
     }
 
@@ -87,8 +87,8 @@ struct AlertMessageTests {
         }
         let messages = AlertMessage.render(events, now: now)
         #expect(messages.flatMap(\.events).count == events.count)
-        for message in messages { #expect(message.html.utf16.count <= AlertMessage.maximumLength) }
-        #expect(messages.contains { $0.html.contains("Reported status: &amp;&amp;") && $0.html.contains("…") })
+        for message in messages { #expect(message.text.utf16.count <= AlertMessage.maximumLength) }
+        #expect(messages.contains { $0.text.contains("Reported status: &amp;&amp;") && $0.text.contains("…") })
     }
 
     @Test func anAgentWithoutARecordIsUnknownForOneThresholdThenOffline() {

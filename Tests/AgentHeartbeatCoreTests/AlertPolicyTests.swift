@@ -110,7 +110,7 @@ struct AlertPolicyTests {
         #expect(events.count == 30)
         let messages = AlertMessage.render(events, now: start)
         #expect(messages.count == 1)
-        #expect(messages[0].html.hasPrefix("🔴 <b>30 agents offline</b>"))
+        #expect(messages[0].text.hasPrefix("🔴 <b>30 agents offline</b>"))
         #expect(messages[0].events.count == 30)
     }
 

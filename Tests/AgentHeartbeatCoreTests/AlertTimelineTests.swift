@@ -148,7 +148,7 @@ struct AlertTimelineTests {
         let messages = AlertMessage.render(events, now: timeline.milliseconds(0))
         #expect(messages.count == 1)
         #expect(
-            messages[0].html.contains("3 dependent agents affected: <code>a</code>, <code>b</code>, <code>proxy</code>")
+            messages[0].text.contains("3 dependent agents affected: <code>a</code>, <code>b</code>, <code>proxy</code>")
         )
         #expect(timeline.check(at: 60, down).isEmpty)
         // The gateway is back, its dependents are not: now each speaks for itself.
@@ -202,7 +202,7 @@ struct AlertTimelineTests {
         let block = AlertMessage.block(for: events[0])
         #expect(block.contains("Status: below quorum: 1 of 3 online, needs 2"))
         #expect(block.contains("Not online: <code>worker-1</code>, <code>worker-2</code>"))
-        #expect(AlertMessage.render(events, now: 0)[0].html.hasPrefix("🔴 <b>Group below quorum</b>"))
+        #expect(AlertMessage.render(events, now: 0)[0].text.hasPrefix("🔴 <b>Group below quorum</b>"))
         #expect(timeline.check(at: 120, ["worker-1": .offline, "worker-2": .offline]).isEmpty)
         #expect(
             timeline.check(at: 1860, ["worker-1": .offline, "worker-2": .offline]) == [

@@ -51,7 +51,7 @@ struct TroubleMessageTests {
         }
         let messages = AlertMessage.render(events, now: now)
         #expect(messages.flatMap(\.events).count == 20)
-        for message in messages { #expect(message.html.utf16.count <= AlertMessage.maximumLength) }
+        for message in messages { #expect(message.text.utf16.count <= AlertMessage.maximumLength) }
         let block = AlertMessage.block(for: events[0])
         #expect(block.contains("40 dependent agents affected") && block.contains("and 30 more"))
         #expect(!block.contains("<&>") && block.contains("&lt;&amp;&gt;"))

@@ -3,40 +3,45 @@ import AgentHeartbeatRedis
 import Foundation
 import Logging
 import Metrics
+import Synchronization
 
-/// Holds or seeks the leader lock and, on the leader, sends the notifications the policy finds due,
-/// recording each agent's alert state only once its message was delivered.
+/// Holds or seeks the leader lock and, on the leader, queues the notifications the policy finds
+/// due, one queue per receiver, recording each agent's alert state in the same step; the
+/// receivers' `DeliveryWorker`s deliver them.
 ///
-/// Runs beside the check loop (`run`), fed the latest check: a silent Bot API delays
-/// notifications, never the checks, the map or the metrics. Only a replica that can deliver
-/// (a notifier, or a watchdog to ping) and is not degraded competes for the lock.
+/// Runs beside the check loop (`run`), fed the latest check: a silent receiver delays its own
+/// notifications, never the checks, the map, the metrics or the other receivers. Only a replica
+/// that can deliver (a notifier, or a watchdog to ping) and is not degraded competes for the lock.
 public actor AlertDispatcher {
     let client: RedisClient
-    let notifier: (any Notifier)?
+    let notifiers: [any Notifier]
+    let workers: [DeliveryWorker]
     let sendTimeout: Duration
     let status: SidecarStatus
     let logger: Logger
     /// Whether this replica competes for the lock: it has a notifier or a watchdog.
     let competes: Bool
-    static let attemptsPerCycle = 3
     /// Set for the check being processed (the configuration can be reloaded between checks).
     private var configuration = MonitorConfiguration()
     /// What this leader knows of the alert records, with when it learnt it: those it stored (a
-    /// check already under way then did not read them, and must not send the same notification
+    /// check already under way then did not read them, and must not queue the same notification
     /// again), and the alerted ones it read (restored if Redis loses them, so an alerted agent
     /// still gets its reminders and its recovery). Forgotten when leadership is lost.
     private var known: [String: (record: AlertRecord, at: ContinuousClock.Instant)] = [:]
+    /// The `notifiers` the receivers were made from, and the last different ones warned about.
+    private var notifierSections: (running: [NotifierConfiguration]?, warned: [NotifierConfiguration]?)
     /// The configuration whose removed agents' alert records were last pruned.
     private var prunedFor: MonitorConfiguration?
     /// Unique per process: says who leads, also among containers that share a hostname and PID 1.
     public nonisolated let token: String
     public private(set) var isLeader = false
+    /// What the delivery workers read without waiting for the actor (nil while not leading).
+    private nonisolated let shared = Mutex<Lead?>(nil)
     private let leaderGauge = Gauge(label: SidecarMetrics.Name.leader)
-    private let sent = Counter(label: SidecarMetrics.Name.notificationsSent)
-    private let failed = Counter(label: SidecarMetrics.Name.notificationsFailed)
-    private let rejected = Counter(label: SidecarMetrics.Name.notificationsRejected)
     private let checks: AsyncStream<Job>
     private let submitted: AsyncStream<Job>.Continuation
+    /// Largest number of events queued by one script call (they are queued in order, chunk by chunk).
+    static let eventsPerScript = 500
 
     /// One check to act on.
     struct Job: Sendable {
@@ -49,39 +54,53 @@ public actor AlertDispatcher {
         var degraded: String?
     }
 
-    /// `sendTimeout` bounds one delivery attempt (see `lock`).
+    /// What a delivery worker needs while this replica leads.
+    struct Lead: Sendable {
+        var configuration: MonitorConfiguration
+        var token: String
+        /// The Redis clock at the last check, and when that was here.
+        var server: (milliseconds: Int64, at: ContinuousClock.Instant)
+
+        func serverNow() -> Int64 { server.milliseconds + (ContinuousClock.now - server.at).wholeMilliseconds }
+    }
+
     public init(
         client: RedisClient,
-        notifier: (any Notifier)?,
-        sendTimeout: Duration,
+        notifiers: [any Notifier],
         status: SidecarStatus,
         logger: Logger,
         competes: Bool? = nil
     ) {
         self.client = client
-        self.notifier = notifier
-        self.sendTimeout = sendTimeout
+        self.notifiers = notifiers
+        // The workers' own connection: a queue's reads and removals never wait behind a check.
+        let deliveryClient = RedisClient(client.connector, name: "notify-redis")
+        workers = notifiers.map { DeliveryWorker(notifier: $0, client: deliveryClient, logger: logger) }
+        sendTimeout = notifiers.map(\.timeout).max() ?? .seconds(10)
         self.status = status
         self.logger = logger
-        self.competes = competes ?? (notifier != nil)
+        self.competes = competes ?? !notifiers.isEmpty
         token = status.lockToken
-        // Only the newest check matters: a slow delivery skips the checks that came meanwhile.
+        // Only the newest check matters: a slow Redis skips the checks that came meanwhile.
         (checks, submitted) = AsyncStream.makeStream(of: Job.self, bufferingPolicy: .bufferingNewest(1))
         leaderGauge.record(0)
     }
 
-    /// Longest wait between two attempts inside one cycle; longer waits (429) span cycles.
-    var maximumRetryPause: Duration { min(.seconds(5), configuration.checkInterval) }
+    /// Margin in the lock's TTL for what happens between two renewals besides a send.
+    var margin: Duration { min(.seconds(5), configuration.checkInterval) }
 
-    /// The lock is renewed every cycle and before every attempt, so its TTL covers the longest gap
-    /// between renewals (a cycle, an attempt, a pause) with a cycle to spare.
+    /// The lock is renewed every cycle and before every delivery attempt, so its TTL covers the
+    /// longest gap between renewals (a cycle, an attempt) with a cycle to spare.
     var lock: LeaderLock {
         LeaderLock(
             key: configuration.leaderKey,
             token: token,
-            ttl: configuration.checkInterval * 2 + sendTimeout + maximumRetryPause
+            ttl: configuration.checkInterval * 2 + sendTimeout + margin
         )
     }
+
+    /// Set for the workers while leading.
+    nonisolated var lead: Lead? { shared.withLock { $0 } }
 
     /// Hands a check to `run`; returns at once.
     nonisolated func submit(
@@ -93,16 +112,22 @@ public actor AlertDispatcher {
         submitted.yield(Job(result: result, subjects: subjects, configuration: configuration, degraded: degraded))
     }
 
-    /// Acts on submitted checks until cancelled; cancellation aborts a delivery in flight.
+    /// Acts on submitted checks and delivers queued notifications until cancelled; cancellation
+    /// aborts a delivery in flight.
     func run() async {
-        for await job in checks {
-            guard !Task.isCancelled else { return }
-            await process(job)
+        await withTaskGroup(of: Void.self) { group in
+            for worker in workers { group.addTask { await worker.run(self) } }
+            for await job in checks {
+                guard !Task.isCancelled else { break }
+                await process(job)
+            }
+            group.cancelAll()
         }
     }
 
     func process(_ job: Job) async {
         configuration = job.configuration
+        warnIfNotifiersChanged()
         guard competes else {
             await observeLeader()
             return
@@ -119,11 +144,27 @@ public actor AlertDispatcher {
             return
         }
         guard await renewLeadership() else { return }
-        if let notifier { await notify(job.result, subjects: job.subjects, with: notifier) }
+        let server = (job.result.now, job.result.requestedAt)
+        shared.withLock { $0 = Lead(configuration: configuration, token: token, server: server) }
+        if !notifiers.isEmpty { await queue(job.result, subjects: job.subjects) }
         await pruneRemovedAgents()
     }
 
-    private func notify(_ result: HeartbeatChecker.Result, subjects: [AgentState], with notifier: any Notifier) async {
+    /// Receivers are made once, at start-up (with their secrets, threads and metrics): a reload
+    /// that changes them is told to need a restart.
+    private func warnIfNotifiersChanged() {
+        let section = configuration.notifiers
+        guard let running = notifierSections.running else {
+            notifierSections.running = section
+            return
+        }
+        guard section != running, section != notifierSections.warned else { return }
+        notifierSections.warned = section
+        logger.warning("agents.yaml's notifiers changed: restart the sidecar to apply them; the running ones stay")
+    }
+
+    /// Queues what the policy finds due, for each receiver its events, in its format.
+    private func queue(_ result: HeartbeatChecker.Result, subjects: [AgentState]) async {
         let policy = AlertPolicy(cooldown: configuration.alertCooldown)
         let records = await merge(result)
         let events = policy.events(
@@ -132,10 +173,92 @@ public actor AlertDispatcher {
             records: records,
             now: result.now
         )
-        for message in AlertMessage.render(events, now: result.now) {
-            // In order: what is not delivered now is due again next cycle. A message the service
-            // refuses for itself is recorded as told (and counted, logged), so it cannot block the rest.
-            guard await deliver(message, with: notifier, result: result), !Task.isCancelled else { return }
+        let idPrefix = "\(result.now)-\(UInt32.random(in: 0...UInt32.max))"
+        let pending = events.contains { $0.kind == .reminder } ? await pendingSubjects() : [:]
+        for start in stride(from: 0, to: events.count, by: Self.eventsPerScript) {
+            let chunk = Array(events[start..<min(start + Self.eventsPerScript, events.count)])
+            var queues: [(DeliveryWorker, [QueuedNotification])] = []
+            for worker in workers {
+                let name = worker.notifier.name
+                // A receiver that has not yet got the alert (it is down, or slow) gets no reminder on top.
+                let routed = chunk.filter { event in
+                    receivers(of: event).contains(name)
+                        && !(event.kind == .reminder && pending[name]?.contains(event.field) == true)
+                }
+                guard !routed.isEmpty else { continue }
+                let rendered = QueuedNotification.render(
+                    routed,
+                    for: worker.notifier.kind,
+                    now: result.now,
+                    idPrefix: "\(idPrefix)-\(start / Self.eventsPerScript)",
+                    keyPrefix: configuration.keyPrefix,
+                    source: status.replicaName
+                )
+                queues.append((worker, rendered))
+            }
+            guard await enqueue(chunk, queues), !Task.isCancelled else { return }
+            for (worker, _) in queues { worker.wake() }
+        }
+    }
+
+    /// For each receiver, the agents and groups its queue still holds a notification about; empty
+    /// when the queues cannot be read (a reminder too many beats one missing).
+    private func pendingSubjects() async -> [String: Set<String>] {
+        let keys = workers.map { configuration.queueKey(notifier: $0.notifier.name) }
+        let replies = try? await client.withConnection { connection throws(RedisError) in
+            try connection.pipeline(keys.map { RedisCommand("LRANGE", $0, "0", "-1") })
+        }
+        var pending: [String: Set<String>] = [:]
+        for (worker, reply) in zip(workers, replies ?? []) {
+            let entries = reply.array?.compactMap { $0.text.flatMap(QueuedNotification.init(encoded:)) } ?? []
+            pending[worker.notifier.name] = Set(entries.flatMap(\.subjects))
+        }
+        return pending
+    }
+
+    /// The names of the receivers told about an event's agent or group.
+    private func receivers(of event: AlertPolicy.Event) -> [String] {
+        let named: [String]? =
+            switch event.subject {
+            case .agent(let state): state.rules.notify
+            case .group(let group): group.group.notify
+            }
+        return configuration.receivers(named: named) ?? notifiers.map(\.name)
+    }
+
+    /// Queues the notifications and stores the events' records in one fenced step. False when
+    /// not done (the events are due again at the next check).
+    private func enqueue(
+        _ events: [AlertPolicy.Event],
+        _ queues: [(DeliveryWorker, [QueuedNotification])]
+    ) async -> Bool {
+        let records = events.map { ($0.field, $0.recordAfterDelivery) }
+        let keys =
+            [configuration.leaderKey, configuration.alertsKey]
+            + queues.map { configuration.queueKey(notifier: $0.0.notifier.name) }
+        var arguments = [token, String(records.count)] + records.flatMap { [$0.0, $0.1.encoded] }
+        for (_, notifications) in queues { arguments += [String(notifications.count)] + notifications.map(\.encoded) }
+        let command = RedisCommand.eval(.enqueueNotifications, keys: keys, arguments: arguments)
+        do {
+            let stored = try await client.withConnection { connection throws(RedisError) in
+                try connection.call(command).integer == 1
+            }
+            guard stored else {
+                logger.warning("lost the leader lock before queueing notifications")
+                return false
+            }
+            for (field, record) in records { known[field] = (record, .now) }
+            logger.info(
+                "notifications queued",
+                metadata: [
+                    "events": "\(events.count)",
+                    "receivers": "\(queues.map { "\($0.0.notifier.name):\($0.1.count)" }.joined(separator: ","))",
+                ]
+            )
+            return true
+        } catch {
+            logger.error("could not queue notifications; due again next check", metadata: ["error": "\(error)"])
+            return false
         }
     }
 
@@ -183,7 +306,9 @@ public actor AlertDispatcher {
         setLeader(false)
     }
 
-    private func renewLeadership() async -> Bool {
+    /// Takes or renews the lock; true while this replica leads. Called every cycle and by the
+    /// delivery workers before every attempt.
+    func renewLeadership() async -> Bool {
         let lock = lock
         let holder: String?
         do {
@@ -211,85 +336,15 @@ public actor AlertDispatcher {
 
     private func setLeader(_ holds: Bool) {
         // Another replica may change the records meanwhile: what this one knew is no longer sure.
-        if !holds { known = [:] }
+        if !holds {
+            known = [:]
+            shared.withLock { $0 = nil }
+        }
         if holds != isLeader {
             logger.notice(holds ? "became the leader: this replica sends notifications" : "lost the leader lock")
         }
         isLeader = holds
         leaderGauge.record(holds ? 1 : 0)
-    }
-
-    /// Tries a few times with backoff, honouring Telegram's retry_after (shared through Redis, so a
-    /// new leader honours it too); records the alert state once delivered or refused for good.
-    /// False when the message is still due.
-    private func deliver(
-        _ message: AlertMessage,
-        with notifier: any Notifier,
-        result: HeartbeatChecker.Result
-    ) async -> Bool {
-        let retryKey = configuration.retryAfterKey(notifier: notifier.name)
-        var backoff = Backoff(initial: .milliseconds(500), maximum: maximumRetryPause)
-        let agents = message.events.map(\.field).joined(separator: ",")
-        for attempt in 1...Self.attemptsPerCycle {
-            let wait = try? await client.withConnection { connection throws(RedisError) in
-                try connection.call(.pttl(retryKey)).integer
-            }
-            if let wait = wait ?? nil, wait > 0 {
-                guard Duration.milliseconds(wait) <= maximumRetryPause else { return false }
-                try? await Task.sleep(for: .milliseconds(wait))
-            }
-            guard !Task.isCancelled, await renewLeadership() else { return false }
-            switch await notifier.deliver(message) {
-            case .delivered:
-                sent.increment()
-                logger.info(
-                    "notification delivered",
-                    metadata: [
-                        "notifier": "\(notifier.name)", "events": "\(message.events.map(\.kind.rawValue))",
-                        "agents": "\(agents)",
-                    ]
-                )
-                return await record(message.events, at: result.serverMilliseconds(at: .now))
-            case .rejected(let reason):
-                rejected.increment()
-                logger.error(
-                    "notification refused for good; recorded as told so the others go on",
-                    metadata: ["notifier": "\(notifier.name)", "reason": "\(reason)", "agents": "\(agents)"]
-                )
-                return await record(message.events, at: result.serverMilliseconds(at: .now))
-            case .failed(let reason, let retryable, let retryAfter):
-                failed.increment()
-                logger.warning(
-                    "notification not delivered",
-                    metadata: [
-                        "notifier": "\(notifier.name)", "reason": "\(reason)", "attempt": "\(attempt)",
-                        "retryable": "\(retryable)",
-                        "agents": "\(agents)",
-                    ]
-                )
-                if let retryAfter {
-                    _ = try? await client.withConnection { connection throws(RedisError) in
-                        try connection.call(.setExpiring(retryKey, "1", milliseconds: retryAfter.wholeMilliseconds))
-                    }
-                }
-                guard retryable, attempt < Self.attemptsPerCycle, !Task.isCancelled else { return false }
-                if retryAfter == nil { try? await Task.sleep(for: backoff.next()) }
-            }
-        }
-        return false
-    }
-
-    /// Stores the events' records, fenced by the lock: a paused ex-leader cannot overwrite its
-    /// successor's records. The cooldown counts from `deliveredAt` (Redis clock), not from the
-    /// check: retries and a slow receiver can put seconds between the two.
-    /// False when not stored (the next cycle may repeat the message: at least once).
-    private func record(_ events: [AlertPolicy.Event], at deliveredAt: Int64) async -> Bool {
-        let records = events.map { event in
-            var record = event.recordAfterDelivery
-            if event.kind != .recovery { record.lastNotified = deliveredAt }
-            return (event.field, record)
-        }
-        return await store(records)
     }
 
     /// HSETs records while holding the lock, and remembers them (see `known`).

@@ -21,7 +21,10 @@ public enum SidecarMetrics {
         public static let malformedPayloads = "agent_heartbeat_malformed_payloads_total"
         public static let notificationsSent = "agent_heartbeat_notifications_sent_total"
         public static let notificationsFailed = "agent_heartbeat_notifications_failed_total"
-        public static let notificationsRejected = "agent_heartbeat_notifications_rejected_total"
+        public static let notificationsRetried = "agent_heartbeat_notifications_retried_total"
+        public static let notificationsDropped = "agent_heartbeat_notifications_dropped_total"
+        public static let notificationsQueued = "agent_heartbeat_notifications_queued"
+        public static let recoveryActions = "agent_heartbeat_recovery_actions_total"
         public static let leader = "agent_heartbeat_leader"
         public static let checkDuration = "agent_heartbeat_check_duration_seconds"
         public static let redisReconnects = "agent_heartbeat_redis_reconnects_total"
@@ -39,9 +42,6 @@ public enum SidecarMetrics {
 
     public static func declare() {
         for result in ["ok", "failed"] { _ = Counter(label: Name.configReloads, dimensions: [("result", result)]) }
-        _ = Counter(label: Name.notificationsSent)
-        _ = Counter(label: Name.notificationsFailed)
-        _ = Counter(label: Name.notificationsRejected)
         _ = Counter(label: Name.redisReconnects)
         _ = Counter(label: Name.heartbeats)
         Gauge(label: Name.degraded).record(0)

@@ -1,11 +1,18 @@
 import AgentHeartbeatCore
 
-/// Somewhere alerts go. Telegram is the first; Slack, Discord, webhooks or email implement the
-/// same one method and the alert policy does not change.
+/// A receiver of notifications: Telegram, Slack, Discord, PagerDuty, a webhook or email. It sends
+/// what was queued for it (already rendered in its format) and adds its secrets on the way out.
 public protocol Notifier: Sendable {
-    /// Short name for logs ("telegram").
+    /// The receiver's name in agents.yaml ("telegram" for the one from the environment).
     var name: String { get }
-    func deliver(_ message: AlertMessage) async -> DeliveryResult
+    var kind: NotifierConfiguration.Kind { get }
+    /// Bounds one attempt; the leader lock's TTL is derived from the longest.
+    var timeout: Duration { get }
+    /// Older undelivered notifications are dropped.
+    var maximumAge: Duration { get }
+    func deliver(_ notification: QueuedNotification) async -> DeliveryResult
+    /// One test message (`test-alert`).
+    func sendTest(from host: String, now: Int64) async -> DeliveryResult
 }
 
 public enum DeliveryResult: Sendable, Equatable {
@@ -13,7 +20,7 @@ public enum DeliveryResult: Sendable, Equatable {
     /// `retryable`: trying again later makes sense (network, 5xx, 429); `retryAfter`: the
     /// service's own wait. The reason never contains a secret.
     case failed(reason: String, retryable: Bool, retryAfter: Duration?)
-    /// The service refused this message itself (Telegram's 400): sending it again cannot help,
-    /// and it must not hold back the messages after it.
+    /// The service refused this message for good (a 4xx other than 408 and 429): sending it again
+    /// cannot help, and it must not hold back the messages after it.
     case rejected(reason: String)
 }

@@ -35,16 +35,29 @@ public final class TelegramNotifier: Notifier {
         }
     }
 
-    public let name = "telegram"
+    public let name: String
+    public let kind = NotifierConfiguration.Kind.telegram
     public let settings: Settings
-    private let thread = JobThread(name: "telegram")
+    public let maximumAge: Duration
+    private let thread: JobThread
 
-    public init(settings: Settings) {
+    public init(name: String = "telegram", settings: Settings, maximumAge: Duration = .seconds(86_400)) {
+        self.name = name
         self.settings = settings
+        self.maximumAge = maximumAge
+        thread = JobThread(name: "notify-\(name.prefix(8))")
     }
 
-    public func deliver(_ message: AlertMessage) async -> DeliveryResult {
-        await send(text: message.html)
+    public var timeout: Duration { settings.totalTimeout }
+
+    public func deliver(_ notification: QueuedNotification) async -> DeliveryResult {
+        await send(text: notification.text)
+    }
+
+    public func sendTest(from host: String, now: Int64) async -> DeliveryResult {
+        await send(
+            text: "✅ <b>agent-heartbeat test message</b>\nFrom \(escapeHTML(host)): alerts will reach this chat."
+        )
     }
 
     /// Posts `text` (HTML parse mode) to the configured chat.
@@ -110,8 +123,11 @@ public final class TelegramNotifier: Notifier {
         if response.status == 200, fields["ok"] == .bool(true) { return .delivered }
         var reason = "HTTP \(response.status)"
         if case .string(let description) = fields["description"] { reason += ": \(description)" }
-        // This message, not the bot or the chat: bad entities, too long, empty.
-        if response.status == 400 { return .rejected(reason: reason) }
+        // 400: this message (bad entities, too long); 401, 403, 404: the bot or the chat. Sending it
+        // again cannot help, and a queue must not wait on it forever.
+        if (400..<500).contains(response.status), response.status != 408, response.status != 429 {
+            return .rejected(reason: reason)
+        }
         var retryAfter: Duration?
         if case .object(let parameters) = fields["parameters"], case .integer(let seconds) = parameters["retry_after"] {
             // Bounded: a hostile or broken answer must neither overflow nor park alerts for years.

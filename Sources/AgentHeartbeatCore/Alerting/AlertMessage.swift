@@ -1,34 +1,47 @@
-/// One message to deliver, and the events it carries (their records are stored once it is delivered).
+/// One chat or mail message to deliver, and the events it carries.
 public struct AlertMessage: Sendable, Equatable {
-    /// Telegram-flavoured HTML: only `<b>` and `<code>` tags, everything else escaped.
-    public var html: String
+    /// Marked up in `format`: agent text escaped, cut to the format's field length.
+    public var text: String
     public var events: [AlertPolicy.Event]
 
     /// Telegram refuses longer messages.
-    public static let maximumLength = 4096
-    /// Names, ids, reported statuses and messages are shown at most this many Unicode scalars long.
-    /// Escaped (at most 5 UTF-16 units per scalar, "&amp;"), with at most `maximumListed` ids of
-    /// dependents or members, one block stays under 3,500 characters, so every message fits
-    /// Telegram's 4,096 whatever the agents send.
-    static let maximumFieldLength = 100
-    static let maximumListed = 10
+    public static let maximumLength = MessageFormat.telegram.maximumLength
 
     /// Renders events as few messages as fit: alerts and reminders together, recoveries together,
-    /// split only where a message would pass 4,096 characters (Telegram allows a chat about 20
-    /// messages a minute, so one per agent would not do for many agents).
-    public static func render(_ events: [AlertPolicy.Event], now: Int64) -> [AlertMessage] {
+    /// split only where a message would pass the format's maximum length (Telegram allows a chat
+    /// about 20 messages a minute, so one per agent would not do for many agents).
+    public static func render(
+        _ events: [AlertPolicy.Event],
+        now: Int64,
+        format: MessageFormat = .telegram
+    ) -> [AlertMessage] {
         let down = events.filter { $0.kind != .recovery }
         let up = events.filter { $0.kind == .recovery }
-        return pack(down, now: now) { "🔴 <b>\(headline(of: $0))</b>" }
-            + pack(up, now: now) { batch in
+        return pack(down, now: now, format: format) { "🔴 " + format.bold(headline(of: $0)) }
+            + pack(up, now: now, format: format) { batch in
                 let groups = batch.filter { $0.state == nil }.count
                 let agents = batch.count - groups
                 let parts = [
                     agents == 0 ? nil : agents == 1 ? "Agent recovered" : "\(agents) agents recovered",
                     groups == 0 ? nil : groups == 1 ? "Group recovered" : "\(groups) groups recovered",
                 ]
-                return "🟢 <b>\(parts.compactMap { $0 }.joined(separator: ", "))</b>"
+                return "🟢 " + format.bold(parts.compactMap { $0 }.joined(separator: ", "))
             }
+    }
+
+    /// An email subject: "Agent offline: Mary (mary)", or the headline and how many are named.
+    public static func subject(of events: [AlertPolicy.Event]) -> String {
+        guard let first = events.first else { return "agent-heartbeat" }
+        let headline =
+            first.kind == .recovery
+            ? (events.count == 1 ? "Recovered" : "\(events.count) recovered") : headline(of: events)
+        let name: String
+        switch first.subject {
+        case .agent(let state): name = "\(state.agent.name) (\(state.agent.id))"
+        case .group(let group): name = "\(group.group.name) (\(group.group.id))"
+        }
+        let more = events.count > 1 ? " and \(events.count - 1) more" : ""
+        return "\(headline): \(MessageFormat.plain.cut(name))\(more)"
     }
 
     /// "Agent offline", "3 agents failing", "Group below quorum", or "4 alerts" when they differ.
@@ -47,6 +60,7 @@ public struct AlertMessage: Sendable, Equatable {
     private static func pack(
         _ events: [AlertPolicy.Event],
         now: Int64,
+        format: MessageFormat,
         header: ([AlertPolicy.Event]) -> String
     ) -> [AlertMessage] {
         var messages: [AlertMessage] = []
@@ -55,13 +69,13 @@ public struct AlertMessage: Sendable, Equatable {
             guard !batch.isEmpty else { return }
             let text = ([header(batch.map(\.0))] + batch.map(\.1) + ["Time: \(iso8601(milliseconds: now))"])
                 .joined(separator: "\n\n")
-            messages.append(AlertMessage(html: text, events: batch.map(\.0)))
+            messages.append(AlertMessage(text: text, events: batch.map(\.0)))
             batch = []
         }
         // Header and footer take at most ~80 characters; leave room for them.
-        let budget = maximumLength - 100
+        let budget = format.maximumLength - 100
         for event in events {
-            let block = self.block(for: event)
+            let block = self.block(for: event, format: format)
             let length = batch.reduce(0) { $0 + $1.1.utf16.count + 2 } + block.utf16.count
             if length > budget { flush() }
             batch.append((event, block))
@@ -70,13 +84,14 @@ public struct AlertMessage: Sendable, Equatable {
         return messages
     }
 
-    static func block(for event: AlertPolicy.Event) -> String {
+    static func block(for event: AlertPolicy.Event, format: MessageFormat = .telegram) -> String {
         guard let state = event.state else {
             guard case .group(let group) = event.subject else { return "" }
-            return groupBlock(group, event: event)
+            return groupBlock(group, event: event, format: format)
         }
+        let shown = format.text
         let agent = state.agent
-        let title = "<b>\(shown(agent.name))</b> (<code>\(shown(agent.id))</code>)"
+        let title = "\(format.bold(agent.name)) (\(format.code(agent.id)))"
         if event.kind == .recovery {
             var lines = [title, "Status: online"]
             if event.trouble == .offline, let before = event.lastSeenBefore, let now = state.lastHeartbeat {
@@ -130,59 +145,36 @@ public struct AlertMessage: Sendable, Equatable {
             let count = state.affected.count
             lines.append(
                 "\(count) dependent agent\(count == 1 ? "" : "s") affected: "
-                    + listed(state.affected.map { "<code>\(shown($0.id))</code>" })
+                    + listed(state.affected.map { format.code($0.id) }, format: format)
             )
         }
         return lines.joined(separator: "\n")
     }
 
     /// "Workers: 1 of 3 online, needs 2", with the members that are not.
-    static func groupBlock(_ group: Assessment.GroupState, event: AlertPolicy.Event) -> String {
-        let title = "<b>\(shown(group.group.name))</b> (<code>\(shown(group.group.id))</code>)"
+    static func groupBlock(_ group: Assessment.GroupState, event: AlertPolicy.Event, format: MessageFormat) -> String {
+        let title = "\(format.bold(group.group.name)) (\(format.code(group.group.id)))"
         let count = "\(group.online) of \(group.total) online, needs \(group.group.minOnline)"
         var lines = [
             event.kind == .reminder ? "\(title): still below quorum" : title,
             "\(event.kind == .recovery ? "Status: ok" : "Status: below quorum"): \(count)",
         ]
         if event.kind != .recovery, !group.notOnline.isEmpty {
-            lines.append("Not online: " + listed(group.notOnline.map { "<code>\(shown($0))</code>" }))
+            lines.append("Not online: " + listed(group.notOnline.map(format.code), format: format))
         }
         return lines.joined(separator: "\n")
     }
 
-    /// At most `maximumListed` items, then how many more.
-    static func listed(_ items: [String]) -> String {
-        let shownItems = items.prefix(maximumListed).joined(separator: ", ")
-        return items.count > maximumListed ? "\(shownItems) and \(items.count - maximumListed) more" : shownItems
+    /// At most the format's `maximumListed` items, then how many more.
+    static func listed(_ items: [String], format: MessageFormat) -> String {
+        let limit = format.maximumListed
+        let shownItems = items.prefix(limit).joined(separator: ", ")
+        return items.count > limit ? "\(shownItems) and \(items.count - limit) more" : shownItems
     }
-}
-
-/// `text` cut to `maximumFieldLength` scalars (marked with "…") and escaped.
-private func shown(_ text: String) -> String {
-    let scalars = text.unicodeScalars
-    guard scalars.count > AlertMessage.maximumFieldLength else { return escapeHTML(text) }
-    var cut = String.UnicodeScalarView()
-    cut.append(contentsOf: scalars.prefix(AlertMessage.maximumFieldLength))
-    return escapeHTML(String(cut)) + "…"
 }
 
 /// `2500` → `2.5s`; `300000` → `5m`: intervals below a minute keep their tenths.
 func formatDuration(milliseconds: Int64) -> String {
     guard milliseconds < 60_000, milliseconds % 1000 != 0 else { return formatDuration(seconds: milliseconds / 1000) }
     return "\(milliseconds / 1000).\(milliseconds % 1000 / 100)s"
-}
-
-/// Escapes text for Telegram's HTML parse mode, which needs only these three.
-public func escapeHTML(_ text: String) -> String {
-    var escaped = ""
-    escaped.reserveCapacity(text.utf8.count)
-    for character in text {
-        switch character {
-        case "&": escaped += "&amp;"
-        case "<": escaped += "&lt;"
-        case ">": escaped += "&gt;"
-        default: escaped.append(character)
-        }
-    }
-    return escaped
 }

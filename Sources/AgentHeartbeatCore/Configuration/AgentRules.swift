@@ -14,6 +14,8 @@ public struct AgentRules: Sendable, Hashable {
     public var restartWindow: Duration = .seconds(600)
     /// `alert: false`: the agent never alerts on its own; its groups speak for it.
     public var alerts = true
+    /// `notify`: the receivers told about the agent; nil: `default_notifiers`.
+    public var notify: [String]?
 
     public init() {}
 
@@ -29,6 +31,8 @@ public struct AgentGroup: Sendable, Hashable, Identifiable {
     public var members: [String]
     /// Below this many members online, the group alerts.
     public var minOnline: Int
+    /// `notify`: the receivers told about the group; nil: `default_notifiers`.
+    public var notify: [String]?
 
     public init(id: String, name: String, members: [String], minOnline: Int) {
         self.id = id

@@ -67,6 +67,9 @@ extension ConfigurationDecoder {
         if let pair = fields["alert"] {
             overrides.alerts = try flag(pair.value, at: prefix + "alert")
         }
+        if let pair = fields["notify"] {
+            overrides.notify = try texts(pair.value, at: prefix + "notify")
+        }
         return overrides
     }
 
@@ -110,8 +113,11 @@ extension ConfigurationDecoder {
         return dependencies
     }
 
-    func decodeGroups(_ node: YAMLNode, agents: [MonitorConfiguration.Agent]) throws(ConfigurationError) -> [AgentGroup]
-    {
+    func decodeGroups(
+        _ node: YAMLNode,
+        agents: [MonitorConfiguration.Agent],
+        notifiers: [NotifierConfiguration]
+    ) throws(ConfigurationError) -> [AgentGroup] {
         let ids = Set(agents.map(\.id))
         var groups: [AgentGroup] = []
         for (position, item) in try list(node, at: "groups").enumerated() {
@@ -146,7 +152,11 @@ extension ConfigurationDecoder {
                 in: 1...max(1, members.count)
             )
             let ordered = agents.map(\.id).filter(members.contains)
-            groups.append(AgentGroup(id: id, name: name, members: ordered, minOnline: minOnline))
+            var group = AgentGroup(id: id, name: name, members: ordered, minOnline: minOnline)
+            if let pair = fields["notify"] {
+                group.notify = try notifierNames(pair.value, at: path + ".notify", known: notifiers)
+            }
+            groups.append(group)
         }
         return groups
     }
@@ -246,6 +256,7 @@ struct RuleOverrides: Hashable {
     var maxRestarts: Int?
     var restartWindow: Duration?
     var alerts: Bool?
+    var notify: [String]?
 
     func applied(to base: AgentRules) -> AgentRules {
         var rules = base
@@ -255,6 +266,7 @@ struct RuleOverrides: Hashable {
         if let maxRestarts { rules.maxRestarts = maxRestarts }
         if let restartWindow { rules.restartWindow = restartWindow }
         if let alerts { rules.alerts = alerts }
+        if let notify { rules.notify = notify }
         return rules
     }
 }

@@ -14,6 +14,8 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
         public static let duplicateID = Code(name: "duplicate-id")
         public static let duplicateChannel = Code(name: "duplicate-channel")
         public static let ttlTooShort = Code(name: "ttl-too-short")
+        /// A `*_env` key names a variable the environment does not set.
+        public static let missingVariable = Code(name: "missing-variable")
     }
 
     public var code: Code

@@ -2,14 +2,17 @@ extension MonitorConfiguration {
     static let topLevelKeys = Set<String>([
         "offline_threshold_seconds", "check_interval_seconds", "alert_cooldown_seconds",
         "key_prefix", "key_ttl_seconds", "agents", "failing_statuses", "groups", "maintenance",
+        "notifiers", "default_notifiers",
     ]).union(ruleKeys)
-    static let agentKeys = Set<String>(["id", "name", "channel", "offline_threshold_seconds", "depends_on", "alert"])
-        .union(ruleKeys)
+    static let agentKeys = Set<String>([
+        "id", "name", "channel", "offline_threshold_seconds", "depends_on", "alert", "notify",
+    ])
+    .union(ruleKeys)
     /// Keys of `AgentRules`, global and per agent.
     static let ruleKeys: Set<String> = [
         "late_after_seconds", "alert_on_late", "failing_after_heartbeats", "max_restarts", "restart_window_seconds",
     ]
-    static let groupKeys: Set<String> = ["id", "name", "members", "min_online"]
+    static let groupKeys: Set<String> = ["id", "name", "members", "min_online", "notify"]
     static let maintenanceKeys: Set<String> = ["agents", "days", "start", "duration_minutes", "time_zone", "reason"]
 
     /// Parses and validates agents.yaml text; `file` only names the source in errors.
@@ -60,6 +63,8 @@ struct ConfigurationDecoder {
     var ruleOverrides: [(index: Int, overrides: RuleOverrides)] = []
     /// `depends_on` lists, checked once every id is known.
     var dependencyNodes: [(id: String, path: String, items: [YAMLNode])] = []
+    /// `notify` lists, checked once the notifiers are known.
+    var notifyNodes: [(path: String, node: YAMLNode)] = []
     /// The first mistake in a streamed agent: reported where the tree would have reported it, after
     /// syntax errors anywhere in the file and mistakes in the top-level keys.
     var agentError: ConfigurationError?
@@ -225,7 +230,15 @@ struct ConfigurationDecoder {
         }
         ruleOverrides = []
         config.dependencies = try decodeDependencies(of: config.agents)
-        if let pair = keys["groups"] { config.groups = try decodeGroups(pair.value, agents: config.agents) }
+        if let pair = keys["notifiers"] { config.notifiers = try decodeNotifiers(pair.value) }
+        if let pair = keys["default_notifiers"] {
+            config.defaultNotifiers = try notifierNames(pair.value, at: "default_notifiers", known: config.notifiers)
+        }
+        for (path, node) in notifyNodes { _ = try notifierNames(node, at: path, known: config.notifiers) }
+        notifyNodes = []
+        if let pair = keys["groups"] {
+            config.groups = try decodeGroups(pair.value, agents: config.agents, notifiers: config.notifiers)
+        }
         if let pair = keys["maintenance"] {
             config.maintenance = try decodeMaintenance(pair.value, agents: config.agents, groups: config.groups)
         }
@@ -312,6 +325,7 @@ struct ConfigurationDecoder {
         hasOwnThreshold.append(fields["offline_threshold_seconds"] != nil)
         let overrides = try ruleOverrides(fields, at: path)
         if overrides != RuleOverrides() { ruleOverrides.append((agents.count, overrides)) }
+        if let pair = fields["notify"] { notifyNodes.append((path + ".notify", pair.value)) }
         if let pair = fields["depends_on"] {
             dependencyNodes.append((id, path + ".depends_on", try list(pair.value, at: path + ".depends_on")))
         }

@@ -55,6 +55,10 @@ public struct MonitorConfiguration: Sendable, Equatable {
     public var dependencies: [String: [String]] = [:]
     public var groups: [AgentGroup] = []
     public var maintenance: [MaintenanceWindow] = []
+    /// Receivers of notifications (`notifiers`); empty: Telegram from the environment, if set.
+    public var notifiers: [NotifierConfiguration] = []
+    /// Who is told about agents and groups without `notify`; nil: every notifier.
+    public var defaultNotifiers: [String]?
 
     public init(agents: [Agent] = []) {
         self.agents = agents
@@ -110,8 +114,16 @@ public struct MonitorConfiguration: Sendable, Equatable {
     /// The leader lock: which replica sends notifications.
     public var leaderKey: String { "\(keyTag):leader" }
 
-    /// Set while a notifier asked to wait (Telegram's retry_after), so a new leader waits too.
+    /// Set while a notifier must wait (its service's Retry-After, or the backoff after a failure),
+    /// so a new leader waits too.
     public func retryAfterKey(notifier: String) -> String { "\(keyTag):notify:\(notifier):retry_after" }
+
+    /// A notifier's queue of notifications to deliver, oldest first (see `QueuedNotification`).
+    public func queueKey(notifier: String) -> String { "\(keyTag):notify:\(notifier):queue" }
+
+    /// The receivers named for an agent or group (`notify`), else the defaults; nil stands for every
+    /// receiver there is (no `default_notifiers`, or Telegram from the environment).
+    public func receivers(named notify: [String]?) -> [String]? { notify ?? defaultNotifiers }
 
     /// Names of versions before the hash tag (`<prefix>:last:<id>`, `<prefix>:alerts`), which
     /// `KeyLayoutMigration` moves.
