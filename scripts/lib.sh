@@ -19,12 +19,13 @@ install_dependencies() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# Real validators for the tests: check-jsonschema (the status map against its schema) and
-# prometheus-client's text parser (/metrics).
+# Real parts for the tests: check-jsonschema (the status map against its schema),
+# prometheus-client's text parser (/metrics) and aiosmtpd (an SMTP server receiving the alerts' mail).
 ensure_python_test_tools() {
-  if ! command -v check-jsonschema >/dev/null || ! python3 -c 'import prometheus_client' 2>/dev/null; then
-    python3 -m pip install --quiet --disable-pip-version-check check-jsonschema prometheus-client 2>/dev/null \
-      || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages check-jsonschema prometheus-client
+  if ! command -v check-jsonschema >/dev/null || ! python3 -c 'import prometheus_client, aiosmtpd' 2>/dev/null; then
+    local packages=(check-jsonschema prometheus-client aiosmtpd)
+    python3 -m pip install --quiet --disable-pip-version-check "${packages[@]}" 2>/dev/null \
+      || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${packages[@]}"
     hash -r
   fi
   command -v check-jsonschema >/dev/null || { echo "check-jsonschema is not on PATH after installing it" >&2; exit 1; }

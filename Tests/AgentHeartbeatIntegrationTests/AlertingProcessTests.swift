@@ -8,7 +8,7 @@ import Testing
 struct AlertingProcessTests {
     static let token = "987654:SECRET-never-print-me"
 
-    static func environment(_ api: FakeBotAPI) -> [String: String] {
+    static func environment(_ api: FakeReceiver) -> [String: String] {
         [
             "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_CHAT_ID": "42", "TELEGRAM_API_URL": api.url,
             "TELEGRAM_TIMEOUT_SECONDS": "2",
@@ -31,7 +31,7 @@ struct AlertingProcessTests {
     static func replicas(
         _ count: Int,
         _ configuration: MonitorConfiguration,
-        _ api: FakeBotAPI
+        _ api: FakeReceiver
     ) throws -> [SidecarProcess] {
         try (0..<count).map { _ in
             try SidecarProcess.running(configuration, redisURL: "\(TestRedis.url)", environment: environment(api))
@@ -77,7 +77,7 @@ struct AlertingProcessTests {
     }
 
     @Test func oneAlertOneReminderOneRecoveryFromThreeReplicas() async throws {
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         let configuration = Self.configuration(["mary"], cooldown: .seconds(6))
         let redis = try TestRedis.client()
         let replicas = try Self.replicas(3, configuration, api)
@@ -107,7 +107,7 @@ struct AlertingProcessTests {
     }
 
     @Test func anotherReplicaTakesOverWhenTheLeaderIsKilled() async throws {
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         let configuration = Self.configuration(["first", "second"], cooldown: .seconds(600))
         let redis = try TestRedis.client()
         let replicas = try Self.replicas(3, configuration, api)
@@ -146,7 +146,7 @@ struct AlertingProcessTests {
     }
 
     @Test func honoursRetryAfterOn429() async throws {
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         api.script(.tooManyRequests(retryAfter: 2))
         let configuration = Self.configuration(["mary"], cooldown: .seconds(600))
         let redis = try TestRedis.client()
@@ -163,7 +163,7 @@ struct AlertingProcessTests {
     }
 
     @Test func retriesServerErrorsAndStartsNoCooldownWhileFailing() async throws {
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         api.script(.serverError, .serverError, .serverError)
         let configuration = Self.configuration(["mary"], cooldown: .seconds(4))
         let redis = try TestRedis.client()
@@ -180,7 +180,7 @@ struct AlertingProcessTests {
     }
 
     @Test func agentTextArrivesEscapedForHTML() async throws {
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         let name = #"_ * [ ] ( ) ~ ` > # + - = | { } . ! < > & \ "x""#
         let configuration = Self.configuration(["odd_one-1"], cooldown: .seconds(600), names: ["odd_one-1": name])
         let redis = try TestRedis.client()
@@ -197,7 +197,7 @@ struct AlertingProcessTests {
     }
 
     @Test func testAlertExitCodes() async throws {
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         let folder = try SidecarProcess.folder(config: "agents: []\n")
         let good = try SidecarProcess(["test-alert"], folder: folder, redisURL: nil, environment: Self.environment(api))
         #expect(try await good.exitStatus(within: .seconds(10)) == 0)

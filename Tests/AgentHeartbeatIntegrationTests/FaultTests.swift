@@ -20,7 +20,7 @@ struct FaultTests {
     static func replica(
         _ configuration: MonitorConfiguration,
         _ server: RedisServer,
-        api: FakeBotAPI?,
+        api: FakeReceiver?,
         timeout: Int = 2,
         environment: [String: String] = [:]
     ) throws -> SidecarProcess {
@@ -76,7 +76,7 @@ struct FaultTests {
         await server.stop()
     }
 
-    static func delivered(_ api: FakeBotAPI, mentioning id: String) -> Int {
+    static func delivered(_ api: FakeReceiver, mentioning id: String) -> Int {
         api.delivered.filter { $0.text.contains("<code>\(id)</code>") }.count
     }
 
@@ -261,7 +261,7 @@ struct FaultTests {
     /// and after a restart without persistence the silent agent is reminded again.
     @Test func silentAgentsAreAlertedWhateverRedisLost() async throws {
         let server = try await RedisServer.start()
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         let configuration = Self.configuration(["live", "dead", "never"], cooldown: .seconds(4))
         let redis = server.client()
         let replica = try Self.replica(configuration, server, api: api)
@@ -307,7 +307,7 @@ struct FaultTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let server = try await RedisServer.start(["--dir", folder.path, "--enable-debug-command", "yes"])
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         let configuration = Self.configuration(["live"], threshold: .seconds(3))
         let redis = server.client()
         // Enough data that loading it takes a while; in parts, each well within the command timeout.
@@ -342,7 +342,7 @@ struct FaultTests {
     /// first checks must not call them offline (silence counts only while somebody listens).
     @Test func aSidecarStartedAfterItsOwnOutageRaisesNoFalseAlarm() async throws {
         let server = try await RedisServer.start()
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         let configuration = Self.configuration(["alive"], threshold: .seconds(5))
         let redis = server.client()
         try await storeHeartbeat(redis, configuration, "alive", age: .seconds(30))
@@ -362,7 +362,7 @@ struct FaultTests {
     /// Finding 10: the alerts hash kept removed agents' records, so one added back got a stale recovery.
     @Test func removedAgentsRecordsArePruned() async throws {
         let server = try await RedisServer.start()
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         let configuration = Self.configuration(["mary"])
         let redis = server.client()
         _ = try await redis.send("HSET", configuration.alertsKey, "gone", "1|1|1")
@@ -378,7 +378,7 @@ struct FaultTests {
     /// Finding 4: a replica without Telegram settings took the lock; the one that could send never did.
     @Test func replicaThatCannotSendNeverTakesTheLock() async throws {
         let server = try await RedisServer.start()
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         let configuration = Self.configuration(["mary"])
         let redis = server.client()
         try await storeHeartbeat(redis, configuration, "mary", age: .seconds(10))
@@ -394,7 +394,7 @@ struct FaultTests {
     /// its notifications; it must not hold the lock too, or no replica would ever notify.
     @Test func degradedReplicaLeavesTheLockToAHealthyOne() async throws {
         let server = try await RedisServer.start()
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         let configuration = Self.configuration(["mary"])
         let redis = server.client()
         _ = try await redis.send("ACL", "SETUSER", "blind", "on", ">pw", "~*", "resetchannels", "+@all")
@@ -415,7 +415,7 @@ struct FaultTests {
     /// Finding 6: one message Telegram refuses (400) blocked every later alert.
     @Test func refusedMessageIsSkippedAndOthersStillGo() async throws {
         let server = try await RedisServer.start()
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         api.refuse(containing: "<code>bad<")  // in the JSON body, "/" may be escaped
         var configuration = Self.configuration(["bad", "good"])
         configuration.agents[1].offlineThreshold = .seconds(5)
@@ -437,7 +437,7 @@ struct FaultTests {
     /// Findings 8 and 10: a hanging Bot API stalled every check, and SIGTERM took 65 s.
     @Test func hangingBotAPIDelaysNeitherChecksNorShutdown() async throws {
         try await withRedisServer { server in
-            let api = try FakeBotAPI()
+            let api = try FakeReceiver()
             api.hang(true)
             let configuration = Self.configuration(["mary"])
             try await server.withClient { redis in
@@ -458,7 +458,7 @@ struct FaultTests {
     /// Watch the watcher: the leader pings the watchdog after each check, `/fail` when checks fail.
     @Test func watchdogIsPingedAndToldOfFailures() async throws {
         let server = try await RedisServer.start()
-        let watchdog = try FakeBotAPI()
+        let watchdog = try FakeReceiver()
         let secret = "/ping/wd-SECRET-\(UUID().uuidString)"
         let configuration = Self.configuration(["mary"])
         let replica = try Self.replica(
@@ -480,7 +480,7 @@ struct FaultTests {
     /// Finding 5: out of memory, the replica stayed ready and alerts were derived from stale data.
     @Test func outOfMemoryMakesTheReplicaNotReadyAndSendsNothingFalse() async throws {
         try await withRedisServer(["--maxmemory-policy", "noeviction"]) { server in
-            let api = try FakeBotAPI()
+            let api = try FakeReceiver()
             let configuration = Self.configuration(["live"])
             try await server.withClient { redis in
                 let replica = try Self.replica(configuration, server, api: api)

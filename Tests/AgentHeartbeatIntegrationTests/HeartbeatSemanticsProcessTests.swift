@@ -33,7 +33,7 @@ struct HeartbeatSemanticsProcessTests {
     /// Three replicas, online everywhere while `beating` runs.
     static func start(
         _ configuration: MonitorConfiguration,
-        _ api: FakeBotAPI,
+        _ api: FakeReceiver,
         _ redis: RedisClient
     ) async throws -> [SidecarProcess] {
         let replicas = try Alerting.replicas(3, configuration, api)
@@ -42,7 +42,7 @@ struct HeartbeatSemanticsProcessTests {
     }
 
     @Test func aFailingReportAlertsExactlyOnceAndRecovers() async throws {
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         let configuration = Alerting.configuration(["mary"], cooldown: .seconds(600))
         let redis = try TestRedis.client()
         let replicas = try await Self.start(configuration, api, redis)
@@ -80,7 +80,7 @@ struct HeartbeatSemanticsProcessTests {
     }
 
     @Test func aTwoSecondAgentIsLateAfterAFewSeconds() async throws {
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         var configuration = Alerting.configuration(["mary"], cooldown: .seconds(600))
         configuration.agents[0].offlineThreshold = .seconds(120)
         var rules = AgentRules()
@@ -117,7 +117,7 @@ struct HeartbeatSemanticsProcessTests {
     }
 
     @Test func aSilenceSuppressesAndItsExpiryReleasesTheAlert() async throws {
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         let configuration = Alerting.configuration(["mary"], cooldown: .seconds(600))
         let redis = try TestRedis.client()
         let replicas = try await Self.start(configuration, api, redis)
@@ -152,7 +152,7 @@ struct HeartbeatSemanticsProcessTests {
     }
 
     @Test func aDeadDependencyYieldsOneMessageNamingItsDependents() async throws {
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         var configuration = Alerting.configuration(["gateway", "alpha", "beta", "gamma"], cooldown: .seconds(600))
         var rules = AgentRules()
         rules.lateAfter = .seconds(1)  // late, hence affected, before the gateway is offline
@@ -184,7 +184,7 @@ struct HeartbeatSemanticsProcessTests {
     }
 
     @Test func aGroupBelowQuorumAlertsOnce() async throws {
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         var configuration = Alerting.configuration(["worker-1", "worker-2", "worker-3"], cooldown: .seconds(600))
         var rules = AgentRules()
         rules.alerts = false  // only the group speaks for them

@@ -6,7 +6,7 @@ import Testing
 struct TelegramNotifierTests {
     static let token = "123456:SECRET-bot-token"
 
-    func notifier(_ api: FakeBotAPI) -> TelegramNotifier {
+    func notifier(_ api: FakeReceiver) -> TelegramNotifier {
         var settings = TelegramNotifier.Settings(token: Self.token, chatID: "-100200300")
         settings.apiURL = api.url
         settings.totalTimeout = .seconds(3)
@@ -14,7 +14,7 @@ struct TelegramNotifierTests {
     }
 
     @Test func postsJSONToSendMessage() async throws {
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         #expect(await notifier(api).send(text: "<b>hi</b> &amp; ✓") == .delivered)
         let request = try #require(api.requests.first)
         #expect(request.path == "/bot\(Self.token)/sendMessage")
@@ -24,7 +24,7 @@ struct TelegramNotifierTests {
     }
 
     @Test func failuresSayWhetherRetryingMakesSense() async throws {
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         api.script(.tooManyRequests(retryAfter: 2), .serverError, .unauthorized)
         let notifier = notifier(api)
         #expect(
@@ -59,7 +59,7 @@ struct TelegramNotifierTests {
 
     /// Found in issue 9: a huge retry_after overflowed when turned into milliseconds and trapped.
     @Test func hugeRetryAfterIsBoundedAndA400IsARefusalOfThatMessage() async throws {
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         api.script(
             .tooManyRequests(retryAfter: Int.max),
             .init(status: 400, body: #"{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}"#)

@@ -32,8 +32,9 @@ public enum MailMessage {
         return Array((lines.joined(separator: "\r\n") + "\r\n").utf8)
     }
 
-    /// Printable ASCII as it is; anything else as `=?UTF-8?B?…?=` words of at most 75 characters,
-    /// folded onto continuation lines, split between Unicode scalars.
+    /// Printable ASCII as it is; anything else as `=?UTF-8?B?…?=` words of 39 bytes (64
+    /// characters: a header line stays under 78), folded onto continuation lines, split between
+    /// Unicode scalars.
     static func encodedHeader(_ text: String) -> String {
         let cleaned = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 ? " " : $0 }))
         if cleaned.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }), cleaned.utf8.count <= 900 { return cleaned }
@@ -41,7 +42,7 @@ public enum MailMessage {
         var chunk: [UInt8] = []
         for scalar in cleaned.unicodeScalars {
             let bytes = Array(String(scalar).utf8)
-            if chunk.count + bytes.count > 45 {
+            if chunk.count + bytes.count > 39 {
                 words.append(word(chunk))
                 chunk = []
             }

@@ -16,6 +16,8 @@ public struct AgentRules: Sendable, Hashable {
     public var alerts = true
     /// `notify`: the receivers told about the agent; nil: `default_notifiers`.
     public var notify: [String]?
+    /// `on_offline`: what the leader does about the agent while it is offline.
+    public var onOffline: [RecoveryAction] = []
 
     public init() {}
 

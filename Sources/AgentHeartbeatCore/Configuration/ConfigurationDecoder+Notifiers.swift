@@ -93,6 +93,48 @@ extension ConfigurationDecoder {
         }
     }
 
+    /// An agent's `on_offline` list.
+    func recoveryActions(_ node: YAMLNode, at path: String) throws(ConfigurationError) -> [RecoveryAction] {
+        var actions: [RecoveryAction] = []
+        for (position, item) in try list(node, at: path).enumerated() {
+            let itemPath = "\(path)[\(position)]"
+            let fields = try mapping(item, at: itemPath, allowed: MonitorConfiguration.actionKeys)
+            var action: RecoveryAction
+            switch (fields["run"], fields["webhook_env"]) {
+            case (let run?, nil):
+                let argv = try texts(run.value, at: itemPath + ".run")
+                guard !argv.isEmpty else {
+                    throw error(.invalidValue, at: run.value, itemPath + ".run", "needs the program to run")
+                }
+                // NUL cannot be passed in an argument; anything else is passed as written, no shell.
+                guard argv.allSatisfy({ !$0.utf8.contains(0) }) else {
+                    throw error(.invalidValue, at: run.value, itemPath + ".run", "arguments cannot hold NUL")
+                }
+                action = RecoveryAction(.run(argv))
+            case (nil, let webhook?):
+                action = RecoveryAction(.webhook(try variable(webhook.value, at: itemPath + ".webhook_env")))
+            default:
+                throw error(
+                    .invalidValue,
+                    at: item,
+                    itemPath,
+                    "needs exactly one of \"run\" (a list) and \"webhook_env\""
+                )
+            }
+            if let pair = fields["timeout_seconds"] {
+                action.timeout = .seconds(try count(pair.value, at: itemPath + ".timeout_seconds", in: 1...3600))
+            }
+            if let pair = fields["max_attempts"] {
+                action.maxAttempts = try count(pair.value, at: itemPath + ".max_attempts", in: 1...100)
+            }
+            if let pair = fields["backoff_seconds"] {
+                action.backoff = try seconds(pair.value, at: itemPath + ".backoff_seconds")
+            }
+            actions.append(action)
+        }
+        return actions
+    }
+
     /// A bare address: `name@host`, nothing that could end a header or an SMTP command.
     private func address(_ node: YAMLNode, at path: String) throws(ConfigurationError) -> String {
         let value = try text(node, at: path)
@@ -105,7 +147,7 @@ extension ConfigurationDecoder {
     }
 
     /// The name of an environment variable (never its value: agents.yaml holds no secret).
-    private func variable(
+    func variable(
         _ node: YAMLNode,
         at path: String
     ) throws(ConfigurationError) -> NotifierConfiguration.Variable {

@@ -70,6 +70,9 @@ extension ConfigurationDecoder {
         if let pair = fields["notify"] {
             overrides.notify = try texts(pair.value, at: prefix + "notify")
         }
+        if let pair = fields["on_offline"] {
+            overrides.onOffline = try recoveryActions(pair.value, at: prefix + "on_offline")
+        }
         return overrides
     }
 
@@ -257,6 +260,7 @@ struct RuleOverrides: Hashable {
     var restartWindow: Duration?
     var alerts: Bool?
     var notify: [String]?
+    var onOffline: [RecoveryAction]?
 
     func applied(to base: AgentRules) -> AgentRules {
         var rules = base
@@ -267,6 +271,7 @@ struct RuleOverrides: Hashable {
         if let restartWindow { rules.restartWindow = restartWindow }
         if let alerts { rules.alerts = alerts }
         if let notify { rules.notify = notify }
+        if let onOffline { rules.onOffline = onOffline }
         return rules
     }
 }

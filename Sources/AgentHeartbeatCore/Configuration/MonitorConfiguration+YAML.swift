@@ -5,13 +5,14 @@ extension MonitorConfiguration {
         "notifiers", "default_notifiers",
     ]).union(ruleKeys)
     static let agentKeys = Set<String>([
-        "id", "name", "channel", "offline_threshold_seconds", "depends_on", "alert", "notify",
+        "id", "name", "channel", "offline_threshold_seconds", "depends_on", "alert", "notify", "on_offline",
     ])
     .union(ruleKeys)
     /// Keys of `AgentRules`, global and per agent.
     static let ruleKeys: Set<String> = [
         "late_after_seconds", "alert_on_late", "failing_after_heartbeats", "max_restarts", "restart_window_seconds",
     ]
+    static let actionKeys: Set<String> = ["run", "webhook_env", "timeout_seconds", "max_attempts", "backoff_seconds"]
     static let groupKeys: Set<String> = ["id", "name", "members", "min_online", "notify"]
     static let maintenanceKeys: Set<String> = ["agents", "days", "start", "duration_minutes", "time_zone", "reason"]
 

@@ -31,6 +31,7 @@ extension MonitorConfiguration {
                 lines.append("    restart_window_seconds: \(rules.restartWindow.wholeSeconds)")
             }
             if !rules.alerts { lines.append("    alert: false") }
+            if let notify = rules.notify { lines.append("    notify: [\(notify.joined(separator: ", "))]") }
             if let dependencies = dependencies[agent.id] {
                 lines.append("    depends_on: [\(dependencies.joined(separator: ", "))]")
             }
@@ -48,7 +49,24 @@ extension MonitorConfiguration {
                 "    members: [\(group.members.joined(separator: ", "))]",
                 "    min_online: \(group.minOnline)",
             ]
+            if let notify = group.notify { lines.append("    notify: [\(notify.joined(separator: ", "))]") }
         }
+        if !notifiers.isEmpty { lines.append("notifiers:") }
+        for notifier in notifiers {
+            lines += ["  - name: \(notifier.name)", "    type: \(notifier.kind.rawValue)"]
+            for (role, variable) in notifier.variables.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                lines.append("    \(role.rawValue)_env: \(variable.name)")
+            }
+            if notifier.timeout != .seconds(10) {
+                lines.append("    timeout_seconds: \(notifier.timeout.wholeSeconds)")
+            }
+            if notifier.maximumAge != .seconds(86_400) {
+                lines.append("    max_age_seconds: \(notifier.maximumAge.wholeSeconds)")
+            }
+            if let from = notifier.from { lines.append("    from: \(from)") }
+            if !notifier.to.isEmpty { lines.append("    to: [\(notifier.to.joined(separator: ", "))]") }
+        }
+        if let defaults = defaultNotifiers { lines.append("default_notifiers: [\(defaults.joined(separator: ", "))]") }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -26,7 +26,7 @@ struct FailoverScenario {
     }
 
     func run(_ configuration: MonitorConfiguration) async throws {
-        let api = try FakeBotAPI()
+        let api = try FakeReceiver()
         let (live, dead) = (configuration.agents[0], configuration.agents[1])
         let original = try #require(try await master())
         try await withClosing(try client()) { redis in

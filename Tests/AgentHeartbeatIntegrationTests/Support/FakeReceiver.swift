@@ -1,14 +1,17 @@
 import Foundation
 import NIOConcurrencyHelpers
 
-/// A local HTTP server standing in for the Telegram Bot API, on a free loopback port.
-/// It answers scripted responses in order, then `{"ok":true}`, and records every request.
-final class FakeBotAPI: Sendable {
+/// A local HTTP server standing in for a receiver (the Telegram Bot API, a Slack, Discord or
+/// plain webhook, PagerDuty's Events API) on a free loopback port. It answers scripted responses
+/// in order, then `{"ok":true}`, and records every request.
+final class FakeReceiver: Sendable {
     struct Request: Sendable {
         var path: String
         var body: String
         var status: Int
         var at: ContinuousClock.Instant
+        /// Names in lower case.
+        var headers: [String: String] = [:]
 
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
         var text: String { json["text"] as? String ?? "" }
@@ -17,6 +20,7 @@ final class FakeBotAPI: Sendable {
     struct Response: Sendable {
         var status: Int
         var body: String
+        var headers: [String] = []
 
         static func tooManyRequests(retryAfter: Int) -> Response {
             Response(
@@ -42,6 +46,8 @@ final class FakeBotAPI: Sendable {
     private let refusing = NIOLockedValueBox<String?>(nil)
     /// While set, requests are read and never answered, like a Bot API that hangs.
     private let hanging = NIOLockedValueBox(false)
+    /// Until then, every request gets this answer.
+    private let failing = NIOLockedValueBox<(until: ContinuousClock.Instant, response: Response)?>(nil)
 
     init() throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -75,6 +81,11 @@ final class FakeBotAPI: Sendable {
     func refuse(containing text: String?) { refusing.withLockedValue { $0 = text } }
 
     func hang(_ on: Bool) { hanging.withLockedValue { $0 = on } }
+
+    /// Answers `response` to every request for `duration` from now.
+    func fail(for duration: Duration, with response: Response) {
+        failing.withLockedValue { $0 = (.now + duration, response) }
+    }
 
     var requests: [Request] { state.withLockedValue { $0.requests } }
 
@@ -121,29 +132,46 @@ final class FakeBotAPI: Sendable {
         let head = String(decoding: received[..<headerEnd!], as: UTF8.self)
         let path = head.split(separator: " ").dropFirst().first.map(String.init) ?? ""
         let body = String(decoding: received[headerEnd!...], as: UTF8.self)
+        var headers: [String: String] = [:]
+        for line in head.split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces
+            )
+        }
+        func request(_ status: Int) -> Request {
+            Request(path: path, body: body, status: status, at: .now, headers: headers)
+        }
         if hanging.withLockedValue({ $0 }) {
-            state.withLockedValue { $0.requests.append(Request(path: path, body: body, status: 0, at: .now)) }
+            state.withLockedValue { $0.requests.append(request(0)) }
             while hanging.withLockedValue({ $0 }) { usleep(10_000) }
             return
         }
         if let refused = refusing.withLockedValue({ $0 }), body.contains(refused) {
             let answer = #"{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}"#
-            state.withLockedValue { $0.requests.append(Request(path: path, body: body, status: 400, at: .now)) }
+            state.withLockedValue { $0.requests.append(request(400)) }
             Self.reply(.init(status: 400, body: answer), on: connection)
+            return
+        }
+        if let failure = failing.withLockedValue({ $0 }), ContinuousClock.now < failure.until {
+            state.withLockedValue { $0.requests.append(request(failure.response.status)) }
+            Self.reply(failure.response, on: connection)
             return
         }
         let response = state.withLockedValue { state in
             let response =
                 state.scripted.isEmpty
                 ? Response(status: 200, body: #"{"ok":true,"result":{"message_id":1}}"#) : state.scripted.removeFirst()
-            state.requests.append(Request(path: path, body: body, status: response.status, at: .now))
+            state.requests.append(request(response.status))
             return response
         }
         Self.reply(response, on: connection)
     }
 
     private static func reply(_ response: Response, on connection: Int32) {
-        let head = "HTTP/1.1 \(response.status) X\r\nContent-Type: application/json\r\n"
+        let head =
+            "HTTP/1.1 \(response.status) X\r\nContent-Type: application/json\r\n"
+            + response.headers.map { $0 + "\r\n" }.joined()
         let reply = head + "Content-Length: \(response.body.utf8.count)\r\nConnection: close\r\n\r\n\(response.body)"
         _ = Array(reply.utf8).withUnsafeBytes { write(connection, $0.baseAddress, $0.count) }
     }
