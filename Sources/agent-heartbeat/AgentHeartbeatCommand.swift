@@ -38,6 +38,29 @@ struct ConfigOptions: ParsableArguments {
         }
     }
 
+    /// The runner of agents' `on_offline` actions, nil when no agent has one; on a missing
+    /// `webhook_env` variable prints which and exits with status 2.
+    func recoveryActions(
+        for configuration: MonitorConfiguration,
+        client: RedisClient,
+        logger: Logger
+    ) throws -> RecoveryActionRunner? {
+        guard configuration.rules.contains(where: { !$0.onOffline.isEmpty }) else { return nil }
+        try checkActionEnvironment(configuration)
+        return RecoveryActionRunner(client: client, environment: ProcessInfo.processInfo.environment, logger: logger)
+    }
+
+    /// Exits with status 2, naming it, when an `on_offline` webhook's variable is not set.
+    func checkActionEnvironment(_ configuration: MonitorConfiguration) throws {
+        do {
+            let environment = ProcessInfo.processInfo.environment
+            try RecoveryActionRunner.checkEnvironment(configuration, environment: environment, file: configPath)
+        } catch {
+            printError("invalid configuration: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
     /// The configuration's receivers with their secrets from the environment; on a missing
     /// variable prints which and exits with status 2.
     func notifiers(for configuration: MonitorConfiguration) throws -> [any Notifier] {

@@ -65,13 +65,16 @@ struct RunCommand: AsyncParsableCommand {
                 """
             )
         }
-        let watchdog = Watchdog(environment: ProcessInfo.processInfo.environment, logger: logger)
+        let environment = ProcessInfo.processInfo.environment
+        let actions = try configOptions.recoveryActions(for: configuration, client: client, logger: logger)
+        let watchdog = Watchdog(environment: environment, logger: logger)
         let alerts = AlertDispatcher(
             client: client,
             notifiers: notifiers,
+            actions: actions,
             status: status,
             logger: logger,
-            competes: !notifiers.isEmpty || watchdog != nil
+            competes: !notifiers.isEmpty || actions != nil || watchdog != nil
         )
         let checker = StatusCheckService(
             client: client,

@@ -8,7 +8,7 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check an agents.yaml: print what is wrong (exit 2) or ok.",
         discussion: """
-            Also checks that every environment variable the notifiers name (`*_env`) is set, \
+            Also checks that every environment variable the notifiers and on_offline webhooks name (`*_env`) is set, \
             unless --skip-environment is given (to check the file where the secrets are not).
             """
     )
@@ -22,7 +22,10 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         let options = try ConfigOptions.parse(path.map { ["--config", $0] } ?? [])
         let configuration = try options.load()
-        if !skipEnvironment { _ = try options.notifiers(for: configuration) }
+        if !skipEnvironment {
+            _ = try options.notifiers(for: configuration)
+            try options.checkActionEnvironment(configuration)
+        }
         let parts = [
             "\(configuration.agents.count) agents", counted(configuration.groups.count, "group"),
             counted(configuration.notifiers.count, "notifier"),

@@ -16,6 +16,8 @@ public actor AlertDispatcher {
     let client: RedisClient
     let notifiers: [any Notifier]
     let workers: [DeliveryWorker]
+    /// Agents' `on_offline` actions, when any agent has some.
+    let actions: RecoveryActionRunner?
     let sendTimeout: Duration
     let status: SidecarStatus
     let logger: Logger
@@ -67,19 +69,21 @@ public actor AlertDispatcher {
     public init(
         client: RedisClient,
         notifiers: [any Notifier],
+        actions: RecoveryActionRunner? = nil,
         status: SidecarStatus,
         logger: Logger,
         competes: Bool? = nil
     ) {
         self.client = client
         self.notifiers = notifiers
+        self.actions = actions
         // The workers' own connection: a queue's reads and removals never wait behind a check.
         let deliveryClient = RedisClient(client.connector, name: "notify-redis")
         workers = notifiers.map { DeliveryWorker(notifier: $0, client: deliveryClient, logger: logger) }
         sendTimeout = notifiers.map(\.timeout).max() ?? .seconds(10)
         self.status = status
         self.logger = logger
-        self.competes = competes ?? !notifiers.isEmpty
+        self.competes = competes ?? (!notifiers.isEmpty || actions != nil)
         token = status.lockToken
         // Only the newest check matters: a slow Redis skips the checks that came meanwhile.
         (checks, submitted) = AsyncStream.makeStream(of: Job.self, bufferingPolicy: .bufferingNewest(1))
@@ -145,8 +149,11 @@ public actor AlertDispatcher {
         }
         guard await renewLeadership() else { return }
         let server = (job.result.now, job.result.requestedAt)
-        shared.withLock { $0 = Lead(configuration: configuration, token: token, server: server) }
+        let lead = Lead(configuration: configuration, token: token, server: server)
+        shared.withLock { $0 = lead }
         if !notifiers.isEmpty { await queue(job.result, subjects: job.subjects) }
+        // After queueing: the alert goes out at once, the attempt's result with the next notification.
+        await actions?.start(job.subjects, lead: lead, now: job.result.now)
         await pruneRemovedAgents()
     }
 
@@ -167,12 +174,17 @@ public actor AlertDispatcher {
     private func queue(_ result: HeartbeatChecker.Result, subjects: [AgentState]) async {
         let policy = AlertPolicy(cooldown: configuration.alertCooldown)
         let records = await merge(result)
-        let events = policy.events(
+        var events = policy.events(
             states: subjects,
             groups: result.assessment.groups,
             records: records,
             now: result.now
         )
+        if let actions {
+            let acting = events.compactMap(\.state).filter { !$0.rules.onOffline.isEmpty }
+            let notes = await actions.notes(for: acting, configuration: configuration)
+            for index in events.indices { events[index].note = events[index].state.flatMap { notes[$0.agent.id] } }
+        }
         let idPrefix = "\(result.now)-\(UInt32.random(in: 0...UInt32.max))"
         let pending = events.contains { $0.kind == .reminder } ? await pendingSubjects() : [:]
         for start in stride(from: 0, to: events.count, by: Self.eventsPerScript) {

@@ -100,6 +100,7 @@ public struct AlertMessage: Sendable, Equatable {
                 lines.append("Was: \(words(for: event.trouble))")
             }
             if let reported = state.reportedStatus { lines.append("Reported status: \(shown(reported))") }
+            if let note = event.note { lines.append("Recovery action: \(shown(note))") }
             return lines.joined(separator: "\n")
         }
         let lastHeartbeat =
@@ -141,6 +142,7 @@ public struct AlertMessage: Sendable, Equatable {
                 : "late after \(formatDuration(milliseconds: Int64(evaluation.lateAfter)))"
             lines.append("Silent for: \(silent) (\(expected))")
         }
+        if let note = event.note { lines.append("Recovery action: \(shown(note))") }
         if !state.affected.isEmpty {
             let count = state.affected.count
             lines.append(

@@ -44,6 +44,8 @@ public struct AlertPolicy: Sendable {
         public var lastSeenBefore: Int64?
         /// The record to store once the notification carrying this event was delivered.
         public var recordAfterDelivery: AlertRecord
+        /// What the agent's recovery actions did in this outage ("systemctl: attempt 1 of 3, exit 0").
+        public var note: String?
 
         /// The agent's state, for an agent's event.
         public var state: AgentState? {

@@ -46,6 +46,7 @@ public enum EventDocument {
         var affected: [String]
         /// The last heartbeat's payload as the agent sent it.
         var payload: JSONValue?
+        var recoveryAction: String?
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -60,6 +61,7 @@ public enum EventDocument {
             try container.encodeIfPresent(suppressedBy, forKey: .suppressedBy)
             try container.encode(affected, forKey: .affected)
             try container.encode(payload ?? .null, forKey: .payload)
+            try container.encodeIfPresent(recoveryAction, forKey: .recoveryAction)
         }
 
         enum CodingKeys: String, CodingKey {
@@ -69,6 +71,7 @@ public enum EventDocument {
             case reportedStatus = "reported_status"
             case wasOfflineSeconds = "was_offline_seconds"
             case suppressedBy = "suppressed_by"
+            case recoveryAction = "recovery_action"
         }
     }
 
@@ -205,7 +208,8 @@ public enum EventDocument {
             wasOfflineSeconds: wasOffline,
             suppressedBy: state.suppressedBy,
             affected: state.affected.map(\.id),
-            payload: payload
+            payload: payload,
+            recoveryAction: event.note
         )
     }
 

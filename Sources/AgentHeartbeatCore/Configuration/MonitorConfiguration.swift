@@ -105,6 +105,9 @@ public struct MonitorConfiguration: Sendable, Equatable {
     /// The hash of alert records, one field per agent id.
     public var alertsKey: String { "\(keyTag):alerts" }
 
+    /// The hash of recovery action records, one field per agent and action (`RecoveryAction.Record`).
+    public var actionsKey: String { "\(keyTag):actions" }
+
     /// The hash of silences, one field per silence id (see `Silence`).
     public var silencesKey: String { "\(keyTag):silences" }
 

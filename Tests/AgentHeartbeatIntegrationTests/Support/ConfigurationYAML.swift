@@ -32,6 +32,19 @@ extension MonitorConfiguration {
             }
             if !rules.alerts { lines.append("    alert: false") }
             if let notify = rules.notify { lines.append("    notify: [\(notify.joined(separator: ", "))]") }
+            if !rules.onOffline.isEmpty { lines.append("    on_offline:") }
+            for action in rules.onOffline {
+                switch action.kind {
+                case .run(let argv):
+                    lines.append("      - run: [\(argv.map { "\"\(escaped($0))\"" }.joined(separator: ", "))]")
+                case .webhook(let variable): lines.append("      - webhook_env: \(variable.name)")
+                }
+                lines += [
+                    "        timeout_seconds: \(action.timeout.wholeSeconds)",
+                    "        max_attempts: \(action.maxAttempts)",
+                    "        backoff_seconds: \(action.backoff.wholeSeconds)",
+                ]
+            }
             if let dependencies = dependencies[agent.id] {
                 lines.append("    depends_on: [\(dependencies.joined(separator: ", "))]")
             }
