@@ -67,6 +67,41 @@ struct NotifierConfigurationTests {
         #expect(config.groups[0].notify == ["mail"])
     }
 
+    @Test func recoveryActionsWithTheirDefaults() throws {
+        let config = try load(
+            """
+            agents:
+              - id: mary
+                name: Mary
+                on_offline:
+                  - run: [systemctl, restart, mary]
+                    timeout_seconds: 30
+                    max_attempts: 3
+                    backoff_seconds: 60
+                  - webhook_env: RESTART_URL
+            """
+        )
+        let actions = config.rules(of: config.agents[0]).onOffline
+        #expect(actions.count == 2 && actions[0].kind == .run(["systemctl", "restart", "mary"]))
+        #expect(actions[0].summary == "systemctl" && actions[1].summary == "webhook")
+        #expect(actions[1].timeout == .seconds(30) && actions[1].maxAttempts == 3 && actions[1].backoff == .seconds(60))
+        guard case .webhook(let variable) = actions[1].kind else { throw TestFailure() }
+        #expect(variable.name == "RESTART_URL" && variable.line == 9)
+        // An outage counts its own attempts; a new one starts afresh.
+        let record = RecoveryAction.Record(outage: 100, attempts: 3, lastAttempt: 5_000, result: "exit 1")
+        #expect(RecoveryAction.Record(encoded: record.encoded) == record)
+        #expect(!actions[0].isDue(outage: 100, record: record, now: 999_999))
+        #expect(actions[0].isDue(outage: 200, record: record, now: 5_001))
+        var two = record
+        two.attempts = 2
+        #expect(
+            !actions[0].isDue(outage: 100, record: two, now: 64_999)
+                && actions[0].isDue(outage: 100, record: two, now: 65_000)
+        )
+    }
+
+    struct TestFailure: Error {}
+
     @Test func withoutNotifiersEverythingGoesEverywhere() throws {
         let config = try load("agents:\n  - {id: mary, name: Mary}\n")
         #expect(config.notifiers.isEmpty && config.defaultNotifiers == nil)
@@ -133,6 +168,20 @@ struct NotifierConfigurationTests {
             line: 2,
             keyPath: "agents[0].notify[0]",
             messageContains: "no notifier is named \"slak\" (defined: slack)"
+        ),
+        .init(
+            name: "an action with both run and webhook_env",
+            yaml: "agents:\n  - id: mary\n    name: Mary\n    on_offline:\n      - {run: [x], webhook_env: U}\n",
+            line: 5,
+            keyPath: "agents[0].on_offline[0]",
+            messageContains: "needs exactly one of \"run\" (a list) and \"webhook_env\""
+        ),
+        .init(
+            name: "a command as one shell string",
+            yaml: "agents:\n  - id: mary\n    name: Mary\n    on_offline:\n      - {run: \"systemctl restart mary\"}\n",
+            line: 5,
+            keyPath: "agents[0].on_offline[0].run",
+            messageContains: "expected a list"
         ),
         .init(
             name: "default_notifiers without notifiers",

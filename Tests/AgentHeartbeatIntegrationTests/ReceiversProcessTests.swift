@@ -175,4 +175,64 @@ struct ReceiversProcessTests {
         receivers.stop()
         try await AlertingProcessTests.finish(replicas, redis, configuration)
     }
+
+    @Test func testAlertSaysWhatHappenedAtEachReceiverAndValidateNamesMissingVariables() async throws {
+        let receivers = try Receivers([
+            ("slack", .slack), ("pager", .pagerduty), ("hook", .webhook), ("mail", .email), ("broken", .discord),
+        ])
+        defer { receivers.stop() }
+        receivers["broken"].script(.unauthorized)
+        var configuration = MonitorConfiguration(agents: [.init(id: "mary", name: "Mary")])
+        configuration.notifiers = receivers.notifiers
+        let folder = try SidecarProcess.folder(config: configuration.yaml)
+
+        let all = try SidecarProcess(["test-alert"], folder: folder, redisURL: nil, environment: receivers.environment)
+        #expect(try await all.exitStatus(within: .seconds(20)) == 1, "one receiver failed")
+        for line in [
+            "slack (slack): delivered", "pager (pagerduty): delivered", "hook (webhook): delivered",
+            "mail (email): delivered", "broken (discord): not delivered: HTTP 401",
+        ] {
+            #expect(all.output.contains(line), "\(all.output)")
+        }
+        let pager = receivers["pager"].delivered.map(Self.json)
+        #expect(pager.map { $0["event_action"] as? String } == ["trigger", "resolve"], "a test incident, resolved")
+        let hook = try #require(receivers["hook"].delivered.first)
+        #expect(Self.json(hook)["kind"] as? String == "test")
+        let signature = hmacSHA256(key: Array(Self.secret.utf8), message: Array(hook.body.utf8))
+        #expect(hook.headers["x-agent-heartbeat-signature"] == "sha256=" + hexDigest(signature))
+        #expect(receivers.mail.messages.map(\.subject) == ["[agent-heartbeat] test message"])
+
+        let one = try SidecarProcess(
+            ["test-alert", "--notifier", "slack"],
+            folder: folder,
+            redisURL: nil,
+            environment: receivers.environment
+        )
+        #expect(try await one.exitStatus(within: .seconds(20)) == 0)
+        #expect(receivers["slack"].delivered.count == 2 && receivers["pager"].delivered.count == 2)
+        let unknown = try SidecarProcess(
+            ["test-alert", "--notifier", "nope"],
+            folder: folder,
+            redisURL: nil,
+            environment: receivers.environment
+        )
+        #expect(try await unknown.exitStatus(within: .seconds(20)) == 1)
+        #expect(unknown.output.contains("no receiver is named \"nope\""))
+
+        // Without the secrets in the environment: refused at start-up, naming the variable and its line.
+        var partial = receivers.environment
+        partial["SLACK_URL"] = nil
+        let validate = try SidecarProcess(["validate"], folder: folder, redisURL: nil, environment: partial)
+        #expect(try await validate.exitStatus(within: .seconds(20)) == 2)
+        #expect(validate.output.contains("notifiers[0].url_env: environment variable SLACK_URL is not set"))
+        let run = try SidecarProcess(["run"], folder: folder, redisURL: "\(TestRedis.url)", environment: partial)
+        #expect(try await run.exitStatus(within: .seconds(20)) == 2)
+        #expect(run.output.contains("SLACK_URL is not set"), "\(run.output)")
+        let skipping = try SidecarProcess(["validate", "--skip-environment"], folder: folder, redisURL: nil)
+        #expect(try await skipping.exitStatus(within: .seconds(20)) == 0)
+        #expect(skipping.output.contains("5 notifiers"), "\(skipping.output)")
+        for process in [all, one, unknown, validate, run, skipping] {
+            for secret in ["SECRET", Self.routingKey] { #expect(!process.output.contains(secret), "\(process.output)") }
+        }
+    }
 }
