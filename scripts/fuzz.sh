@@ -14,7 +14,7 @@ install_dependencies
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(payload agents-yaml redis-url redis-reply)
+[ ${#targets[@]} -eq 0 ] && targets=(payload agents-yaml redis-url redis-reply notification)
 
 echo "== building the fuzzers (libFuzzer + AddressSanitizer)"
 # --sanitize fuzzer links libFuzzer's main in place of the executable's; -Xswiftc instruments every

@@ -12,6 +12,9 @@ enum FuzzTarget: String, CaseIterable {
     case redisURL = "redis-url"
     /// What Redis sends: replies and pub/sub pushes in the wire format, and what is read from them.
     case redisReply = "redis-reply"
+    /// Queued notifications and recovery action records read back, and agent text rendered for
+    /// every receiver (each message within its limit).
+    case notification
 
     func run(_ bytes: [UInt8]) {
         switch self {
@@ -30,6 +33,13 @@ enum FuzzTarget: String, CaseIterable {
                 stored: Array(#"{"received_at_ms":1,"beats":""#.utf8) + bytes + Array(#"","payload":{}}"#.utf8)
             )
             _ = Silence(stored: bytes)
+        case .notification:
+            // What a receiver's queue and the recovery actions' hash hold, as Redis gives them back,
+            // and an agent sending these bytes (and named so) in every receiver's format.
+            let text = String(decoding: bytes, as: UTF8.self)
+            _ = QueuedNotification(encoded: text)
+            _ = RecoveryAction.Record(encoded: text)
+            Self.renderEverywhere(payload: bytes, name: text)
         case .agentsYAML:
             _ = try? MonitorConfiguration(yaml: String(decoding: bytes, as: UTF8.self), file: "agents.yaml")
         case .redisURL:
@@ -56,6 +66,30 @@ enum FuzzTarget: String, CaseIterable {
 
     /// The items of the array reply at the start of `bytes`, by `RedisArrayScanner`; nil when it is
     /// not an array or not all there.
+    /// An offline alert about an agent that sent `payload` and is called `name`, in every format.
+    static func renderEverywhere(payload: [UInt8], name: String) {
+        let agent = MonitorConfiguration.Agent(id: "fuzz", name: name)
+        let state = AgentState(agent: agent, record: HeartbeatRecord(receivedAt: 0, payload: payload), now: 600_000)
+        let events = AlertPolicy(cooldown: .seconds(60)).events(states: [state], records: [:], now: 600_000)
+        for kind in NotifierConfiguration.Kind.allCases {
+            for notification in QueuedNotification.render(
+                events,
+                for: kind,
+                now: 600_000,
+                idPrefix: "f",
+                keyPrefix: "agents",
+                source: "fuzz"
+            ) {
+                precondition(QueuedNotification(encoded: notification.encoded) == notification)
+            }
+        }
+        for format in MessageFormat.allCases {
+            for message in AlertMessage.render(events, now: 600_000, format: format) {
+                precondition(message.text.utf16.count <= format.maximumLength)
+            }
+        }
+    }
+
     static func scannedArray(_ bytes: [UInt8]) throws(RedisError) -> [[UInt8]?]? {
         try bytes.withUnsafeBufferPointer { buffer throws(RedisError) in
             guard case .array(let count, var position) = RedisArrayScanner.header(in: buffer, at: 0) else { return nil }

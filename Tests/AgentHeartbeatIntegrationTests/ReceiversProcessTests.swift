@@ -235,4 +235,51 @@ struct ReceiversProcessTests {
             for secret in ["SECRET", Self.routingKey] { #expect(!process.output.contains(secret), "\(process.output)") }
         }
     }
+
+    @Test func hostileTextArrivesIntactOrCleanlyCutEverywhere() async throws {
+        // Every format's metacharacters, mentions, a link, non-ASCII, and 5,000 characters in all.
+        let hostile =
+            #"*_~`|>#-[x](http://e.vil) <@&1> @everyone <!channel> & \ :smile: ![i](j) Grüße 🚀 "#
+            + String(repeating: "é", count: 5000)
+        let receivers = try Receivers([
+            ("tg", .telegram), ("slack", .slack), ("discord", .discord), ("pager", .pagerduty), ("hook", .webhook),
+            ("mail", .email),
+        ])
+        defer { receivers.stop() }
+        var configuration = AlertingProcessTests.configuration(
+            ["odd"],
+            cooldown: .seconds(600),
+            names: ["odd": hostile]
+        )
+        configuration.notifiers = receivers.notifiers
+        let redis = try TestRedis.client()
+        try await storeHeartbeat(redis, configuration, "odd", age: .seconds(10))
+        let replicas = try [
+            SidecarProcess.running(configuration, redisURL: "\(TestRedis.url)", environment: receivers.environment)
+        ]
+        try await eventually("every receiver has the alert") {
+            ["tg", "slack", "discord", "pager", "hook"].allSatisfy { receivers[$0].delivered.count == 1 }
+                && receivers.mail.messages.count == 1
+        }
+        let cut = String(hostile.unicodeScalars.prefix(100).map(Character.init))
+        let telegram = Self.json(receivers["tg"].delivered[0])["text"] as? String ?? ""
+        #expect(telegram.contains("<b>\(escapeHTML(cut))…</b> (<code>odd</code>)"), "\(telegram.prefix(400))")
+        let slack = Self.json(receivers["slack"].delivered[0])["text"] as? String ?? ""
+        #expect(slack.contains("*\(escapeHTML(cut))…* (`odd`)"))
+        let discord = Self.json(receivers["discord"].delivered[0])["content"] as? String ?? ""
+        let discordCut = String(hostile.unicodeScalars.prefix(60).map(Character.init))
+        #expect(discord.contains("**\(escapeDiscord(discordCut))…** (`odd`)") && discord.utf16.count <= 2000)
+        let event = Self.json(receivers["hook"].delivered[0])
+        #expect((event["agent"] as? [String: Any])?["name"] as? String == hostile, "whole in JSON")
+        let pager = Self.json(receivers["pager"].delivered[0])["payload"] as? [String: Any] ?? [:]
+        let summary = pager["summary"] as? String ?? ""
+        #expect(summary.hasPrefix("Agent offline: " + String(hostile.unicodeScalars.prefix(200).map(Character.init))))
+        #expect(summary.count <= 1024)
+        #expect((pager["custom_details"] as? [String: Any])?["name"] as? String == hostile)
+        let mail = receivers.mail.messages[0]
+        let mailCut = String(hostile.unicodeScalars.prefix(200).map(Character.init))
+        #expect(mail.subject == "[agent-heartbeat] Agent offline: \(mailCut)… (odd)", "\(mail.subject)")
+        #expect(mail.body.contains("\(mailCut)… (odd)\nStatus: offline"))
+        try await AlertingProcessTests.finish(replicas, redis, configuration)
+    }
 }

@@ -43,14 +43,7 @@ public final class RecoveryActionRunner: Sendable {
                 guard case .webhook(let variable) = action.kind, environment[variable.name]?.isEmpty ?? true else {
                     continue
                 }
-                throw ConfigurationError(
-                    code: .missingVariable,
-                    file: file,
-                    line: variable.line,
-                    column: variable.column,
-                    keyPath: variable.keyPath,
-                    message: "environment variable \(variable.name) is not set (an on_offline webhook)"
-                )
+                throw variable.missing(in: file, for: "an on_offline webhook")
             }
         }
     }
@@ -63,15 +56,8 @@ public final class RecoveryActionRunner: Sendable {
     /// What the actions did in each agent's current outage, for its next notification: agent id →
     /// "systemctl: attempt 1 of 3, exit 0". Only agents with actions are read.
     func notes(for states: [AgentState], configuration: MonitorConfiguration) async -> [String: String] {
-        let fields = states.flatMap { state in state.rules.onOffline.indices.map { Self.field(state.agent.id, $0) } }
-        guard !fields.isEmpty else { return [:] }
-        let key = configuration.actionsKey
-        guard
-            let reply = try? await client.withConnection({ connection throws(RedisError) in
-                try connection.call(RedisCommand("HMGET", [key] + fields)).array
-            })
-        else { return [:] }
-        var records = reply.map { $0.text.flatMap(RecoveryAction.Record.init(encoded:)) }.makeIterator()
+        guard let read = await records(of: states, configuration: configuration) else { return [:] }
+        var records = read.makeIterator()
         var notes: [String: String] = [:]
         for state in states {
             var parts: [String] = []
@@ -89,20 +75,11 @@ public final class RecoveryActionRunner: Sendable {
         let offline = states.filter {
             $0.condition == .offline && $0.silenced == nil && $0.suppressedBy == nil && !$0.rules.onOffline.isEmpty
         }
-        guard !offline.isEmpty else { return }
-        let configuration = lead.configuration
-        let fields = offline.flatMap { state in state.rules.onOffline.indices.map { Self.field(state.agent.id, $0) } }
-        let key = configuration.actionsKey
-        guard
-            let reply = try? await client.withConnection({ connection throws(RedisError) in
-                try connection.call(RedisCommand("HMGET", [key] + fields)).array
-            }), reply.count == fields.count
-        else { return }
-        var at = 0
+        guard !offline.isEmpty, let read = await records(of: offline, configuration: lead.configuration) else { return }
+        var records = read.makeIterator()
         for state in offline {
             for (index, action) in state.rules.onOffline.enumerated() {
-                let record = reply[at].text.flatMap(RecoveryAction.Record.init(encoded:))
-                at += 1
+                let record = records.next() ?? nil
                 let field = Self.field(state.agent.id, index)
                 let outage = Self.outage(of: state)
                 guard action.isDue(outage: outage, record: record, now: now),
@@ -209,6 +186,22 @@ public final class RecoveryActionRunner: Sendable {
                 return (redact("webhook failed: \(error)", secrets), "failed", "")
             }
         }
+    }
+
+    /// The records of every action of `states`, in order (one HMGET); nil when Redis did not answer.
+    private func records(
+        of states: [AgentState],
+        configuration: MonitorConfiguration
+    ) async -> [RecoveryAction.Record?]? {
+        let fields = states.flatMap { state in state.rules.onOffline.indices.map { Self.field(state.agent.id, $0) } }
+        guard !fields.isEmpty else { return nil }
+        let command = RedisCommand("HMGET", [configuration.actionsKey] + fields)
+        guard
+            let reply = try? await client.withConnection({ connection throws(RedisError) in
+                try connection.call(command).array
+            }), reply.count == fields.count
+        else { return nil }
+        return reply.map { $0.text.flatMap(RecoveryAction.Record.init(encoded:)) }
     }
 
     /// Fenced HSET of one record. False when not stored (this replica no longer leads).

@@ -18,14 +18,7 @@ public enum Notifiers {
             func value(_ role: NotifierConfiguration.Role) throws(ConfigurationError) -> String {
                 let variable = notifier.variables[role]!
                 guard let value = environment[variable.name], !value.isEmpty else {
-                    throw ConfigurationError(
-                        code: .missingVariable,
-                        file: file,
-                        line: variable.line,
-                        column: variable.column,
-                        keyPath: variable.keyPath,
-                        message: "environment variable \(variable.name) is not set (notifier \"\(notifier.name)\")"
-                    )
+                    throw variable.missing(in: file, for: "notifier \"\(notifier.name)\"")
                 }
                 return value
             }

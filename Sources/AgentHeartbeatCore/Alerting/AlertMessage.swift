@@ -35,13 +35,13 @@ public struct AlertMessage: Sendable, Equatable {
         let headline =
             first.kind == .recovery
             ? (events.count == 1 ? "Recovered" : "\(events.count) recovered") : headline(of: events)
-        let name: String
-        switch first.subject {
-        case .agent(let state): name = "\(state.agent.name) (\(state.agent.id))"
-        case .group(let group): name = "\(group.group.name) (\(group.group.id))"
-        }
+        let (name, id) =
+            switch first.subject {
+            case .agent(let state): (state.agent.name, state.agent.id)
+            case .group(let group): (group.group.name, group.group.id)
+            }
         let more = events.count > 1 ? " and \(events.count - 1) more" : ""
-        return "\(headline): \(MessageFormat.plain.cut(name))\(more)"
+        return "\(headline): \(MessageFormat.plain.cut(name)) (\(MessageFormat.plain.cut(id)))\(more)"
     }
 
     /// "Agent offline", "3 agents failing", "Group below quorum", or "4 alerts" when they differ.

@@ -20,6 +20,18 @@ public struct NotifierConfiguration: Sendable, Hashable {
             self.line = line
             self.column = column
         }
+
+        /// The error when the environment does not set it: its name and where, never a value.
+        public func missing(in file: String, for user: String) -> ConfigurationError {
+            ConfigurationError(
+                code: .missingVariable,
+                file: file,
+                line: line,
+                column: column,
+                keyPath: keyPath,
+                message: "environment variable \(name) is not set (\(user))"
+            )
+        }
     }
 
     /// Which secret or address a variable holds.
