@@ -107,7 +107,8 @@ final class DeliveryWorker: Sendable {
                 return (replies[0].text, replies[1].integer ?? 0, replies[2].integer ?? 0)
             }
         } catch {
-            logger.warning(
+            // Debug: the check loop already says when Redis fails, once, not every second per receiver.
+            logger.debug(
                 "cannot read the notification queue",
                 metadata: ["notifier": "\(notifier.name)", "error": "\(error)"]
             )
