@@ -65,7 +65,7 @@ struct AlertingProcessTests {
         _ redis: RedisClient,
         _ configuration: MonitorConfiguration
     ) async throws {
-        for replica in replicas where replica.process.isRunning {
+        for replica in replicas where replica.isRunning {
             replica.signal(SIGTERM)
             #expect(try await replica.exitStatus(within: .seconds(5)) == 0)
         }

@@ -198,7 +198,7 @@ struct ProcessTests {
                     return await (try? redis.heartbeat(configuration, "mary")?.payloadText) == #"{"status":"after"}"#
                 }
                 try await eventually("map shows the agent again") { sidecar.status(of: "mary") == "online" }
-                #expect(sidecar.process.isRunning)
+                #expect(sidecar.isRunning)
                 #expect(
                     sidecar.output.components(separatedBy: "subscriber lost its subscriptions").count == 2,
                     "logged once: \(sidecar.output)"
@@ -269,6 +269,5 @@ private func runValidatorBlocking(schema: String, document: String) throws -> (s
     process.standardError = pipe
     try process.run()
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
+    return (waitForExit(process) ?? -1, output)
 }

@@ -87,8 +87,7 @@ struct RecoveryActionProcessTests {
         pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
         pgrep.arguments = ["-f", "sleep 31"]
         try pgrep.run()
-        pgrep.waitUntilExit()
-        #expect(pgrep.terminationStatus == 1, "pgrep found a sleep 31 still running")
+        #expect(waitForExit(pgrep) == 1, "pgrep found a sleep 31 still running")
 
         let leader = try #require(replicas.first { $0.output.contains("became the leader") })
         #expect(leader.output.contains("recovery action finished") && leader.output.contains("restarting mary"))

@@ -253,8 +253,7 @@ func parsedMetrics(_ sidecar: SidecarProcess) async throws -> [String: Double] {
         input.fileHandleForWriting.write(Data(body.utf8))
         try input.fileHandleForWriting.close()
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, data)
+        return (waitForExit(process) ?? -1, data)
     }
     guard status == 0, let parsed = try JSONSerialization.jsonObject(with: data) as? [String: Double] else {
         throw TestSetupError("/metrics is not valid Prometheus text: \(response.body)")
@@ -279,6 +278,5 @@ private func runChromiumBlocking(_ arguments: [String]) throws -> (status: Int32
     process.standardError = FileHandle.nullDevice
     try process.run()
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
+    return (waitForExit(process) ?? -1, output)
 }

@@ -40,9 +40,9 @@ final class ClusterDeployment: @unchecked Sendable {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                throw TestSetupError("redis-cli --cluster create exited with \(process.terminationStatus)")
+            let status = waitForExit(process)
+            guard status == 0 else {
+                throw TestSetupError("redis-cli --cluster create exited with \(status.map(String.init) ?? "nothing")")
             }
         }
         for node in nodes {

@@ -81,7 +81,7 @@ final class RedisServer: @unchecked Sendable {
     func kill() {
         guard let process else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        waitForExit(process)
         self.process = nil
     }
 

@@ -82,9 +82,9 @@ final class SMTPSink: @unchecked Sendable {  // `process` and `folder` are set o
 
     /// SIGKILL: a child of the test runner may inherit a mask that blocks SIGTERM.
     func stop() {
-        if process.isRunning {
+        if waitForExit(process, timeout: .zero) == nil {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            waitForExit(process)
         }
     }
 

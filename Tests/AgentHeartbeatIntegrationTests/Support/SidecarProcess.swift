@@ -96,15 +96,16 @@ final class SidecarProcess: @unchecked Sendable {
 
     /// The exit status once the process ends within `timeout`, or nil if it is still running.
     func exitStatus(within timeout: Duration) async throws -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        return process.isRunning ? nil : process.terminationStatus
+        let process = process
+        return try await JobThread.run(named: "test-wait") { waitForExit(process, timeout: timeout) }
     }
 
+    var isRunning: Bool { waitForExit(process, timeout: .zero) == nil }
+
     deinit {
-        if process.isRunning {
+        if isRunning {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            waitForExit(process, timeout: .seconds(10))
         }
         try? FileManager.default.removeItem(at: folder)
     }
