@@ -27,7 +27,8 @@ final class DeliveryWorker: Sendable {
     private let retried: Counter
     private let queued: Gauge
 
-    static let idlePoll = Duration.milliseconds(250)
+    /// How often an idle worker looks at its in-memory wake-up counter (not Redis): the queue hop.
+    static let idlePoll = Duration.milliseconds(50)
     static let backoff = Backoff(initial: .seconds(1), maximum: .seconds(60))
 
     init(notifier: any Notifier, client: RedisClient, logger: Logger) {
