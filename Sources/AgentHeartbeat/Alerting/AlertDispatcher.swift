@@ -60,10 +60,8 @@ public actor AlertDispatcher {
     struct Lead: Sendable {
         var configuration: MonitorConfiguration
         var token: String
-        /// The Redis clock at the last check, and when that was here.
-        var server: (milliseconds: Int64, at: ContinuousClock.Instant)
-
-        func serverNow() -> Int64 { server.milliseconds + (ContinuousClock.now - server.at).wholeMilliseconds }
+        /// The Redis clock the last check read.
+        var clock: ServerClock
     }
 
     public init(
@@ -148,8 +146,7 @@ public actor AlertDispatcher {
             return
         }
         guard await renewLeadership() else { return }
-        let server = (job.result.now, job.result.requestedAt)
-        let lead = Lead(configuration: configuration, token: token, server: server)
+        let lead = Lead(configuration: configuration, token: token, clock: job.result.clock)
         shared.withLock { $0 = lead }
         if !notifiers.isEmpty { await queue(job.result, subjects: job.subjects) }
         // After queueing: the alert goes out at once, the attempt's result with the next notification.

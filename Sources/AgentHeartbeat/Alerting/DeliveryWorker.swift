@@ -126,7 +126,7 @@ final class DeliveryWorker: Sendable {
             logger.error("dropped an unreadable queued notification", metadata: ["notifier": "\(notifier.name)"])
             return await remove(text, lead: lead, delivered: nil, reason: .unreadable)
         }
-        let age = Duration.milliseconds(lead.serverNow() - notification.queuedAt)
+        let age = Duration.milliseconds(lead.clock.milliseconds(at: .now) - notification.queuedAt)
         if age > notifier.maximumAge {
             logger.error(
                 "dropped a notification older than the receiver's max_age_seconds",
@@ -179,7 +179,7 @@ final class DeliveryWorker: Sendable {
         let command = RedisCommand.eval(
             .popNotification,
             keys: keys,
-            arguments: [lead.token, text, String(lead.serverNow())] + restarted
+            arguments: [lead.token, text, String(lead.clock.milliseconds(at: .now))] + restarted
         )
         do {
             let removed = try await client.withConnection { connection throws(RedisError) in

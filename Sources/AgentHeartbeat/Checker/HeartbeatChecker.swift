@@ -42,8 +42,11 @@ public struct HeartbeatChecker: Sendable {
 
         /// The Redis clock at `instant`, as far as this process's clock tells.
         public func serverMilliseconds(at instant: ContinuousClock.Instant) -> Int64 {
-            now + (instant - readAt).wholeMilliseconds
+            clock.milliseconds(at: instant)
         }
+
+        /// The Redis clock this check read, for what runs after it (the delivery workers).
+        public var clock: ServerClock { ServerClock(serverMilliseconds: now, sent: readAt, received: readAt) }
 
         /// The agents notifications may be about (see `Assessment.subjects`).
         public func subjects() -> [AgentState] { assessment.subjects(of: states, alertRecords: alertRecords) }

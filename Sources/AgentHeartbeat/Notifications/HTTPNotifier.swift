@@ -183,11 +183,7 @@ public final class HTTPNotifier: Notifier {
 
     static func json(_ object: [String: JSONValue]) -> String { json(.object(object)) }
 
-    static func json(_ value: JSONValue) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
-    }
+    static func json(_ value: JSONValue) -> String { jsonText(value) }
 }
 
 /// `text` with every secret replaced by `<redacted>`, longest first.

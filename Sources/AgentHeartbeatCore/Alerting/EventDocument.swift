@@ -268,10 +268,14 @@ public enum EventDocument {
         }
     }
 
-    private static func encode(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Every member is a string, a number, a list or a `JSONValue`: encoding cannot fail.
-        return String(decoding: (try? encoder.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
-    }
+    private static func encode(_ value: some Encodable) -> String { jsonText(value) }
+}
+
+/// `value` as compact JSON text with sorted keys and unescaped slashes: what receivers are sent and
+/// queues hold. Strings, numbers, lists and `JSONValue`s cannot fail to encode; anything that did
+/// would give `{}`.
+public func jsonText(_ value: some Encodable) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: (try? encoder.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
 }

@@ -41,11 +41,7 @@ public struct QueuedNotification: Sendable, Equatable, Codable {
     }
 
     /// One JSON object, as stored in the queue.
-    public var encoded: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
-    }
+    public var encoded: String { jsonText(self) }
 
     public init?(encoded: String) {
         guard let value = try? JSONDecoder().decode(Self.self, from: Data(encoded.utf8)) else { return nil }
