@@ -42,7 +42,8 @@ struct CommandRunner {
             return Outcome(end: .notStarted("\(argv.first ?? "") not found"), output: "")
         }
         var pipeEnds: [Int32] = [0, 0]
-        guard pipe(&pipeEnds) == 0 else { return Outcome(end: .notStarted("pipe: \(errno)"), output: "") }
+        // Close-on-exec: a command another thread spawns meanwhile must not hold the write end open.
+        guard pipe2(&pipeEnds, O_CLOEXEC) == 0 else { return Outcome(end: .notStarted("pipe: \(errno)"), output: "") }
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
         defer { close(readEnd) }
 

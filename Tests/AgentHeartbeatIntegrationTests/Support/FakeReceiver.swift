@@ -40,7 +40,10 @@ final class FakeReceiver: Sendable {
     }
 
     let port: Int
-    private let listener: Int32
+    let listener: Int32
+    /// Closed once: `stop()` runs again in `deinit`, and a second `close` would close whatever
+    /// descriptor (another test's Redis connection) has taken the number meanwhile.
+    private let stopped = NIOLockedValueBox(false)
     private let state = NIOLockedValueBox<(scripted: [Response], requests: [Request])>(([], []))
     /// Requests whose body holds this text get a 400, as Telegram answers a message it refuses.
     private let refusing = NIOLockedValueBox<String?>(nil)
@@ -94,6 +97,7 @@ final class FakeReceiver: Sendable {
 
     func stop() {
         hang(false)
+        guard !stopped.withLockedValue({ stopped in defer { stopped = true }; return stopped }) else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
     }
