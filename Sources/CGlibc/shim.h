@@ -1,12 +1,13 @@
 // glibc extensions that Swift's Glibc module does not include: malloc_trim, naming a thread
 // (Foundation's Thread.name does not reach the kernel on Linux, so top -H and gdb showed none),
-// and starting a file's writeback early.
+// starting a file's writeback early, and a close-on-exec pipe.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <malloc.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <unistd.h>
 
 static inline void cglibc_name_this_thread(const char *name) {
     char truncated[16];  // The kernel keeps 15 bytes and a NUL.
@@ -19,4 +20,9 @@ static inline void cglibc_name_this_thread(const char *name) {
 /// Starts writing `count` bytes at `offset` of `fd` to the disk, without waiting for it.
 static inline int cglibc_start_writeback(int fd, long long offset, long long count) {
     return sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE);
+}
+
+/// A pipe whose ends a process spawned by another thread does not inherit.
+static inline int cglibc_pipe_cloexec(int ends[2]) {
+    return pipe2(ends, O_CLOEXEC);
 }
