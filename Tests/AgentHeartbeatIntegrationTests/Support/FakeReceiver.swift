@@ -97,7 +97,11 @@ final class FakeReceiver: Sendable {
 
     func stop() {
         hang(false)
-        guard !stopped.withLockedValue({ stopped in defer { stopped = true }; return stopped }) else { return }
+        let wasStopped = stopped.withLockedValue { stopped in
+            defer { stopped = true }
+            return stopped
+        }
+        guard !wasStopped else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
     }
