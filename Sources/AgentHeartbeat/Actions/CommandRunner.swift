@@ -44,7 +44,9 @@ struct CommandRunner {
         }
         var pipeEnds: [Int32] = [0, 0]
         // Close-on-exec: a command another thread spawns meanwhile must not hold the write end open.
-        guard cglibc_pipe_cloexec(&pipeEnds) == 0 else { return Outcome(end: .notStarted("pipe: \(errno)"), output: "") }
+        guard cglibc_pipe_cloexec(&pipeEnds) == 0 else {
+            return Outcome(end: .notStarted("pipe: \(errno)"), output: "")
+        }
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
         defer { close(readEnd) }
 
