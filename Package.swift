@@ -53,7 +53,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
-            resources: [.embedInCode("HTTP/dashboard.html")]
+            resources: [.embedInCode("HTTP/dashboard.html"), .embedInCode("HTTP/openapi.json")]
         ),
         .executableTarget(
             name: "agent-heartbeat",

@@ -1,3 +1,4 @@
+import AgentHeartbeatCore
 import Foundation
 import NIOConcurrencyHelpers
 
@@ -22,6 +23,7 @@ public final class SidecarStatus: Sendable {
     /// hostname and PID 1, so "this replica leads" compares tokens, never names.
     public let lockToken: String
     private let state = NIOLockedValueBox(Snapshot(mapPath: nil, checkError: "no check yet", leaderToken: nil))
+    private let latest = NIOLockedValueBox<AgentCatalog?>(nil)
 
     public init(
         replicaName: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
@@ -40,6 +42,11 @@ public final class SidecarStatus: Sendable {
             $0.checkError = nil
         }
     }
+
+    /// The latest check's agents, for the API; nil before the first check.
+    public var catalog: AgentCatalog? { latest.withLockedValue { $0 } }
+
+    func published(_ catalog: AgentCatalog) { latest.withLockedValue { $0 = catalog } }
 
     func checkFailed(_ reason: String) { state.withLockedValue { $0.checkError = reason } }
 

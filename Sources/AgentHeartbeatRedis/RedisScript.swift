@@ -173,4 +173,49 @@ extension RedisScript {
             return 1
             """
     )
+
+    /// Appends each agent's observed state to its history stream when it differs from the last one
+    /// recorded, and no replica recorded one from a later check. Every replica runs it after each
+    /// check: the first to see a change records it, the others find it there, so a change is
+    /// recorded once however many replicas see it, and an older check's view never follows a newer.
+    /// KEYS[i] agent i's stream. ARGV[1] the check's Redis time (ms), ARGV[2] the oldest entry to
+    /// keep (ms), then per agent: state, since (ms), reason. Entry ids are the changes' times
+    /// (clamped between the last one and the check); the newest entry is never trimmed. Returns
+    /// each agent's recorded state.
+    public static let recordHistory = RedisScript(
+        name: "record_history",
+        source: """
+            local now, keep = tonumber(ARGV[1]), tonumber(ARGV[2])
+            local result = {}
+            for i = 1, #KEYS do
+              local state, since, reason = ARGV[3 * i], tonumber(ARGV[3 * i + 1]), ARGV[3 * i + 2]
+              local current, lastAt, seen = nil, 0, 0
+              local last = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)
+              if #last > 0 then
+                lastAt = tonumber(string.match(last[1][1], '^(%d+)'))
+                local fields = last[1][2]
+                for j = 1, #fields, 2 do
+                  if fields[j] == '\(StateChange.Field.to)' then current = fields[j + 1] end
+                  if fields[j] == '\(StateChange.Field.seen)' then seen = tonumber(fields[j + 1]) or 0 end
+                end
+              end
+              if current ~= state and now > seen then
+                if since < lastAt then since = lastAt end
+                if since > now then since = now end
+                local minid = keep
+                if since < minid then minid = since end
+                local fields = {'\(StateChange.Field.to)', state, '\(StateChange.Field.reason)', reason,
+                  '\(StateChange.Field.seen)', ARGV[1]}
+                if current then
+                  fields[#fields + 1] = '\(StateChange.Field.from)'
+                  fields[#fields + 1] = current
+                end
+                redis.call('XADD', KEYS[i], 'MINID', minid, string.format('%d-*', since), unpack(fields))
+                current = state
+              end
+              result[i] = current or ''
+            end
+            return result
+            """
+    )
 }

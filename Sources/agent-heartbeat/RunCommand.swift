@@ -91,6 +91,11 @@ struct RunCommand: AsyncParsableCommand {
             status: status,
             mirror: mirror,
             registry: registry,
+            api: .init(
+                configurations: store,
+                client: RedisClient(redis, name: "api-redis"),
+                token: environment["AGENT_HEARTBEAT_API_TOKEN"]
+            ),
             logger: logger
         )
         // Shutdown runs in reverse order: the mirror stops and flushes first, then the checker writes

@@ -74,6 +74,9 @@ public struct HeartbeatChecker: Sendable {
         public var degraded: String?
         /// Why the map could not be written (the previous one stays); the check itself is complete.
         public var mapFailure: (any Error)?
+        /// Agents whose silence fell partly while this replica was not listening (`ListeningGaps`):
+        /// what it tells of them is uncertain, and not recorded in their history.
+        public var uncertain: Set<Int> = []
     }
 
     /// A check that writes the status map to `path` as it reads: each chunk of agents is rendered
@@ -98,6 +101,7 @@ public struct HeartbeatChecker: Sendable {
             }
             var map = StatusMapStream(agentCount: reader.agents.count)
             var listening: ListeningGaps?
+            var uncertain: Set<Int> = []
             var assessment: Assessment?
             let snapshot = try reader.read(on: connection) { states, indices, readAt, silences in
                 if listening == nil {
@@ -105,7 +109,7 @@ public struct HeartbeatChecker: Sendable {
                     listening = mirror?.listeningGaps { now + ($0 - readAt).wholeMilliseconds } ?? ListeningGaps()
                     assessment = Assessment(plan: plan, agents: states.agents, silences: silences, now: now)
                 }
-                listening!.discounting(&states, at: indices)
+                uncertain.formUnion(listening!.discounting(&states, at: indices))
                 if !plan.hasDependencies { map.entries(of: states, at: indices, assessment: assessment!, to: write) }
             }
             var assessed =
@@ -132,7 +136,7 @@ public struct HeartbeatChecker: Sendable {
                 do { try file.commit() } catch { mapFailure = error }
             }
             let result = Result(snapshot, assessment: assessed, order: reader.order)
-            return MapCheck(result: result, degraded: reason, mapFailure: mapFailure)
+            return MapCheck(result: result, degraded: reason, mapFailure: mapFailure, uncertain: uncertain)
         }
     }
 }

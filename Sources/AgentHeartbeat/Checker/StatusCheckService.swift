@@ -112,6 +112,9 @@ public struct StatusCheckService: Service, CustomStringConvertible {
         var groupGauges: [String: (online: Gauge, minimum: Gauge, below: Gauge)] = [:]
         /// Made once per configuration.
         var checker: HeartbeatChecker?
+        var history = HistoryRecorder()
+        /// Logs the first failure to record history and the recovery.
+        var historyFailing = false
     }
 
     func checkAndWrite(_ cycle: inout Cycle, notify: Bool) async {
@@ -140,6 +143,9 @@ public struct StatusCheckService: Service, CustomStringConvertible {
             // Notifications go out even when the map cannot be written; the check counts as failed.
             if let failure = check.mapFailure { throw failure }
             status.checked(mapPath: outputPath)
+            status.published(
+                AgentCatalog(states: result.states, assessment: result.assessment, configuration: configuration)
+            )
             let summary = StatusMap.Summary(states: result.states)
             let elapsed = ContinuousClock.now - started
             Timer(label: SidecarMetrics.Name.checkDuration).recordNanoseconds(elapsed.nanoseconds)
@@ -150,6 +156,8 @@ public struct StatusCheckService: Service, CustomStringConvertible {
             }
             export(result.states, summary: summary, &cycle)
             export(result.assessment, &cycle)
+            // A degraded replica may be missing heartbeats: what it saw is not history.
+            if degraded == nil { await recordHistory(check, configuration: configuration, &cycle) }
             if cycle.failing { logger.notice("checks recovered") }
             cycle.failing = false
             if degraded != cycle.degraded {
@@ -182,6 +190,25 @@ public struct StatusCheckService: Service, CustomStringConvertible {
                 )
             }
             cycle.failing = true
+        }
+    }
+
+    func recordHistory(
+        _ check: HeartbeatChecker.MapCheck,
+        configuration: MonitorConfiguration,
+        _ cycle: inout Cycle
+    ) async {
+        do {
+            _ = try await cycle.history.record(check, configuration: configuration, client: client)
+            if cycle.historyFailing { logger.notice("state changes recorded again") }
+            cycle.historyFailing = false
+        } catch {
+            Counter(label: SidecarMetrics.Name.historyFailures).increment()
+            // The map and the notifications do not depend on it: the next check tries again.
+            if !cycle.historyFailing {
+                logger.error("could not record state changes; retrying at each check", metadata: ["error": "\(error)"])
+            }
+            cycle.historyFailing = true
         }
     }
 

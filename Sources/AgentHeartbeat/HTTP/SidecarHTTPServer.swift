@@ -33,15 +33,39 @@ public enum SidecarHTTPServer {
         public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
     }
 
+    /// What `/api/v1` needs beyond the status.
+    public struct API: Sendable {
+        var configurations: ConfigurationStore
+        var client: RedisClient
+        /// `AGENT_HEARTBEAT_API_TOKEN`; nil or empty: write endpoints answer 403.
+        var token: String?
+
+        public init(configurations: ConfigurationStore, client: RedisClient, token: String?) {
+            self.configurations = configurations
+            self.client = client
+            self.token = token.flatMap { $0.isEmpty ? nil : $0 }
+        }
+    }
+
     /// The Hummingbird application: one more service in the sidecar's group.
     public static func application(
         address: Address,
         status: SidecarStatus,
         mirror: HeartbeatMirror,
         registry: PrometheusCollectorRegistry,
+        api: API? = nil,
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
+        if let api {
+            APIRoutes(
+                status: status,
+                configurations: api.configurations,
+                client: api.client,
+                token: api.token,
+                logger: logger
+            ).add(to: router)
+        }
         let mapReader = JobThread(name: "map-reader")
         router.get("healthz") { _, _ in
             // Alive while the process serves requests; independent of Redis, so an outage does not

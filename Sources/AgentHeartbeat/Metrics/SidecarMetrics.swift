@@ -32,6 +32,9 @@ public enum SidecarMetrics {
         public static let degraded = "agent_heartbeat_degraded"
         public static let subscribedChannels = "agent_heartbeat_subscribed_channels"
         public static let expectedChannels = "agent_heartbeat_expected_channels"
+        public static let historyFailures = "agent_heartbeat_history_failures_total"
+        public static let agentMetric = "agent_heartbeat_agent_metric"
+        public static let apiHeartbeats = "agent_heartbeat_api_heartbeats_total"
     }
 
     /// Per-agent series (`{agent="…"}`) are exported up to this many agents. Above it they would
@@ -44,6 +47,7 @@ public enum SidecarMetrics {
         for result in ["ok", "failed"] { _ = Counter(label: Name.configReloads, dimensions: [("result", result)]) }
         _ = Counter(label: Name.redisReconnects)
         _ = Counter(label: Name.heartbeats)
+        _ = Counter(label: Name.historyFailures)
         Gauge(label: Name.degraded).record(0)
     }
 }

@@ -18,8 +18,15 @@ public struct AgentRules: Sendable, Hashable {
     public var notify: [String]?
     /// `on_offline`: what the leader does about the agent while it is offline.
     public var onOffline: [RecoveryAction] = []
+    /// `metrics`: numeric payload fields exported per agent and kept as series.
+    public var metrics: [String] = []
 
     public init() {}
+
+    /// The series every agent has: seconds between its heartbeats.
+    public static let intervalMetric = "heartbeat_interval_seconds"
+    /// Declared metrics per agent: each is a series of its own, on every heartbeat.
+    public static let maximumMetrics = 8
 
     /// Restart times a heartbeat record keeps: enough to tell `maxRestarts` exceeded.
     public static let maximumMaxRestarts = 20

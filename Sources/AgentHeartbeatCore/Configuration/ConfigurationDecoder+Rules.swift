@@ -73,7 +73,47 @@ extension ConfigurationDecoder {
         if let pair = fields["on_offline"] {
             overrides.onOffline = try recoveryActions(pair.value, at: prefix + "on_offline")
         }
+        if let pair = fields["metrics"] { overrides.metrics = try metricNames(pair.value, at: prefix + "metrics") }
         return overrides
+    }
+
+    /// `metrics`: names of numeric payload fields, each a word a Prometheus label can hold as is.
+    func metricNames(_ node: YAMLNode, at keyPath: String) throws(ConfigurationError) -> [String] {
+        let items = try list(node, at: keyPath)
+        guard items.count <= AgentRules.maximumMetrics else {
+            throw error(
+                .invalidValue,
+                at: node,
+                keyPath,
+                "at most \(AgentRules.maximumMetrics) metrics per agent, found \(items.count)"
+            )
+        }
+        var names: [String] = []
+        for (position, item) in items.enumerated() {
+            let path = "\(keyPath)[\(position)]"
+            let name = try text(item, at: path)
+            guard name.utf8.count <= 64, let first = name.utf8.first,
+                !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first),
+                name.utf8.allSatisfy({
+                    Self.isIDByte($0) && $0 != UInt8(ascii: "-") || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0)
+                })
+            else {
+                throw error(
+                    .invalidValue,
+                    at: item,
+                    path,
+                    "\"\(name)\" is not a field name: letters, digits and _, not starting with a digit, at most 64"
+                )
+            }
+            guard name != AgentRules.intervalMetric else {
+                throw error(.invalidValue, at: item, path, "\"\(name)\" is recorded for every agent already")
+            }
+            guard !names.contains(name) else {
+                throw error(.invalidValue, at: item, path, "\"\(name)\" is listed twice")
+            }
+            names.append(name)
+        }
+        return names
     }
 
     /// `depends_on` of every agent: known ids, not itself, no cycle.
@@ -261,6 +301,7 @@ struct RuleOverrides: Hashable {
     var alerts: Bool?
     var notify: [String]?
     var onOffline: [RecoveryAction]?
+    var metrics: [String]?
 
     func applied(to base: AgentRules) -> AgentRules {
         var rules = base
@@ -272,6 +313,7 @@ struct RuleOverrides: Hashable {
         if let alerts { rules.alerts = alerts }
         if let notify { rules.notify = notify }
         if let onOffline { rules.onOffline = onOffline }
+        if let metrics { rules.metrics = metrics }
         return rules
     }
 }

@@ -2,7 +2,7 @@ extension MonitorConfiguration {
     static let topLevelKeys = Set<String>([
         "offline_threshold_seconds", "check_interval_seconds", "alert_cooldown_seconds",
         "key_prefix", "key_ttl_seconds", "agents", "failing_statuses", "groups", "maintenance",
-        "notifiers", "default_notifiers",
+        "notifiers", "default_notifiers", "history_retention_seconds", "series_retention_minutes",
     ]).union(ruleKeys)
     static let agentKeys = Set<String>([
         "id", "name", "channel", "offline_threshold_seconds", "depends_on", "alert", "notify", "on_offline",
@@ -11,6 +11,7 @@ extension MonitorConfiguration {
     /// Keys of `AgentRules`, global and per agent.
     static let ruleKeys: Set<String> = [
         "late_after_seconds", "alert_on_late", "failing_after_heartbeats", "max_restarts", "restart_window_seconds",
+        "metrics",
     ]
     static let actionKeys: Set<String> = ["run", "webhook_env", "timeout_seconds", "max_attempts", "backoff_seconds"]
     static let groupKeys: Set<String> = ["id", "name", "members", "min_online", "notify"]
@@ -187,6 +188,12 @@ struct ConfigurationDecoder {
         }
         if let pair = keys["key_ttl_seconds"] {
             config.keyTTL = try seconds(pair.value, at: "key_ttl_seconds")
+        }
+        if let pair = keys["history_retention_seconds"] {
+            config.historyRetention = try seconds(pair.value, at: "history_retention_seconds")
+        }
+        if let pair = keys["series_retention_minutes"] {
+            config.seriesRetentionMinutes = try count(pair.value, at: "series_retention_minutes", in: 1...44_640)
         }
         if let pair = keys["failing_statuses"] {
             config.failingStatuses = Set(try texts(pair.value, at: "failing_statuses").map { $0.lowercased() })

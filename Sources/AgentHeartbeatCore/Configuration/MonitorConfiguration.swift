@@ -59,6 +59,11 @@ public struct MonitorConfiguration: Sendable, Equatable {
     public var notifiers: [NotifierConfiguration] = []
     /// Who is told about agents and groups without `notify`; nil: every notifier.
     public var defaultNotifiers: [String]?
+    /// How long state changes are kept (`history_retention_seconds`); an agent's latest one is
+    /// kept however old.
+    public var historyRetention: Duration = .seconds(30 * 86_400)
+    /// How many per-minute points of each agent's metric series are kept (`series_retention_minutes`).
+    public var seriesRetentionMinutes = 360
 
     public init(agents: [Agent] = []) {
         self.agents = agents
@@ -113,6 +118,12 @@ public struct MonitorConfiguration: Sendable, Equatable {
 
     /// A group's field in the hash of alert records: agent ids cannot hold a colon.
     public static func groupAlertField(_ groupID: String) -> String { "group:\(groupID)" }
+
+    /// An agent's state changes, a stream whose entry ids are the changes' times (`StateChange`).
+    public func historyKey(for agentID: String) -> String { "\(keyTag):history:\(agentID)" }
+
+    /// An agent's metric series, a list of per-minute points, oldest first (`MetricSeries`).
+    public func seriesKey(for agentID: String) -> String { "\(keyTag):series:\(agentID)" }
 
     /// The leader lock: which replica sends notifications.
     public var leaderKey: String { "\(keyTag):leader" }

@@ -69,3 +69,12 @@ private let sha256RoundConstants: [UInt32] = [
     0x19a4_c116, 0x1e37_6c08, 0x2748_774c, 0x34b0_bcb5, 0x391c_0cb3, 0x4ed8_aa4a, 0x5b9c_ca4f, 0x682e_6ff3,
     0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
 ]
+
+/// Whether two secrets are equal, in time that depends on neither: their digests are compared
+/// byte by byte without stopping at the first difference (so neither length nor prefix leaks).
+public func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+    let (left, right) = (sha256(Array(a.utf8)), sha256(Array(b.utf8)))
+    var difference: UInt8 = 0
+    for index in left.indices { difference |= left[index] ^ right[index] }
+    return difference == 0
+}

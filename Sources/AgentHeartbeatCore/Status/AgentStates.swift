@@ -128,6 +128,12 @@ public struct AgentStates: Sendable, RandomAccessCollection {
         }
     }
 
+    /// The agent's payload, a JSON object, if it has a usable one.
+    public func payload(at index: Int) -> ArraySlice<UInt8>? {
+        let span = spans[index]
+        return span.kind == .payload ? texts[span.range] : nil
+    }
+
     /// Why the agent's payload could not be used, if it could not.
     public func payloadError(at index: Int) -> String? {
         let span = spans[index]

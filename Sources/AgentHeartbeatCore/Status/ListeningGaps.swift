@@ -29,8 +29,11 @@ public struct ListeningGaps: Sendable, Equatable {
     /// Offline agents whose silence, less the time nobody listened, is within their threshold
     /// become unknown: it cannot be told yet whether they are alive. Late agents whose silence so
     /// counted is within their limit are on time. Only the agents at `indices`, or every agent.
-    public func discounting(_ states: inout AgentStates, at indices: ArraySlice<Int>? = nil) {
-        guard open != nil || !closed.isEmpty else { return }
+    /// Returns the indices of the agents changed: what this replica tells of them is uncertain.
+    @discardableResult
+    public func discounting(_ states: inout AgentStates, at indices: ArraySlice<Int>? = nil) -> [Int] {
+        guard open != nil || !closed.isEmpty else { return [] }
+        var changed: [Int] = []
         let now = states.now
         for index in indices ?? Array(states.indices)[...] {
             let evaluation = states.evaluations[index]
@@ -39,11 +42,16 @@ public struct ListeningGaps: Sendable, Equatable {
             else { continue }
             let heard = now - since - unheard(from: since, to: now)
             if evaluation.condition == .late {
-                if heard <= Int64(evaluation.lateAfter) { states.evaluations[index].condition = .online }
+                if heard <= Int64(evaluation.lateAfter) {
+                    states.evaluations[index].condition = .online
+                    changed.append(index)
+                }
             } else if heard <= states.agents[index].offlineThresholdMilliseconds {
                 states.evaluations[index].status = .unknown
                 states.evaluations[index].condition = .unknown
+                changed.append(index)
             }
         }
+        return changed
     }
 }
