@@ -10,10 +10,14 @@ extension RedisScript {
     /// Stores a heartbeat as the agent's last one, unless the key already holds a later one, and
     /// carries what was learnt from the agent's heartbeats (`HeartbeatHistory`) into the new record.
     ///
-    /// KEYS[1] the heartbeat key. ARGV[1] TTL in seconds, ARGV[2] the record's fields after the time
+    /// KEYS[1] the heartbeat key, KEYS[2] (optional) the agent's metric series (`MetricSeries`).
+    /// ARGV[1] TTL in seconds, ARGV[2] the record's fields after the time
     /// (`HeartbeatRecord.storedFields`), ARGV[3] received time in ms ('' = now on the server clock),
     /// ARGV[4] '1' when the heartbeat reports a failing status, ARGV[5] the payload's hash, ARGV[6]
-    /// the instance's hash ('' without one), ARGV[7] restart times to keep, ARGV[8] for how long (ms).
+    /// the instance's hash ('' without one), ARGV[7] restart times to keep, ARGV[8] for how long (ms),
+    /// ARGV[9] per-minute points to keep in the series, ARGV[10...] declared metrics as `name=value`.
+    /// The series gets the interval since the previous heartbeat and the metrics, folded into the
+    /// current minute's point (last, min, max).
     /// Returns 1 when stored, 0 when a later heartbeat was already there, or the same one (its hash,
     /// within a second: another replica's copy). Monotonic, so a late or duplicate write from another
     /// replica never moves the last heartbeat backwards nor counts twice.
@@ -29,6 +33,7 @@ extension RedisScript {
             if at > now then at = now end
             local hash, current = ARGV[5] or '', ARGV[6] or ''
             local n, mean, dev, failing, instance, restarts = 0, 0, 0, 0, '', ''
+            local previousAt = nil
             local previous = redis.pcall('GET', KEYS[1])
             if type(previous) == 'string' then
               local stored, pn, pm, pd, pf, ph, pi, pr = string.match(previous,
@@ -38,6 +43,7 @@ extension RedisScript {
               stored = tonumber(stored)
               if stored then
                 if stored > at then return 0 end
+                previousAt = stored
                 if pn then
                   if ph == hash and at - stored < 1000 then return 0 end
                   n, mean, dev, failing = tonumber(pn), tonumber(pm), tonumber(pd), tonumber(pf)
@@ -74,6 +80,51 @@ extension RedisScript {
               '{"\(HeartbeatRecord.Field.receivedAt)":%d,"\(HeartbeatRecord.Field.beats)":"%d:%d:%d:%d:%s:%s:%s",%s}',
               at, n, math.floor(mean + 0.5), math.floor(dev + 0.5), failing, hash, instance, restarts, ARGV[2]),
               'EX', ARGV[1])
+            if KEYS[2] then
+              local values = {}
+              if previousAt then values[1] = {'\(AgentRules.intervalMetric)', (at - previousAt) / 1000} end
+              for i = 10, #ARGV do
+                local name, value = string.match(ARGV[i], '^([%w_]+)=(.+)$')
+                if name and tonumber(value) then values[#values + 1] = {name, tonumber(value)} end
+              end
+              if #values > 0 then
+                local minute = math.floor(at / 60000)
+                local points, order, same = {}, {}, false
+                local last = redis.call('LINDEX', KEYS[2], -1)
+                if last and tonumber(string.match(last, '^(%d+)')) == minute then
+                  same = true
+                  for name, l, lo, hi in string.gmatch(last, '|([%w_]+)=([^,|]+),([^,|]+),([^,|]+)') do
+                    points[name] = {tonumber(l), tonumber(lo), tonumber(hi)}
+                    order[#order + 1] = name
+                  end
+                end
+                for _, pair in ipairs(values) do
+                  local name, v = pair[1], pair[2]
+                  local point = points[name]
+                  if point then
+                    point[1] = v
+                    if v < point[2] then point[2] = v end
+                    if v > point[3] then point[3] = v end
+                  else
+                    points[name] = {v, v, v}
+                    order[#order + 1] = name
+                  end
+                end
+                local parts = {string.format('%d', minute)}
+                for _, name in ipairs(order) do
+                  local point = points[name]
+                  parts[#parts + 1] = string.format('%s=%.10g,%.10g,%.10g', name, point[1], point[2], point[3])
+                end
+                local entry = table.concat(parts, '|')
+                if same then
+                  redis.call('LSET', KEYS[2], -1, entry)
+                else
+                  redis.call('RPUSH', KEYS[2], entry)
+                  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[9]), -1)
+                end
+                redis.call('EXPIRE', KEYS[2], ARGV[1])
+              end
+            end
             return 1
             """
     )

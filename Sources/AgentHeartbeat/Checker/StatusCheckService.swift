@@ -219,6 +219,8 @@ public struct StatusCheckService: Service, CustomStringConvertible {
         var seconds: Gauge
         var condition: (AgentCondition, Gauge)?
         var interval: Gauge
+        /// Declared metrics (`metrics`), by name; a metric the payload no longer holds is removed.
+        var metrics: [String: Gauge] = [:]
 
         init(id: String) {
             up = Gauge(label: SidecarMetrics.Name.agentUp, dimensions: [("agent", id)])
@@ -241,11 +243,26 @@ public struct StatusCheckService: Service, CustomStringConvertible {
             condition?.1.record(1)
         }
 
+        mutating func record(metrics values: [String: Double], id: String) {
+            for (name, gauge) in metrics where values[name] == nil {
+                gauge.destroy()
+                metrics[name] = nil
+            }
+            for (name, value) in values {
+                let gauge =
+                    metrics[name]
+                    ?? Gauge(label: SidecarMetrics.Name.agentMetric, dimensions: [("agent", id), ("metric", name)])
+                gauge.record(value)
+                metrics[name] = gauge
+            }
+        }
+
         func destroy() {
             up.destroy()
             seconds.destroy()
             interval.destroy()
             condition?.1.destroy()
+            for gauge in metrics.values { gauge.destroy() }
         }
     }
 
@@ -274,6 +291,11 @@ public struct StatusCheckService: Service, CustomStringConvertible {
             let id = states.agents[index].id
             var gauges = cycle.gauges[id] ?? AgentGauges(id: id)
             gauges.record(states.evaluations[index], id: id)
+            let names = states.rules[Int(states.agents[index].rulesIndex)].metrics
+            if !names.isEmpty || !gauges.metrics.isEmpty {
+                let values = states.payload(at: index).map { AgentCatalog.metrics(names, in: $0) } ?? [:]
+                gauges.record(metrics: values, id: id)
+            }
             current[id] = gauges
         }
         for (id, gauges) in cycle.gauges where current[id] == nil { gauges.destroy() }

@@ -307,6 +307,7 @@ extension HeartbeatMirror {
         var connection: RedisConnection?
         var scriptSHA = ""
         var clock: ServerClock?
+        var storeArguments: (configuration: MonitorConfiguration, arguments: StoreArguments)?
         /// How often the clock is read again, for drift and for a server clock that was stepped.
         static let clockRefresh = Duration.seconds(10)
         /// TIME calls per reading of the clock (three round trips every 10 s).
@@ -353,7 +354,11 @@ extension HeartbeatMirror {
             let replies: [RedisReply]
             // Key and TTL from the configuration of the moment, so a reload applies to the next write.
             let configuration = mirror.configurations.current
-            let arguments = StoreArguments(configuration)
+            // Made once per configuration: declared metrics make it a lookup over every agent.
+            if storeArguments?.configuration != configuration {
+                storeArguments = (configuration, StoreArguments(configuration))
+            }
+            let arguments = storeArguments!.arguments
             do throws(RedisError) {
                 let connection = try ready()
                 replies = try connection.pipeline(
@@ -428,19 +433,27 @@ extension HeartbeatMirror {
             arguments shared: StoreArguments,
             loaded: Bool = true
         ) -> RedisCommand {
-            let key = configuration.heartbeatKey(for: heartbeat.agentID)
-            // Read here, not as it arrives: a burst leaves one heartbeat per agent to read.
-            let facts = HeartbeatFacts(storedFields: heartbeat.fields, isFailing: shared.isFailing)
-            let arguments = [
-                shared.ttl, heartbeat.fields, Array(String(clock!.milliseconds(at: heartbeat.arrived)).utf8),
-                facts.failing ? StoreArguments.yes : StoreArguments.no, HeartbeatFacts.hex(facts.payloadHash),
-                facts.instanceHash.map(HeartbeatFacts.hex) ?? [], shared.restartsKept, shared.restartHorizon,
+            let keys = [
+                configuration.heartbeatKey(for: heartbeat.agentID), configuration.seriesKey(for: heartbeat.agentID),
             ]
+            // Read here, not as it arrives: a burst leaves one heartbeat per agent to read.
+            let facts = HeartbeatFacts(
+                storedFields: heartbeat.fields,
+                isFailing: shared.isFailing,
+                metricNames: shared.metricNames[heartbeat.agentID] ?? []
+            )
+            let arguments =
+                [
+                    shared.ttl, heartbeat.fields, Array(String(clock!.milliseconds(at: heartbeat.arrived)).utf8),
+                    facts.failing ? StoreArguments.yes : StoreArguments.no, HeartbeatFacts.hex(facts.payloadHash),
+                    facts.instanceHash.map(HeartbeatFacts.hex) ?? [], shared.restartsKept, shared.restartHorizon,
+                    shared.seriesPoints,
+                ] + facts.metrics
             guard loaded else {
                 let script = RedisScript.mirrorHeartbeat.source
-                return RedisCommand("EVAL", [Array(script.utf8), Array("1".utf8), Array(key.utf8)] + arguments)
+                return RedisCommand("EVAL", [Array(script.utf8), Array("2".utf8)] + keys.map { Array($0.utf8) } + arguments)
             }
-            return .evalSHA(scriptSHA, keys: [key], arguments: arguments)
+            return .evalSHA(scriptSHA, keys: keys, arguments: arguments)
         }
 
         /// The connection, with the script loaded and a recent reading of the server clock.
@@ -476,6 +489,10 @@ struct StoreArguments {
     var restartsKept: [UInt8]
     var restartHorizon: [UInt8]
     var failingStatuses: Set<String>
+    /// Per-minute points each series keeps.
+    var seriesPoints: [UInt8]
+    /// Agent id → its declared metrics, for agents that have some.
+    var metricNames: [String: [String]] = [:]
     static let yes = Array("1".utf8)
     static let no = Array("0".utf8)
 
@@ -486,6 +503,13 @@ struct StoreArguments {
         ttl = Array(String(configuration.keyTTL.wholeSeconds).utf8)
         restartsKept = Array(String(configuration.rules.map(\.maxRestarts).max()! + 1).utf8)
         restartHorizon = Array(String(configuration.rules.map(\.restartWindow.wholeMilliseconds).max()!).utf8)
+        seriesPoints = Array(String(configuration.seriesRetentionMinutes).utf8)
+        if configuration.rules.contains(where: { !$0.metrics.isEmpty }) {
+            for agent in configuration.agents {
+                let names = configuration.rules(of: agent).metrics
+                if !names.isEmpty { metricNames[agent.id] = names }
+            }
+        }
     }
 }
 

@@ -8,6 +8,9 @@ public struct HeartbeatFacts: Sendable, Equatable {
     public var payloadHash: UInt64 = 0
     /// FNV-1a of the payload's `instance` (or else `started_at`) value as written; nil without one.
     public var instanceHash: UInt64?
+    /// The declared metrics (`AgentRules.metrics`) the payload holds as numbers, each `name=value`
+    /// as the series script takes them.
+    public var metrics: [[UInt8]] = []
 
     public init(failing: Bool = false, payloadHash: UInt64 = 0, instanceHash: UInt64? = nil) {
         self.failing = failing
@@ -17,7 +20,12 @@ public struct HeartbeatFacts: Sendable, Equatable {
 
     /// Reads a payload; `usable` says it is a JSON object (`HeartbeatPayload.problem` found none).
     /// One pass over the top-level members, no value built unless `status` holds escapes.
-    public init(payload: UnsafeBufferPointer<UInt8>, usable: Bool, isFailing: (String) -> Bool) {
+    public init(
+        payload: UnsafeBufferPointer<UInt8>,
+        usable: Bool,
+        isFailing: (String) -> Bool,
+        metricNames: [String] = []
+    ) {
         payloadHash = Self.hash(payload)
         guard usable else { return }
         var instance: Range<Int>?
@@ -37,6 +45,13 @@ public struct HeartbeatFacts: Sendable, Equatable {
                 instance = member.value
             } else if key.equals("started_at") {
                 startedAt = member.value
+            } else if !metricNames.isEmpty, let name = metricNames.first(where: { key.elementsEqual($0.utf8) }) {
+                let value = payload[member.value]
+                // JSON numbers only (strings, booleans and null are not measurements), finite.
+                guard let first = value.first, first == UInt8(ascii: "-") || (48...57).contains(first),
+                    let number = Double(String(decoding: value, as: UTF8.self)), number.isFinite
+                else { return }
+                metrics.append(Array("\(name)=".utf8) + value)
             }
         }
         if let range = instance ?? startedAt { instanceHash = Self.hash(UnsafeBufferPointer(rebasing: payload[range])) }
@@ -44,12 +59,12 @@ public struct HeartbeatFacts: Sendable, Equatable {
 
     /// Reads what the mirror stores after the time (`HeartbeatRecord.storedFields`): a payload's
     /// facts, or for an unusable payload only the hash of its problem.
-    public init(storedFields fields: [UInt8], isFailing: (String) -> Bool) {
+    public init(storedFields fields: [UInt8], isFailing: (String) -> Bool, metricNames: [String] = []) {
         let prefix = HeartbeatRecord.payloadPrefix
         self = fields.withUnsafeBufferPointer { fields in
             guard fields.hasPrefix(prefix) else { return HeartbeatFacts(payloadHash: Self.hash(fields)) }
             let payload = UnsafeBufferPointer(rebasing: fields[prefix.count...])
-            return HeartbeatFacts(payload: payload, usable: true, isFailing: isFailing)
+            return HeartbeatFacts(payload: payload, usable: true, isFailing: isFailing, metricNames: metricNames)
         }
     }
 
