@@ -20,15 +20,19 @@ install_dependencies() {
 }
 
 # Real parts for the tests: check-jsonschema (the status map against its schema),
-# prometheus-client's text parser (/metrics) and aiosmtpd (an SMTP server receiving the alerts' mail).
+# prometheus-client's text parser (/metrics), aiosmtpd (an SMTP server receiving the alerts' mail) and
+# schemathesis (the live API against its OpenAPI document).
 ensure_python_test_tools() {
-  if ! command -v check-jsonschema >/dev/null || ! python3 -c 'import prometheus_client, aiosmtpd' 2>/dev/null; then
-    local packages=(check-jsonschema prometheus-client aiosmtpd)
+  if ! command -v check-jsonschema >/dev/null || ! command -v st >/dev/null \
+    || ! python3 -c 'import prometheus_client, aiosmtpd' 2>/dev/null; then
+    local packages=(check-jsonschema prometheus-client aiosmtpd schemathesis)
     python3 -m pip install --quiet --disable-pip-version-check "${packages[@]}" 2>/dev/null \
       || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${packages[@]}"
     hash -r
   fi
-  command -v check-jsonschema >/dev/null || { echo "check-jsonschema is not on PATH after installing it" >&2; exit 1; }
+  for tool in check-jsonschema st; do
+    command -v "$tool" >/dev/null || { echo "$tool is not on PATH after installing it" >&2; exit 1; }
+  done
 }
 
 free_port() {

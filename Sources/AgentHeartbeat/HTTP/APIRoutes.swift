@@ -44,7 +44,31 @@ struct APIRoutes: Sendable {
         router.post("api/v1/heartbeats/:id") { request, context in
             await handle { try await heartbeat(context.parameters.get("id") ?? "", request: request) }
         }
+        for (path, allowed) in Self.methods {
+            for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .options, .trace, .init("QUERY")!]
+            where !allowed.contains(method) {
+                let allow = allowed.map(\.rawValue).joined(separator: ", ")
+                router.on(RouterPath(path), method: method) { _, _ in
+                    var response = Self.problem(
+                        .init(
+                            status: 405,
+                            title: "Method not allowed",
+                            detail: "\(method) is not allowed; allowed: \(allow)"
+                        )
+                    )
+                    response.headers[.allow] = allow
+                    return response
+                }
+            }
+        }
     }
+
+    /// The methods each path answers; the others get a 405 problem.
+    static let methods: [(path: String, allowed: [HTTPRequest.Method])] = [
+        ("api/v1/openapi.json", [.get]), ("api/v1/agents", [.get]), ("api/v1/agents/:id", [.get]),
+        ("api/v1/groups", [.get]), ("api/v1/silences", [.get, .post]), ("api/v1/silences/:id", [.delete]),
+        ("api/v1/heartbeats/:id", [.post]),
+    ]
 
     // MARK: Reads
 
@@ -198,8 +222,8 @@ struct APIRoutes: Sendable {
         }
         guard configuration.knows(target: silence.target) else {
             throw APIDocument.Problem(
-                status: 422,
-                title: "Invalid silence",
+                status: 404,
+                title: "No such target",
                 detail: "\"\(silence.target)\" is no agent or group, and matches no agent id"
             )
         }

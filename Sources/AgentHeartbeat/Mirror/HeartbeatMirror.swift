@@ -451,7 +451,10 @@ extension HeartbeatMirror {
                 ] + facts.metrics
             guard loaded else {
                 let script = RedisScript.mirrorHeartbeat.source
-                return RedisCommand("EVAL", [Array(script.utf8), Array("2".utf8)] + keys.map { Array($0.utf8) } + arguments)
+                return RedisCommand(
+                    "EVAL",
+                    [Array(script.utf8), Array("2".utf8)] + keys.map { Array($0.utf8) } + arguments
+                )
             }
             return .evalSHA(scriptSHA, keys: keys, arguments: arguments)
         }

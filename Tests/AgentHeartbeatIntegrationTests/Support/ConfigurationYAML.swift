@@ -31,6 +31,7 @@ extension MonitorConfiguration {
                 lines.append("    restart_window_seconds: \(rules.restartWindow.wholeSeconds)")
             }
             if !rules.alerts { lines.append("    alert: false") }
+            if !rules.metrics.isEmpty { lines.append("    metrics: [\(rules.metrics.joined(separator: ", "))]") }
             if let notify = rules.notify { lines.append("    notify: [\(notify.joined(separator: ", "))]") }
             if !rules.onOffline.isEmpty { lines.append("    on_offline:") }
             for action in rules.onOffline {

@@ -2,6 +2,10 @@ import AgentHeartbeat
 import AgentHeartbeatCore
 import Foundation
 
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
 /// The real `agent-heartbeat` executable, started with `Process` in a folder of its own.
 final class SidecarProcess: @unchecked Sendable {
     let process = Process()
@@ -88,6 +92,35 @@ final class SidecarProcess: @unchecked Sendable {
             return nil
         }
         return (response.status, String(decoding: response.body, as: UTF8.self))
+    }
+
+    /// An HTTP request to the sidecar, as an API client sends it.
+    func request(
+        _ method: String,
+        _ path: String,
+        body: [UInt8]? = nil,
+        token: String? = nil
+    ) async throws -> (status: Int, body: String, contentType: String) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(httpPort)\(path)")!)
+        request.httpMethod = method
+        request.timeoutInterval = 10
+        if let body {
+            request.httpBody = Data(body)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        return (
+            http.statusCode, String(decoding: data, as: UTF8.self), http.value(forHTTPHeaderField: "Content-Type") ?? ""
+        )
+    }
+
+    /// A JSON document from the sidecar's API.
+    func json(_ path: String) async throws -> [String: Any] {
+        let (status, body, _) = try await request("GET", path)
+        guard status == 200 else { throw TestSetupError("GET \(path) answered \(status): \(body)") }
+        return try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] ?? [:]
     }
 
     var output: String { (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }
