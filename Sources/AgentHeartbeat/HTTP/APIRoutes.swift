@@ -135,6 +135,7 @@ struct APIRoutes: Sendable {
             payloadError: states.payloadError(at: index),
             expectedIntervalSeconds: evaluation.expectedInterval > 0 ? Double(evaluation.expectedInterval) / 1000 : nil,
             history: records.recent.map(APIDocument.Change.init),
+            timeline: records.day.map(APIDocument.Change.init),
             uptime: records.uptime.mapValues(APIDocument.UptimeFigures.init),
             series: records.series
         )

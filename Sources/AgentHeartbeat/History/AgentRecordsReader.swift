@@ -11,6 +11,8 @@ struct AgentRecordsReader: Sendable {
         var now: Int64
         /// The latest changes, newest first.
         var recent: [StateChange]
+        /// The changes of the last 24 hours and the one before, oldest first.
+        var day: [StateChange]
         /// Uptime per window (`Uptime.windows`).
         var uptime: [String: Uptime]
         var series: [String: [APIDocument.Point]]
@@ -33,15 +35,18 @@ struct AgentRecordsReader: Sendable {
                 if case .error(let message) = reply { throw RedisError(replying: message, context: "reading history") }
             }
             let changes = Self.changes(replies[1]) + Self.changes(replies[2])
+            // Each window needs the last change before it: the longest window's reads hold it.
+            func since(_ window: Int64) -> [StateChange] {
+                Array(changes[(changes.lastIndex { $0.at <= now - window } ?? 0)...])
+            }
             var uptime: [String: Uptime] = [:]
             for (name, window) in Uptime.windows {
-                // Each window needs the last change before it: the longest window's reads hold it.
-                let first = changes.lastIndex { $0.at <= now - window } ?? 0
-                uptime[name] = Uptime(changes: Array(changes[first...]), window: window, now: now)
+                uptime[name] = Uptime(changes: since(window), window: window, now: now)
             }
             return Records(
                 now: now,
                 recent: Self.changes(replies[0]),
+                day: since(Uptime.windows[0].milliseconds),
                 uptime: uptime,
                 series: MetricSeries.points(from: (replies[3].array ?? []).compactMap(\.text))
             )

@@ -139,6 +139,8 @@ public enum APIDocument {
         public var expectedIntervalSeconds: Double?
         /// The latest state changes, newest first.
         public var history: [Change]
+        /// The changes of the last 24 hours and the one before them, oldest first: the day's bar.
+        public var timeline: [Change]
         public var uptime: [String: UptimeFigures]
         /// Metric name → per-minute points, oldest first.
         public var series: [String: [Point]]
@@ -150,6 +152,7 @@ public enum APIDocument {
             payloadError: String?,
             expectedIntervalSeconds: Double?,
             history: [Change],
+            timeline: [Change],
             uptime: [String: UptimeFigures],
             series: [String: [Point]]
         ) {
@@ -159,12 +162,13 @@ public enum APIDocument {
             self.payloadError = payloadError
             self.expectedIntervalSeconds = expectedIntervalSeconds
             self.history = history
+            self.timeline = timeline
             self.uptime = uptime
             self.series = series
         }
 
         enum CodingKeys: String, CodingKey {
-            case now, agent, payload, history, uptime, series
+            case now, agent, payload, history, timeline, uptime, series
             case payloadError = "payload_error"
             case expectedIntervalSeconds = "expected_interval_seconds"
         }
@@ -177,6 +181,7 @@ public enum APIDocument {
             try container.encode(payloadError, forKey: .payloadError)
             try container.encode(expectedIntervalSeconds, forKey: .expectedIntervalSeconds)
             try container.encode(history, forKey: .history)
+            try container.encode(timeline, forKey: .timeline)
             try container.encode(uptime, forKey: .uptime)
             try container.encode(series, forKey: .series)
         }
