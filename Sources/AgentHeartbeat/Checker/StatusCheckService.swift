@@ -198,8 +198,13 @@ public struct StatusCheckService: Service, CustomStringConvertible {
         configuration: MonitorConfiguration,
         _ cycle: inout Cycle
     ) async {
+        let started = ContinuousClock.now
         do {
-            _ = try await cycle.history.record(check, configuration: configuration, client: client)
+            let sent = try await cycle.history.record(check, configuration: configuration, client: client)
+            if sent > 0 {
+                let elapsed = (ContinuousClock.now - started).wholeMilliseconds
+                logger.debug("state changes recorded", metadata: ["agents": "\(sent)", "duration_ms": "\(elapsed)"])
+            }
             if cycle.historyFailing { logger.notice("state changes recorded again") }
             cycle.historyFailing = false
         } catch {
