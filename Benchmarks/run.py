@@ -451,6 +451,40 @@ def ingest(sidecar: "Sidecar", server: Redis, burst: str, total: int) -> tuple[f
     return sidecar.received() / (done - start), sidecar.received()
 
 
+def history_memory(redis: Redis, work: str, agents: int, changes: int, points: int, metrics: bool) -> tuple[float, float]:
+    """Redis memory per agent of a history list of `changes` state changes and of a series list of
+    `points` per-minute points (the interval, and two declared metrics if `metrics`), written in the
+    format of the sidecar's scripts (`record_history`, `mirror_heartbeat`): used_memory before and after."""
+    def used() -> int:
+        info = redis.cli("INFO", "memory")
+        return int(next(line.split(":")[1] for line in info.splitlines() if line.startswith("used_memory:")))
+
+    redis.cli("FLUSHALL")
+    now = int(time.time() * 1000)
+    path = os.path.join(work, "history.resp")
+    before = used()
+    with open(path, "wb") as f:
+        for index in range(agents):
+            key = f"{{agents}}:history:agent-{index:06d}"
+            for change in range(changes):
+                at = now - (changes - change) * 43_200_000 + index
+                to, came = ("offline", "online") if change % 2 else ("online", "offline")
+                reason = "no heartbeat for more than 300s (its offline threshold)" if to == "offline" else "heartbeat received"
+                f.write(resp("RPUSH", key, f"{at}|{at + 30_000}|{came if change else ''}|{to}|{reason}"))
+    redis.pipe(path)
+    history = (used() - before) / agents
+    before = used()
+    minute = now // 60_000
+    extra = "|response_time_ms=123.4,98.1,250.7|error_rate=0.012,0,0.031" if metrics else ""
+    with open(path, "wb") as f:
+        for index in range(agents):
+            key = f"{{agents}}:series:agent-{index:06d}"
+            for point in range(points):
+                f.write(resp("RPUSH", key, f"{minute - points + point}|0=30.012,29.987,30.04{extra}"))
+    redis.pipe(path)
+    return history, (used() - before) / agents
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -458,7 +492,8 @@ def main():
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--check-agents", type=int, default=100_000)
     parser.add_argument("--idle-seconds", type=int, default=60)
-    parser.add_argument("--only", default="1,2,3,4,5,6,7")
+    parser.add_argument("--memory-agents", type=int, default=10_000)
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8")
     args = parser.parse_args()
     only = set(args.only.split(","))
     work = tempfile.mkdtemp(prefix="agent-heartbeat-bench-")
@@ -644,6 +679,16 @@ def main():
                     f"bare MGET round trips on the owner: {bare_ms:.0f} ms", f"{check_ms / bare_ms:.1f}×")
             finally:
                 cluster.stop()
+
+        if "8" in only:
+            print("8. history and series memory per agent", file=sys.stderr)
+            # A steady agent, and a busy one: two outages a day for the default 30 days.
+            for changes, points, metrics in [(1, 60, False), (60, 60, True), (60, 360, True)]:
+                history, series = history_memory(redis, work, args.memory_agents, changes, points, metrics)
+                row(f"8 Redis memory per agent: history of {changes} state change{'s' if changes > 1 else ''}",
+                    f"{history:,.0f} bytes", f"{args.memory_agents:,} agents, used_memory")
+                row(f"8 Redis memory per agent: series of {points} points, the interval"
+                    + (" and two metrics" if metrics else ""), f"{series:,.0f} bytes", f"{args.memory_agents:,} agents")
     finally:
         redis.stop()
 

@@ -15,7 +15,8 @@ extension RedisScript {
     /// (`HeartbeatRecord.storedFields`), ARGV[3] received time in ms ('' = now on the server clock),
     /// ARGV[4] '1' when the heartbeat reports a failing status, ARGV[5] the payload's hash, ARGV[6]
     /// the instance's hash ('' without one), ARGV[7] restart times to keep, ARGV[8] for how long (ms),
-    /// ARGV[9] per-minute points to keep in the series, ARGV[10...] declared metrics as `name=value`.
+    /// ARGV[9] per-minute points to keep in the series ('0': none), ARGV[10...] declared metrics as
+    /// `name=value`.
     /// The series gets the interval since the previous heartbeat and the metrics, folded into the
     /// current minute's point (last, min, max).
     /// Returns 1 when stored, 0 when a later heartbeat was already there, or the same one (its hash,
@@ -80,9 +81,9 @@ extension RedisScript {
               '{"\(HeartbeatRecord.Field.receivedAt)":%d,"\(HeartbeatRecord.Field.beats)":"%d:%d:%d:%d:%s:%s:%s",%s}',
               at, n, math.floor(mean + 0.5), math.floor(dev + 0.5), failing, hash, instance, restarts, ARGV[2]),
               'EX', ARGV[1])
-            if KEYS[2] then
+            if KEYS[2] and ARGV[9] ~= '0' then
               local values = {}
-              if previousAt then values[1] = {'\(AgentRules.intervalMetric)', (at - previousAt) / 1000} end
+              if previousAt then values[1] = {'\(MetricSeries.intervalName)', (at - previousAt) / 1000} end
               for i = 10, #ARGV do
                 local name, value = string.match(ARGV[i], '^([%w_]+)=(.+)$')
                 if name and tonumber(value) then values[#values + 1] = {name, tonumber(value)} end
@@ -225,43 +226,37 @@ extension RedisScript {
             """
     )
 
-    /// Appends each agent's observed state to its history stream when it differs from the last one
-    /// recorded, and no replica recorded one from a later check. Every replica runs it after each
-    /// check: the first to see a change records it, the others find it there, so a change is
-    /// recorded once however many replicas see it, and an older check's view never follows a newer.
-    /// KEYS[i] agent i's stream. ARGV[1] the check's Redis time (ms), ARGV[2] the oldest entry to
-    /// keep (ms), then per agent: state, since (ms), reason. Entry ids are the changes' times
-    /// (clamped between the last one and the check); the newest entry is never trimmed. Returns
-    /// each agent's recorded state.
+    /// Appends each agent's observed state to its history (a list, oldest first, of
+    /// `StateChange.entry`s) when it differs from the last one recorded, and no replica recorded one
+    /// from a later check. Every replica runs it after each check: the first to see a change records
+    /// it, the others find it there, so a change is recorded once however many replicas see it, and
+    /// an older check's view never follows a newer one. KEYS[i] agent i's history. ARGV[1] the
+    /// check's Redis time (ms), ARGV[2] the oldest change to keep (ms), ARGV[3] the most changes to
+    /// keep, then per agent: state, since (ms), reason. A change's time is clamped between the last
+    /// one's and the check's; the newest change is never trimmed. Returns each agent's recorded state.
     public static let recordHistory = RedisScript(
         name: "record_history",
         source: """
-            local now, keep = tonumber(ARGV[1]), tonumber(ARGV[2])
+            local now, keep, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
             local result = {}
             for i = 1, #KEYS do
-              local state, since, reason = ARGV[3 * i], tonumber(ARGV[3 * i + 1]), ARGV[3 * i + 2]
+              local state, since, reason = ARGV[3 * i + 1], tonumber(ARGV[3 * i + 2]), ARGV[3 * i + 3]
               local current, lastAt, seen = nil, 0, 0
-              local last = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)
-              if #last > 0 then
-                lastAt = tonumber(string.match(last[1][1], '^(%d+)'))
-                local fields = last[1][2]
-                for j = 1, #fields, 2 do
-                  if fields[j] == '\(StateChange.Field.to)' then current = fields[j + 1] end
-                  if fields[j] == '\(StateChange.Field.seen)' then seen = tonumber(fields[j + 1]) or 0 end
-                end
+              local last = redis.call('LINDEX', KEYS[i], -1)
+              if last then
+                local at, by, to = string.match(last, '^(%d+)|(%d+)|%a*|(%a+)|')
+                if at then lastAt, seen, current = tonumber(at), tonumber(by), to end
               end
               if current ~= state and now > seen then
                 if since < lastAt then since = lastAt end
                 if since > now then since = now end
-                local minid = keep
-                if since < minid then minid = since end
-                local fields = {'\(StateChange.Field.to)', state, '\(StateChange.Field.reason)', reason,
-                  '\(StateChange.Field.seen)', ARGV[1]}
-                if current then
-                  fields[#fields + 1] = '\(StateChange.Field.from)'
-                  fields[#fields + 1] = current
+                redis.call('RPUSH', KEYS[i], string.format('%d|%d|%s|%s|%s', since, now, current or '', state, reason))
+                while redis.call('LLEN', KEYS[i]) > 1 do
+                  local first = tonumber(string.match(redis.call('LINDEX', KEYS[i], 0), '^(%d+)'))
+                  if first and first >= keep then break end
+                  redis.call('LPOP', KEYS[i])
                 end
-                redis.call('XADD', KEYS[i], 'MINID', minid, string.format('%d-*', since), unpack(fields))
+                redis.call('LTRIM', KEYS[i], -cap, -1)
                 current = state
               end
               result[i] = current or ''

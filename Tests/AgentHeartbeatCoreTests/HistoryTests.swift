@@ -68,6 +68,19 @@ struct HistoryTests {
         #expect(uptime.down == 0)
     }
 
+    @Test func thePartsAlwaysAddUpToTheWindow() {
+        // Out of order (not what a stream holds, but whatever the input): nothing is counted twice.
+        let changes = [
+            StateChange(at: now - 2 * hour, from: nil, to: .online, reason: ""),
+            StateChange(at: now - 5 * hour, from: .online, to: .offline, reason: ""),
+            StateChange(at: now - hour, from: .offline, to: .silenced, reason: ""),
+        ]
+        let uptime = Uptime(changes: changes, window: day, now: now)
+        #expect(uptime.up + uptime.down + uptime.silenced + uptime.unknown == day)
+        #expect(uptime.silenced == hour)
+        #expect(uptime.down == hour)
+    }
+
     func evaluation(heardAgo: Int64?, threshold: Int64 = 60_000) -> AgentState.Evaluation {
         AgentState.Evaluation(threshold: threshold, receivedAt: heardAgo.map { now - $0 }, now: now)
     }
@@ -105,10 +118,13 @@ struct HistoryTests {
         #expect(observed == HistoryObservation(state: .silenced, since: now, reason: "silenced: deploy"))
     }
 
-    @Test func streamEntriesReadBack() {
-        let change = StateChange(id: "1800000000000-3", fields: ["from": "online", "to": "offline", "reason": "r"])
-        #expect(change == StateChange(at: now, from: .online, to: .offline, reason: "r"))
-        #expect(StateChange(id: "1800000000000-0", fields: ["to": "asleep"]) == nil)
-        #expect(StateChange(id: "x", fields: ["to": "online"]) == nil)
+    @Test func listEntriesReadBack() {
+        let entry = StateChange.entry(at: now, seen: now + 5, from: .online, to: .offline, reason: "a|b <c>")
+        #expect(entry == "1800000000000|1800000000005|online|offline|a|b <c>")
+        #expect(StateChange(entry: entry) == StateChange(at: now, from: .online, to: .offline, reason: "a|b <c>"))
+        #expect(StateChange(entry: "1800000000000|1|||") == nil)
+        #expect(StateChange(entry: "1800000000000|1||online|first")?.from == nil)
+        #expect(StateChange(entry: "1800000000000|1|asleep|online|") == nil)
+        #expect(StateChange(entry: "x|1||online|") == nil)
     }
 }

@@ -9,7 +9,7 @@ import Testing
 struct APIProcessTests {
     static let token = "api-SECRET-token"
 
-    /// The `to` of each entry of an agent's history stream, oldest first.
+    /// The `to` of each change in an agent's history, oldest first.
     static func recorded(
         _ redis: RedisClient,
         _ configuration: MonitorConfiguration,
@@ -17,11 +17,8 @@ struct APIProcessTests {
     ) async throws
         -> [String]
     {
-        let reply = try await redis.send("XRANGE", configuration.historyKey(for: id), "-", "+")
-        return (reply.array ?? []).compactMap { entry in
-            let fields = entry.array?[1].array?.compactMap(\.text) ?? []
-            return stride(from: 0, to: fields.count - 1, by: 2).first { fields[$0] == "to" }.map { fields[$0 + 1] }
-        }
+        let reply = try await redis.send("LRANGE", configuration.historyKey(for: id), "0", "-1")
+        return (reply.array ?? []).compactMap { $0.text.flatMap(StateChange.init(entry:))?.to.rawValue }
     }
 
     @Test func historyIsRecordedOnceByThreeReplicasAndSurvivesTheLeadersDeath() async throws {

@@ -69,15 +69,16 @@ struct DashboardProcessTests {
             let now = try await redis.serverMilliseconds()
             let hour: Int64 = 3_600_000
             let history = configuration.historyKey(for: "online-agent")
-            for (at, from, to, reason) in [
-                (now - 30 * hour, "", "online", "heartbeat received"),
-                (now - 20 * hour, "online", "offline", "no heartbeat for more than 300s <script>"),
-                (now - 19 * hour, "offline", "online", "heartbeat received"),
-                (now - 8 * hour, "online", "silenced", "silenced: upgrade"),
-                (now - 7 * hour, "silenced", "online", "heartbeat received"),
-            ] {
-                let fields = (from.isEmpty ? [] : ["from", from]) + ["to", to, "reason", reason, "seen", String(at)]
-                _ = try await redis.send(RedisCommand("XADD", [history, "\(at)-*"] + fields))
+            let changes: [(at: Int64, from: AgentHistoryState?, to: AgentHistoryState, reason: String)] = [
+                (now - 30 * hour, nil, .online, "heartbeat received"),
+                (now - 20 * hour, .online, .offline, "no heartbeat for more than 300s <script>"),
+                (now - 19 * hour, .offline, .online, "heartbeat received"),
+                (now - 8 * hour, .online, .silenced, "silenced: upgrade"),
+                (now - 7 * hour, .silenced, .online, "heartbeat received"),
+            ]
+            for (at, from, to, reason) in changes {
+                let entry = StateChange.entry(at: at, seen: at, from: from, to: to, reason: reason)
+                _ = try await redis.send("RPUSH", history, entry)
             }
             let minute = now / 60_000
             for offset in 0..<90 {

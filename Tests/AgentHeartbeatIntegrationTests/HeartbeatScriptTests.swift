@@ -21,6 +21,70 @@ struct HeartbeatScriptTests {
         return try await redis.send(command).integer
     }
 
+    /// Stores `payload` as received at `second`, keeping a series of `points` with `metrics`.
+    func beat(
+        _ redis: RedisClient,
+        at second: Double,
+        _ payload: String,
+        points: Int,
+        metrics: [String]
+    ) async throws -> Int64? {
+        let bytes = Array(payload.utf8)
+        let facts = bytes.withUnsafeBufferPointer {
+            HeartbeatFacts(payload: $0, usable: true, isFailing: { _ in false }, metricNames: metrics)
+        }
+        let keys = [configuration.heartbeatKey(for: "mary"), configuration.seriesKey(for: "mary")]
+        let arguments: [[UInt8]] =
+            [
+                Array("600".utf8), HeartbeatRecord.storedFields(payload: bytes, problem: nil),
+                Array(String(start + Int64(second * 1000)).utf8), Array("0".utf8),
+                HeartbeatFacts.hex(facts.payloadHash), [], Array("4".utf8), Array("600000".utf8),
+                Array(String(points).utf8),
+            ] + facts.metrics
+        let command = RedisCommand(
+            "EVAL",
+            [RedisScript.mirrorHeartbeat.source, "2"].map { Array($0.utf8) } + keys.map { Array($0.utf8) } + arguments
+        )
+        return try await redis.send(command).integer
+    }
+
+    func series(_ redis: RedisClient) async throws -> [String: [APIDocument.Point]] {
+        let entries = try await redis.send("LRANGE", configuration.seriesKey(for: "mary"), "0", "-1")
+        return MetricSeries.points(from: (entries.array ?? []).compactMap(\.text))
+    }
+
+    @Test func seriesFoldEachMinuteIntoLastMinMaxAndKeepTheirPoints() async throws {
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            // `start` is 20 s into a minute: 0, 20 and 39 s from it fall in one minute, 40 s in the next.
+            for (second, value) in [(0.0, "10"), (20, "30"), (39, "20"), (40, "\"high\"")] {
+                _ = try await beat(
+                    redis,
+                    at: second,
+                    #"{"rt":\#(value),"n":\#(second)}"#,
+                    points: 3,
+                    metrics: ["rt"]
+                )
+            }
+            var points = try await series(redis)
+            #expect(points["rt"]?.map { [$0.last, $0.min, $0.max] } == [[20, 10, 30]], "a string is skipped")
+            #expect(
+                points[AgentRules.intervalMetric]?.map { [$0.last, $0.min, $0.max] } == [[19, 19, 20], [1, 1, 1]]
+            )
+            for minute in 2...5 {
+                _ = try await beat(redis, at: Double(minute * 60), #"{"rt":1}"#, points: 3, metrics: ["rt"])
+            }
+            points = try await series(redis)
+            #expect(points[AgentRules.intervalMetric]?.count == 3, "at most the points configured")
+            #expect(points["rt"]?.last?.last == 1)
+            let ttl = try await redis.send("TTL", configuration.seriesKey(for: "mary")).integer ?? -1
+            #expect(ttl > 0 && ttl <= 600, "expires with the heartbeat")
+
+            _ = try await redis.send("DEL", configuration.seriesKey(for: "mary"))
+            _ = try await beat(redis, at: 400, #"{"rt":5}"#, points: 0, metrics: ["rt"])
+            #expect(try await redis.send("EXISTS", configuration.seriesKey(for: "mary")).integer == 0, "0: no series")
+        }
+    }
+
     func learnt(_ redis: RedisClient) async throws -> HeartbeatHistory? {
         try await redis.heartbeat(configuration, "mary")?.history
     }

@@ -33,7 +33,7 @@ struct APIRoutes: Sendable {
         }
         router.get("api/v1/agents") { request, _ in try handleNow { try agents(request) } }
         router.get("api/v1/agents/:id") { _, context in
-            await handle { try await agent(context.parameters.get("id") ?? "", request: nil) }
+            await handle { try await agent(context.parameters.get("id") ?? "") }
         }
         router.get("api/v1/groups") { _, _ in try handleNow { try document(try catalog().groups) } }
         router.get("api/v1/silences") { _, _ in await handle { try await silences() } }
@@ -113,7 +113,7 @@ struct APIRoutes: Sendable {
 
     static let statusWords = Set(AgentHistoryState.allCases.map(\.rawValue))
 
-    func agent(_ id: String, request: Request?) async throws -> Response {
+    func agent(_ id: String) async throws -> Response {
         let catalog = try catalog()
         guard let index = catalog.index(of: id) else {
             throw APIDocument.Problem(status: 404, title: "No such agent", detail: "no agent with id \"\(id)\"")
@@ -161,7 +161,8 @@ struct APIRoutes: Sendable {
             )
         }
         let header = request.headers[.authorization] ?? ""
-        let given = header.hasPrefix("Bearer ") ? String(header.dropFirst("Bearer ".count)) : ""
+        // The scheme's name is case-insensitive (RFC 9110).
+        let given = header.lowercased().hasPrefix("bearer ") ? String(header.dropFirst("bearer ".count)) : ""
         guard !given.isEmpty, constantTimeEquals(given, token) else {
             throw APIDocument.Problem(
                 status: 401,

@@ -1,8 +1,7 @@
 import AgentHeartbeatCore
 import AgentHeartbeatRedis
 
-/// Reads one agent's history and metric series from Redis for the API, in one round trip after
-/// reading the clock.
+/// Reads one agent's history and metric series from Redis for the API, in one round trip.
 struct AgentRecordsReader: Sendable {
     let client: RedisClient
 
@@ -21,21 +20,17 @@ struct AgentRecordsReader: Sendable {
     func read(agentID: String, configuration: MonitorConfiguration, historyLimit: Int) async throws -> Records {
         let historyKey = configuration.historyKey(for: agentID)
         let seriesKey = configuration.seriesKey(for: agentID)
-        let longest = Uptime.windows.map(\.milliseconds).max()!
         return try await client.withConnection { connection throws(RedisError) in
-            let now = try connection.call(.time).serverMilliseconds()
-            let start = String(now - longest)
+            // Every change kept (bounded by the retention and `StateChange.maximumKept`), oldest first.
             let replies = try connection.pipeline([
-                RedisCommand("XREVRANGE", historyKey, "+", "-", "COUNT", String(historyLimit)),
-                RedisCommand("XREVRANGE", historyKey, "(" + start, "-", "COUNT", "1"),
-                RedisCommand("XRANGE", historyKey, start, "+"),
-                RedisCommand("LRANGE", seriesKey, "0", "-1"),
+                .time, RedisCommand("LRANGE", historyKey, "0", "-1"), RedisCommand("LRANGE", seriesKey, "0", "-1"),
             ])
             for reply in replies {
                 if case .error(let message) = reply { throw RedisError(replying: message, context: "reading history") }
             }
-            let changes = Self.changes(replies[1]) + Self.changes(replies[2])
-            // Each window needs the last change before it: the longest window's reads hold it.
+            let now = try replies[0].serverMilliseconds()
+            let changes = (replies[1].array ?? []).compactMap { $0.text.flatMap(StateChange.init(entry:)) }
+            // Each window needs the last change before it.
             func since(_ window: Int64) -> [StateChange] {
                 Array(changes[(changes.lastIndex { $0.at <= now - window } ?? 0)...])
             }
@@ -45,25 +40,11 @@ struct AgentRecordsReader: Sendable {
             }
             return Records(
                 now: now,
-                recent: Self.changes(replies[0]),
+                recent: changes.suffix(historyLimit).reversed(),
                 day: since(Uptime.windows[0].milliseconds),
                 uptime: uptime,
-                series: MetricSeries.points(from: (replies[3].array ?? []).compactMap(\.text))
+                series: MetricSeries.points(from: (replies[2].array ?? []).compactMap(\.text))
             )
-        }
-    }
-
-    /// Stream entries (`[[id, [field, value, …]], …]`) as state changes; others are skipped.
-    static func changes(_ reply: RedisReply) -> [StateChange] {
-        (reply.array ?? []).compactMap { entry in
-            guard let parts = entry.array, parts.count == 2, let id = parts[0].text, let list = parts[1].array else {
-                return nil
-            }
-            var fields: [String: String] = [:]
-            for pair in stride(from: 0, to: list.count - 1, by: 2) {
-                if let name = list[pair].text, let value = list[pair + 1].text { fields[name] = value }
-            }
-            return StateChange(id: id, fields: fields)
         }
     }
 }

@@ -1,17 +1,25 @@
 import AgentHeartbeatCore
 import AgentHeartbeatRedis
 
-/// Records each agent's state changes in its Redis stream after a check (`RedisScript.recordHistory`).
+/// Records each agent's state changes in its Redis list after a check (`RedisScript.recordHistory`).
 /// Every replica that is not degraded records: the script keeps a change from being recorded twice
 /// and an older view from following a newer one, so history needs no leader and survives any
 /// replica's death. Only agents whose state differs from what this replica knows is recorded are
 /// sent; every `fullPassEvery` checks all are, so history Redis lost is started again.
 struct HistoryRecorder: Sendable {
-    /// Agent id → its state as recorded, as far as this replica knows.
-    private var recorded: [String: AgentHistoryState] = [:]
+    /// The agents `recorded` is about (shares the configuration's storage).
+    private var agents: [MonitorConfiguration.Agent] = []
+    /// Per agent, its state as recorded as far as this replica knows (`AgentHistoryState` index),
+    /// or `Self.unknown`: a byte an agent, 100 KB at 100,000 agents.
+    private var recorded: [UInt8] = []
     private var checksSinceFullPass = Int.max
+    private static let unknown = UInt8.max
+    private static let states = AgentHistoryState.allCases
     static let fullPassEvery = 10
     static let agentsPerScript = 500
+    /// Scripts per round trip: the arguments of a full pass at 100,000 agents are built and sent
+    /// 4,000 agents at a time, not all at once.
+    static let scriptsPerRoundTrip = 8
 
     /// Records what `check` observed; returns how many agents were sent. Agents the check is
     /// `uncertain` about are skipped.
@@ -21,49 +29,63 @@ struct HistoryRecorder: Sendable {
         client: RedisClient
     ) async throws -> Int {
         let states = check.result.states
-        let silenced = check.result.assessment.silenced
-        let fullPass = checksSinceFullPass >= Self.fullPassEvery
-        var sent: [(id: String, observation: HistoryObservation)] = []
-        for index in states.indices where !check.uncertain.contains(index) {
-            let agent = states.agents[index]
-            let observation = HistoryObservation(
-                states.evaluations[index],
-                threshold: agent.offlineThresholdMilliseconds,
-                failingAfter: states.rules[Int(agent.rulesIndex)].failingAfterHeartbeats,
-                silence: silenced[index],
-                now: states.now
-            )
-            if fullPass || recorded[agent.id] != observation.state { sent.append((agent.id, observation)) }
-        }
-        if fullPass {
-            recorded = [:]
+        if agents != states.agents || checksSinceFullPass >= Self.fullPassEvery {
+            agents = states.agents
+            recorded = Array(repeating: Self.unknown, count: agents.count)
             checksSinceFullPass = 0
         }
         checksSinceFullPass += 1
-        guard !sent.isEmpty else { return 0 }
-        let now = String(states.now)
-        let keep = String(states.now - configuration.historyRetention.wholeMilliseconds)
-        let commands = stride(from: 0, to: sent.count, by: Self.agentsPerScript).map { start in
-            let chunk = sent[start..<min(start + Self.agentsPerScript, sent.count)]
-            return RedisCommand.eval(
-                .recordHistory,
-                keys: chunk.map { configuration.historyKey(for: $0.id) },
-                arguments: [now, keep]
-                    + chunk.flatMap {
-                        [$0.observation.state.rawValue, String($0.observation.since), $0.observation.reason]
-                    }
+        let silenced = check.result.assessment.silenced
+        let observe = { (index: Int) in
+            HistoryObservation(
+                states.evaluations[index],
+                threshold: states.agents[index].offlineThresholdMilliseconds,
+                failingAfter: states.rules[Int(states.agents[index].rulesIndex)].failingAfterHeartbeats,
+                silence: silenced[index],
+                now: states.now
             )
         }
-        let replies = try await client.withConnection { connection throws(RedisError) in
-            try connection.pipeline(commands)
+        let sent = states.indices.filter { index in
+            let state = AgentHistoryState(states.evaluations[index].condition, silenced: silenced[index] != nil)
+            return recorded[index] != Self.code(state) && !check.uncertain.contains(index)
         }
-        for (number, reply) in replies.enumerated() {
-            if case .error(let message) = reply { throw RedisError(replying: message, context: "recording history") }
-            for (offset, state) in (reply.array ?? []).enumerated() {
-                let id = sent[number * Self.agentsPerScript + offset].id
-                recorded[id] = state.text.flatMap(AgentHistoryState.init(rawValue:))
+        let limits = [
+            String(states.now), String(states.now - configuration.historyRetention.wholeMilliseconds),
+            String(StateChange.maximumKept),
+        ]
+        let perRoundTrip = Self.agentsPerScript * Self.scriptsPerRoundTrip
+        for start in stride(from: 0, to: sent.count, by: perRoundTrip) {
+            let batch = sent[start..<min(start + perRoundTrip, sent.count)]
+            let commands = stride(from: batch.startIndex, to: batch.endIndex, by: Self.agentsPerScript).map { first in
+                let chunk = batch[first..<min(first + Self.agentsPerScript, batch.endIndex)]
+                return RedisCommand.eval(
+                    .recordHistory,
+                    keys: chunk.map { configuration.historyKey(for: states.agents[$0].id) },
+                    arguments: limits
+                        + chunk.flatMap { index in
+                            let observation = observe(index)
+                            return [observation.state.rawValue, String(observation.since), observation.reason]
+                        }
+                )
+            }
+            let replies = try await client.withConnection { connection throws(RedisError) in
+                try connection.pipeline(commands)
+            }
+            for (number, reply) in replies.enumerated() {
+                if case .error(let message) = reply {
+                    throw RedisError(replying: message, context: "recording history")
+                }
+                for (offset, state) in (reply.array ?? []).enumerated() {
+                    let index = batch[batch.startIndex + number * Self.agentsPerScript + offset]
+                    recorded[index] =
+                        state.text.flatMap(AgentHistoryState.init(rawValue:)).map(Self.code) ?? Self.unknown
+                }
             }
         }
         return sent.count
+    }
+
+    private static func code(_ state: AgentHistoryState) -> UInt8 {
+        UInt8(truncatingIfNeeded: states.firstIndex(of: state)!)
     }
 }

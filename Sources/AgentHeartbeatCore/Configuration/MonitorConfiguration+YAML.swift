@@ -193,7 +193,7 @@ struct ConfigurationDecoder {
             config.historyRetention = try seconds(pair.value, at: "history_retention_seconds")
         }
         if let pair = keys["series_retention_minutes"] {
-            config.seriesRetentionMinutes = try count(pair.value, at: "series_retention_minutes", in: 1...44_640)
+            config.seriesRetentionMinutes = try count(pair.value, at: "series_retention_minutes", in: 0...44_640)
         }
         if let pair = keys["failing_statuses"] {
             config.failingStatuses = Set(try texts(pair.value, at: "failing_statuses").map { $0.lowercased() })

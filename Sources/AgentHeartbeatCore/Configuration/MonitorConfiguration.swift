@@ -62,8 +62,9 @@ public struct MonitorConfiguration: Sendable, Equatable {
     /// How long state changes are kept (`history_retention_seconds`); an agent's latest one is
     /// kept however old.
     public var historyRetention: Duration = .seconds(30 * 86_400)
-    /// How many per-minute points of each agent's metric series are kept (`series_retention_minutes`).
-    public var seriesRetentionMinutes = 360
+    /// How many per-minute points of each agent's metric series are kept (`series_retention_minutes`);
+    /// 0: no series.
+    public var seriesRetentionMinutes = 60
 
     public init(agents: [Agent] = []) {
         self.agents = agents
@@ -119,7 +120,7 @@ public struct MonitorConfiguration: Sendable, Equatable {
     /// A group's field in the hash of alert records: agent ids cannot hold a colon.
     public static func groupAlertField(_ groupID: String) -> String { "group:\(groupID)" }
 
-    /// An agent's state changes, a stream whose entry ids are the changes' times (`StateChange`).
+    /// An agent's state changes, a list oldest first (`StateChange.entry`).
     public func historyKey(for agentID: String) -> String { "\(keyTag):history:\(agentID)" }
 
     /// An agent's metric series, a list of per-minute points, oldest first (`MetricSeries`).

@@ -4,6 +4,12 @@
 public enum AgentHistoryState: String, Sendable, Codable, CaseIterable {
     case online, late, failing, flapping, offline, unknown, silenced
 
+    /// The state of an agent whose check concluded `condition`, covered by a silence or not: what
+    /// `HistoryObservation` would say, without making its reason.
+    public init(_ condition: AgentCondition, silenced: Bool) {
+        self = silenced ? .silenced : AgentHistoryState(rawValue: condition.rawValue)!
+    }
+
     public var isUp: Bool { self == .online || self == .late }
     public var isDown: Bool { self == .failing || self == .flapping || self == .offline }
 }

@@ -1,5 +1,5 @@
 /// One entry of an agent's history: at `at` it left `from` (nil: monitoring began) and entered
-/// `to`, for `reason`. Kept in the agent's Redis stream, whose entry id is `at`.
+/// `to`, for `reason`. Kept in the agent's Redis list as `entry`.
 public struct StateChange: Sendable, Equatable {
     /// Ms since 1970, Redis clock.
     public var at: Int64
@@ -14,25 +14,32 @@ public struct StateChange: Sendable, Equatable {
         self.reason = reason
     }
 
-    /// Stream field names.
-    public enum Field {
-        public static let from = "from"
-        public static let to = "to"
-        public static let reason = "reason"
-        /// When the check that wrote it read the Redis clock: an older check's view never follows.
-        public static let seen = "seen"
+    /// Changes kept per agent at most, however recent: a flapping agent's history stays bounded.
+    public static let maximumKept = 10_000
+
+    /// `<at>|<seen>|<from>|<to>|<reason>` as the history script writes it, `seen` being the Redis
+    /// time of the check that wrote it (an older check's view never follows it) and `from` empty
+    /// for the first. The reason comes last: it may hold anything.
+    public static func entry(
+        at: Int64,
+        seen: Int64,
+        from: AgentHistoryState?,
+        to: AgentHistoryState,
+        reason: String
+    )
+        -> String
+    {
+        "\(at)|\(seen)|\(from?.rawValue ?? "")|\(to.rawValue)|\(reason)"
     }
 
-    /// Reads a stream entry (`<ms>-<seq>` and its fields); nil when it is not one of ours.
-    public init?(id: String, fields: [String: String]) {
-        guard let ms = id.split(separator: "-").first.flatMap({ Int64($0) }),
-            let to = fields[Field.to].flatMap(AgentHistoryState.init(rawValue:))
+    /// Reads an entry; nil when it is not one.
+    public init?(entry: String) {
+        let parts = entry.split(separator: "|", maxSplits: 4, omittingEmptySubsequences: false)
+        guard parts.count == 5, let at = Int64(parts[0]), Int64(parts[1]) != nil,
+            let to = AgentHistoryState(rawValue: String(parts[3]))
         else { return nil }
-        self.init(
-            at: ms,
-            from: fields[Field.from].flatMap(AgentHistoryState.init(rawValue:)),
-            to: to,
-            reason: fields[Field.reason] ?? ""
-        )
+        let from = AgentHistoryState(rawValue: String(parts[2]))
+        guard from != nil || parts[2].isEmpty else { return nil }
+        self.init(at: at, from: from, to: to, reason: String(parts[4]))
     }
 }

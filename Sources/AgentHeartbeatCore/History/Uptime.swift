@@ -26,8 +26,9 @@ public struct Uptime: Sendable, Equatable {
         var state: AgentHistoryState?
         var from = start
         for change in changes {
-            let at = min(max(change.at, start), now)
-            if change.at > start { add(state, at - from) }
+            // Clamped into the window, and never back in time: the parts always add up to it.
+            let at = max(min(max(change.at, start), now), from)
+            add(state, at - from)
             state = change.to
             from = at
         }
