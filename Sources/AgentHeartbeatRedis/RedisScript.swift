@@ -120,10 +120,11 @@ extension RedisScript {
                 if same then
                   redis.call('LSET', KEYS[2], -1, entry)
                 else
+                  -- Trimmed and given its TTL once a minute, not at every heartbeat.
                   redis.call('RPUSH', KEYS[2], entry)
                   redis.call('LTRIM', KEYS[2], -tonumber(ARGV[9]), -1)
+                  redis.call('EXPIRE', KEYS[2], ARGV[1])
                 end
-                redis.call('EXPIRE', KEYS[2], ARGV[1])
               end
             end
             return 1
