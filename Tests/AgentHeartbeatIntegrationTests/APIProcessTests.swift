@@ -217,6 +217,8 @@ struct APIProcessTests {
             "run", "http://127.0.0.1:\(sidecar.httpPort)/api/v1/openapi.json", "--checks", "all",
             "-H", "Authorization: Bearer \(Self.token)", "--max-examples", "60", "--workers", "1", "--seed", "13",
         ]
+        // Its cache folder goes there, not into the checkout.
+        schemathesis.currentDirectoryURL = sidecar.folder
         let output = Pipe()
         schemathesis.standardOutput = output
         schemathesis.standardError = output

@@ -133,6 +133,8 @@ extension RedisTopologyTests {
             from source: RedisClient,
             to port: Int
         ) async throws {
+            // Heartbeat keys only: an agent's series stays behind (or does not exist yet), so the
+            // mirror's two-key script gets TRYAGAIN and must store the heartbeat alone.
             let keys = ids.map { configuration.heartbeatKey(for: $0) }
             _ = try await source.send(
                 RedisCommand("MIGRATE", ["127.0.0.1", "\(port)", "", "0", "5000", "KEYS"] + keys)

@@ -30,10 +30,11 @@ struct HistoryRecorder: Sendable {
     ) async throws -> Int {
         let states = check.result.states
         if agents != states.agents || checksSinceFullPass >= Self.fullPassEvery {
-            agents = states.agents
-            recorded = Array(repeating: Self.unknown, count: agents.count)
+            recorded = Array(repeating: Self.unknown, count: states.agents.count)
             checksSinceFullPass = 0
         }
+        // Sharing the configuration's storage, the next comparison is one pointer's.
+        agents = states.agents
         checksSinceFullPass += 1
         let silenced = check.result.assessment.silenced
         let observe = { (index: Int) in

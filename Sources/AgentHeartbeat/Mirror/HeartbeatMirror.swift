@@ -349,8 +349,9 @@ extension HeartbeatMirror {
         }
 
         /// Stores a batch in one round trip. Whatever was not stored goes back to `pending` (unless
-        /// a newer heartbeat of the same agent arrived meanwhile), whatever the failure.
-        func write(_ batch: [PendingHeartbeats.Heartbeat]) throws(RedisError) {
+        /// a newer heartbeat of the same agent arrived meanwhile), whatever the failure. Without
+        /// `series`, only the heartbeats' keys are written (see TRYAGAIN below).
+        func write(_ batch: [PendingHeartbeats.Heartbeat], series: Bool = true) throws(RedisError) {
             let replies: [RedisReply]
             // Key and TTL from the configuration of the moment, so a reload applies to the next write.
             let configuration = mirror.configurations.current
@@ -362,7 +363,7 @@ extension HeartbeatMirror {
             do throws(RedisError) {
                 let connection = try ready()
                 replies = try connection.pipeline(
-                    batch.map { store($0, configuration: configuration, arguments: arguments) }
+                    batch.map { store($0, configuration: configuration, arguments: arguments, series: series) }
                 )
             } catch {
                 // Start afresh: a new connection loads the script and reads the clock again.
@@ -373,10 +374,13 @@ extension HeartbeatMirror {
             var refused: [PendingHeartbeats.Heartbeat] = []
             var firstError = ""
             var asked: [ClusterRedirect: [PendingHeartbeats.Heartbeat]] = [:]
+            var split: [PendingHeartbeats.Heartbeat] = []
             for (heartbeat, reply) in zip(batch, replies) {
                 guard case .error(let message) = reply else { continue }
                 if let redirect = ClusterRedirect(message), redirect.kind == .ask {
                     asked[redirect, default: []].append(heartbeat)
+                } else if series, message.hasPrefix("TRYAGAIN") {
+                    split.append(heartbeat)
                 } else {
                     refused.append(heartbeat)
                     firstError = message
@@ -384,13 +388,27 @@ extension HeartbeatMirror {
             }
             for (redirect, heartbeats) in asked {
                 do throws(RedisError) {
-                    try write(heartbeats, askingAt: redirect, configuration: configuration, arguments: arguments)
+                    try write(
+                        heartbeats,
+                        askingAt: redirect,
+                        configuration: configuration,
+                        arguments: arguments,
+                        series: series
+                    )
                 } catch {
                     refused += heartbeats
                     firstError = error.message
                 }
             }
-            mirror.statistics.written.add(batch.count - refused.count, ordering: .relaxed)
+            // While the deployment's slot migrates, an agent whose heartbeat and series keys are not
+            // both on one node (or whose series does not exist yet) gets TRYAGAIN for the two keys,
+            // for as long as the migration lasts: its heartbeat is stored alone, the minute's point
+            // skipped. (That write counts and puts back for itself.)
+            var splitError: RedisError?
+            if !split.isEmpty {
+                do throws(RedisError) { try write(split, series: false) } catch { splitError = error }
+            }
+            mirror.statistics.written.add(batch.count - refused.count - split.count, ordering: .relaxed)
             guard refused.isEmpty else {
                 pending.putBack(refused)
                 // NOSCRIPT: Redis restarted with an empty script cache; reconnecting loads it again.
@@ -402,6 +420,7 @@ extension HeartbeatMirror {
                 }
                 throw RedisError(replying: firstError, context: "Redis refused \(refused.count) writes")
             }
+            if let splitError { throw splitError }
         }
 
         /// Writes heartbeats whose keys have already moved to the node a slot migrates to: each
@@ -410,18 +429,32 @@ extension HeartbeatMirror {
             _ heartbeats: [PendingHeartbeats.Heartbeat],
             askingAt redirect: ClusterRedirect,
             configuration: MonitorConfiguration,
-            arguments shared: StoreArguments
+            arguments shared: StoreArguments,
+            series: Bool
         ) throws(RedisError) {
             let node = try mirror.connector.connect(to: redirect)
             let replies = try node.pipeline(
                 heartbeats.flatMap {
-                    [RedisCommand("ASKING"), store($0, configuration: configuration, arguments: shared, loaded: false)]
+                    [
+                        RedisCommand("ASKING"),
+                        store($0, configuration: configuration, arguments: shared, loaded: false, series: series),
+                    ]
                 }
             )
             if let message = replies.lazy.compactMap({ reply -> String? in
                 if case .error(let message) = reply { return message }
                 return nil
             }).first {
+                // The series not moved yet, or not made yet (see `write(_:series:)`): the heartbeats alone.
+                if series, message.hasPrefix("TRYAGAIN") {
+                    return try write(
+                        heartbeats,
+                        askingAt: redirect,
+                        configuration: configuration,
+                        arguments: shared,
+                        series: false
+                    )
+                }
                 throw RedisError(replying: message, context: "writing at \(redirect.host):\(redirect.port) after ASK")
             }
         }
@@ -431,11 +464,12 @@ extension HeartbeatMirror {
             _ heartbeat: PendingHeartbeats.Heartbeat,
             configuration: MonitorConfiguration,
             arguments shared: StoreArguments,
-            loaded: Bool = true
+            loaded: Bool = true,
+            series: Bool = true
         ) -> RedisCommand {
-            let keys = [
-                configuration.heartbeatKey(for: heartbeat.agentID), configuration.seriesKey(for: heartbeat.agentID),
-            ]
+            let keys =
+                [configuration.heartbeatKey(for: heartbeat.agentID)]
+                + (series ? [configuration.seriesKey(for: heartbeat.agentID)] : [])
             // Read here, not as it arrives: a burst leaves one heartbeat per agent to read.
             let facts = HeartbeatFacts(
                 storedFields: heartbeat.fields,
@@ -453,7 +487,7 @@ extension HeartbeatMirror {
                 let script = RedisScript.mirrorHeartbeat.source
                 return RedisCommand(
                     "EVAL",
-                    [Array(script.utf8), Array("2".utf8)] + keys.map { Array($0.utf8) } + arguments
+                    [Array(script.utf8), Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + arguments
                 )
             }
             return .evalSHA(scriptSHA, keys: keys, arguments: arguments)
