@@ -137,6 +137,57 @@ struct DashboardProcessTests {
         }
     }
 
+    /// Silences made and removed from the page, as a person would: the form with a wrong token, then
+    /// the right one, then the Remove button (Chromium driven over the DevTools protocol).
+    @Test func silencesAreAddedAndRemovedFromThePageWithTheToken() async throws {
+        let configuration = TestRedis.configuration(agents: ["mary"], interval: .seconds(1))
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            let token = "page-SECRET-token"
+            let sidecar = try SidecarProcess.running(
+                configuration,
+                redisURL: "\(TestRedis.url)",
+                environment: ["AGENT_HEARTBEAT_API_TOKEN": token]
+            )
+            try await eventually("a first check") { (try? await sidecar.json("/api/v1/agents")) != nil }
+            let wait = "for (let i = 0; i < 200 && !(CONDITION); i++) await new Promise(r => setTimeout(r, 25));"
+            func submit(_ token: String) -> String {
+                """
+                document.getElementById("silence-message").textContent = "";
+                document.getElementById("token").value = "\(token)";
+                document.getElementById("silence-target").value = "mary";
+                document.getElementById("silence-reason").value = "deploy <b>x</b>";
+                document.getElementById("silence-form").requestSubmit();
+                """
+            }
+            let results = try await driveChromium(
+                "http://127.0.0.1:\(sidecar.httpPort)/",
+                scripts: [
+                    submit("wrong")
+                        + wait.replacingOccurrences(
+                            of: "CONDITION",
+                            with: "document.getElementById('silence-message').textContent"
+                        )
+                        + "return document.getElementById('silence-message').textContent;",
+                    submit(token)
+                        + wait.replacingOccurrences(of: "CONDITION", with: "document.querySelector('[data-silence]')")
+                        + "return document.querySelector('[data-silence]').textContent;",
+                    "document.querySelector('[data-silence] button').click();"
+                        + wait.replacingOccurrences(of: "CONDITION", with: "!document.querySelector('[data-silence]')")
+                        + "return document.querySelectorAll('[data-silence]').length;",
+                ]
+            )
+            #expect(results.count == 3)
+            #expect(results.first as? String == "the bearer token does not match AGENT_HEARTBEAT_API_TOKEN")
+            #expect((results.dropFirst().first as? String)?.contains("deploy <b>x</b>") == true, "\(results)")
+            #expect(results.last as? Int == 0)
+            let (_, silences) = try await SilenceStore(client: redis, configuration: configuration).list()
+            #expect(silences.isEmpty, "removed in Redis too")
+            sidecar.signal(SIGTERM)
+            #expect(try await sidecar.exitStatus(within: .seconds(5)) == 0)
+            #expect(!sidecar.output.contains(token))
+        }
+    }
+
     @Test func tenThousandAgentsPaintWithinASecond() async throws {
         let ids = (0..<10_000).map { String(format: "agent-%05d", $0) }
         let configuration = TestRedis.configuration(agents: ids, interval: .seconds(3600))

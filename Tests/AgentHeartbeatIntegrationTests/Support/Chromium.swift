@@ -69,3 +69,26 @@ func measureFirstPaint(_ page: String, timeout: Duration = .seconds(30)) async t
         throw TestSetupError("no first paint logged by \(page): \(log.suffix(2000))")
     }
 }
+
+/// Opens `page` in headless Chromium driven over the DevTools protocol (`Tests/Servers/browser.py`),
+/// waits for the dashboard's first paint, runs each script (the body of an async function) in
+/// order, and returns their results.
+func driveChromium(_ page: String, scripts: [String]) async throws -> [Any] {
+    let (status, data) = try await JobThread.run(named: "chromium") { () throws -> (Int32?, Data) in
+        let process = Process()
+        process.executableURL = try findExecutable("python3")
+        let driver = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Servers/browser.py")
+        process.arguments = [driver.path, page] + scripts
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        return (waitForExit(process, timeout: .seconds(60)), data)
+    }
+    guard status == 0, let results = try? JSONSerialization.jsonObject(with: data) as? [Any] else {
+        throw TestSetupError("browser.py failed: \(String(decoding: data, as: UTF8.self))")
+    }
+    return results
+}
