@@ -67,7 +67,9 @@ func storeMixedHeartbeats(_ redis: RedisClient, _ configuration: MonitorConfigur
 @Suite("Checker")
 struct CheckerTests {
     @Test func onlineOfflineUnknownAsTimePasses() async throws {
-        var configuration = TestRedis.configuration(agents: ["fresh", "silent", "never"], threshold: .seconds(2))
+        // 4 s: a heartbeat stored just before the first check must still be fresh on a machine
+        // busy with other tests under a sanitizer (2 s was not, once).
+        var configuration = TestRedis.configuration(agents: ["fresh", "silent", "never"], threshold: .seconds(4))
         // Never heard from: unknown for one threshold after the first check, so give it a long one.
         configuration.agents[2].offlineThreshold = .seconds(60)
         try await withTestRedis(removingKeysOf: configuration) { redis in
@@ -82,14 +84,14 @@ struct CheckerTests {
                     == .init(totalAgents: 3, onlineAgents: 2, offlineAgents: 0, unknownAgents: 1)
             )
 
-            // Keep one agent beating while the other goes silent past its 2 s threshold.
+            // Keep one agent beating while the other goes silent past its 4 s threshold.
             try await eventually("silent agent offline") {
                 try await storeHeartbeat(redis, configuration, "fresh", age: .zero)
                 return try await checker.check().states[1].status == .offline
             }
             let later = try await checker.check()
             #expect(later.states.map(\.status) == [.online, .offline, .unknown])
-            #expect((later.states[1].secondsSinceHeartbeat ?? 0) >= 2)
+            #expect((later.states[1].secondsSinceHeartbeat ?? 0) >= 4)
             #expect(try StatusMapDocument(json: later.statusMap.render()).alerts.map(\.agentID) == ["silent"])
         }
     }

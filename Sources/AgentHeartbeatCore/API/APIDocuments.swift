@@ -1,5 +1,6 @@
 /// The JSON documents of the HTTP API (`/api/v1`), as `openapi.json` describes them. Pure: made
-/// from a check's states, history read from Redis and the configuration.
+/// from a check's states, history read from Redis and the configuration. Every member is present,
+/// `null` when it has no value (`Nullable`), as the document requires.
 public enum APIDocument {
     /// One agent in a list: what the latest check concluded.
     public struct AgentSummary: Encodable, Sendable, Equatable {
@@ -9,11 +10,11 @@ public enum APIDocument {
         public var condition: String
         /// The history's word for it: the condition, or `silenced`.
         public var state: String
-        public var lastHeartbeat: String?
-        public var secondsSinceHeartbeat: Int64?
-        public var silencedUntil: String?
-        public var silenceReason: String?
-        public var suppressedBy: String?
+        @Nullable public var lastHeartbeat: String?
+        @Nullable public var secondsSinceHeartbeat: Int64?
+        @Nullable public var silencedUntil: String?
+        @Nullable public var silenceReason: String?
+        @Nullable public var suppressedBy: String?
         public var groups: [String]
         /// Declared metrics (`metrics`) as the last payload reported them.
         public var metrics: [String: Double]
@@ -25,22 +26,6 @@ public enum APIDocument {
             case silencedUntil = "silenced_until"
             case silenceReason = "silence_reason"
             case suppressedBy = "suppressed_by"
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(id, forKey: .id)
-            try container.encode(name, forKey: .name)
-            try container.encode(status, forKey: .status)
-            try container.encode(condition, forKey: .condition)
-            try container.encode(state, forKey: .state)
-            try container.encode(lastHeartbeat, forKey: .lastHeartbeat)
-            try container.encode(secondsSinceHeartbeat, forKey: .secondsSinceHeartbeat)
-            try container.encode(silencedUntil, forKey: .silencedUntil)
-            try container.encode(silenceReason, forKey: .silenceReason)
-            try container.encode(suppressedBy, forKey: .suppressedBy)
-            try container.encode(groups, forKey: .groups)
-            try container.encode(metrics, forKey: .metrics)
         }
     }
 
@@ -56,7 +41,7 @@ public enum APIDocument {
 
     public struct Change: Encodable, Sendable, Equatable {
         public var time: String
-        public var from: String?
+        @Nullable public var from: String?
         public var to: String
         public var reason: String
 
@@ -66,16 +51,6 @@ public enum APIDocument {
             to = change.to.rawValue
             reason = change.reason
         }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(time, forKey: .time)
-            try container.encode(from, forKey: .from)
-            try container.encode(to, forKey: .to)
-            try container.encode(reason, forKey: .reason)
-        }
-
-        enum CodingKeys: String, CodingKey { case time, from, to, reason }
     }
 
     public struct UptimeFigures: Encodable, Sendable, Equatable {
@@ -86,7 +61,7 @@ public enum APIDocument {
         public var silencedSeconds: Double
         public var unknownSeconds: Double
         /// Up ÷ monitored, from 0 to 1; nil when nothing was monitored.
-        public var ratio: Double?
+        @Nullable public var ratio: Double?
 
         public init(_ uptime: Uptime) {
             func seconds(_ milliseconds: Int64) -> Double { Double(milliseconds) / 1000 }
@@ -108,17 +83,6 @@ public enum APIDocument {
             case silencedSeconds = "silenced_seconds"
             case unknownSeconds = "unknown_seconds"
         }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(windowSeconds, forKey: .windowSeconds)
-            try container.encode(monitoredSeconds, forKey: .monitoredSeconds)
-            try container.encode(upSeconds, forKey: .upSeconds)
-            try container.encode(downSeconds, forKey: .downSeconds)
-            try container.encode(silencedSeconds, forKey: .silencedSeconds)
-            try container.encode(unknownSeconds, forKey: .unknownSeconds)
-            try container.encode(ratio, forKey: .ratio)
-        }
     }
 
     /// One minute of a metric: its last, lowest and highest value.
@@ -134,9 +98,9 @@ public enum APIDocument {
         public var now: String
         public var agent: AgentSummary
         /// Its last payload as sent, or nil.
-        public var payload: JSONValue?
-        public var payloadError: String?
-        public var expectedIntervalSeconds: Double?
+        @Nullable public var payload: JSONValue?
+        @Nullable public var payloadError: String?
+        @Nullable public var expectedIntervalSeconds: Double?
         /// The latest state changes, newest first.
         public var history: [Change]
         /// The changes of the last 24 hours and the one before them, oldest first: the day's bar.
@@ -172,19 +136,6 @@ public enum APIDocument {
             case payloadError = "payload_error"
             case expectedIntervalSeconds = "expected_interval_seconds"
         }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(now, forKey: .now)
-            try container.encode(agent, forKey: .agent)
-            try container.encode(payload, forKey: .payload)
-            try container.encode(payloadError, forKey: .payloadError)
-            try container.encode(expectedIntervalSeconds, forKey: .expectedIntervalSeconds)
-            try container.encode(history, forKey: .history)
-            try container.encode(timeline, forKey: .timeline)
-            try container.encode(uptime, forKey: .uptime)
-            try container.encode(series, forKey: .series)
-        }
     }
 
     public struct Group: Encodable, Sendable {
@@ -195,25 +146,13 @@ public enum APIDocument {
         public var online: Int
         public var status: String
         public var notOnline: [String]
-        public var silencedUntil: String?
+        @Nullable public var silencedUntil: String?
 
         enum CodingKeys: String, CodingKey {
             case id, name, members, online, status
             case minOnline = "min_online"
             case notOnline = "not_online"
             case silencedUntil = "silenced_until"
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(id, forKey: .id)
-            try container.encode(name, forKey: .name)
-            try container.encode(members, forKey: .members)
-            try container.encode(minOnline, forKey: .minOnline)
-            try container.encode(online, forKey: .online)
-            try container.encode(status, forKey: .status)
-            try container.encode(notOnline, forKey: .notOnline)
-            try container.encode(silencedUntil, forKey: .silencedUntil)
         }
     }
 
@@ -250,5 +189,19 @@ public enum APIDocument {
             self.title = title
             self.detail = detail
         }
+    }
+}
+
+/// An optional member encoded as `null` when it has no value (a synthesized `Encodable` leaves it
+/// out).
+@propertyWrapper
+public struct Nullable<Value: Encodable & Sendable & Equatable>: Encodable, Sendable, Equatable {
+    public var wrappedValue: Value?
+
+    public init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
     }
 }
