@@ -213,7 +213,7 @@ extension WebTests {
 
         /// schemathesis (PyPI) against the live server and the committed document: no 5xx, every
         /// response as documented, writes refused without the token.
-        @Test func theLiveServerConformsToItsOpenAPIDocument() async throws {
+        @Test(.enabled(if: WebTests.unsanitized)) func theLiveServerConformsToItsOpenAPIDocument() async throws {
             let configuration = TestRedis.configuration(
                 agents: ["mary", "bob"],
                 threshold: .seconds(30),

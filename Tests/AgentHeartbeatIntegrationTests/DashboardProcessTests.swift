@@ -208,7 +208,7 @@ extension WebTests {
         }
 
         /// The first paint's time is measured by `Benchmarks/run.sh --only 9`: timing is no test's business.
-        @Test func tenThousandAgentsAreAVirtualisedList() async throws {
+        @Test(.enabled(if: WebTests.unsanitized)) func tenThousandAgentsAreAVirtualisedList() async throws {
             let ids = (0..<10_000).map { String(format: "agent-%05d", $0) }
             let configuration = TestRedis.configuration(agents: ids, interval: .seconds(3600))
             try await withTestRedis(removingKeysOf: configuration) { redis in

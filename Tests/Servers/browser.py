@@ -8,6 +8,7 @@ Usage: browser.py URL SCRIPT...    (a script's result must be JSON-serialisable)
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -59,7 +60,8 @@ class Browser:
     def close(self):
         self.process.kill()
         self.process.wait()
-        subprocess.run(["rm", "-rf", self.profile])
+        # Its helper processes may still be writing there for a moment.
+        shutil.rmtree(self.profile, ignore_errors=True)
 
 
 def evaluate(browser, session, body):

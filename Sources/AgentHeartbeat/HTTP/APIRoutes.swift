@@ -20,7 +20,8 @@ struct APIRoutes: Sendable {
     let logger: Logger
 
     static let bodyLimit = 64 * 1024
-    static let historyLimit = (default: 50, maximum: 1000)
+    /// The latest changes an agent's document lists.
+    static let historyLimit = 50
     static let pageLimit = (default: 1000, maximum: 100_000)
 
     func add(to router: Router<BasicRequestContext>) {
@@ -121,7 +122,7 @@ struct APIRoutes: Sendable {
         let records = try await AgentRecordsReader(client: client).read(
             agentID: id,
             configuration: catalog.configuration,
-            historyLimit: Self.historyLimit.default
+            historyLimit: Self.historyLimit
         )
         let states = catalog.states
         let evaluation = states.evaluations[index]

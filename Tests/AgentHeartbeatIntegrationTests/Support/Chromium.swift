@@ -26,21 +26,26 @@ private func runChromiumBlocking(_ arguments: [String]) throws -> (status: Int32
 /// waits for the dashboard's first paint, runs each script (the body of an async function) in
 /// order, and returns their results.
 func driveChromium(_ page: String, scripts: [String]) async throws -> [Any] {
-    let (status, data) = try await JobThread.run(named: "chromium") { () throws -> (Int32?, Data) in
+    let (status, results, log) = try await JobThread.run(named: "chromium") { () throws -> (Int32?, Data, String) in
         let process = Process()
         process.executableURL = try findExecutable("python3")
         let driver = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Servers/browser.py")
         process.arguments = [driver.path, page] + scripts
+        // The results alone on stdout; what the driver and the browser say goes to a file.
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("browser-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = output
+        process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        return (waitForExit(process, timeout: .seconds(60)), data)
+        let results = output.fileHandleForReading.readDataToEndOfFile()
+        let status = waitForExit(process, timeout: .seconds(60))
+        return (status, results, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
-    guard status == 0, let results = try? JSONSerialization.jsonObject(with: data) as? [Any] else {
-        throw TestSetupError("browser.py failed: \(String(decoding: data, as: UTF8.self))")
+    guard status == 0, let parsed = try? JSONSerialization.jsonObject(with: results) as? [Any] else {
+        throw TestSetupError("browser.py failed: \(String(decoding: results, as: UTF8.self)) \(log)")
     }
-    return results
+    return parsed
 }
