@@ -16,8 +16,8 @@ work=$(mktemp -d)
 name="agent-heartbeat-check-$$"
 cleanup() {
   "${podman[@]}" rm -f "$name" >/dev/null 2>&1 || true
-  [ -f "$work/redis.pid" ] && kill "$(cat "$work/redis.pid")" 2>/dev/null || true
-  rm -rf "$work"
+  stop_process_in "$work/redis.pid"
+  rm -rf "$work" || true
 }
 trap cleanup EXIT
 

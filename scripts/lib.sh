@@ -47,3 +47,34 @@ wait_for_redis() {
   echo "redis-server on port $1 did not start" >&2
   exit 1
 }
+
+# A throwaway redis-server on 127.0.0.1:$1 without persistence, its pid file and log in a new folder.
+# Sets redis_folder; stop_redis stops it and removes the folder.
+redis_folder=""
+start_redis() {
+  redis_folder=$(mktemp -d)
+  redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
+    --daemonize yes --pidfile "$redis_folder/redis.pid" --logfile "$redis_folder/redis.log"
+  wait_for_redis "$1"
+}
+
+# Stops the process named by a pid file and waits (5 s, then SIGKILL) for it to be gone: redis-server
+# writes its log while it shuts down, and a log written during `rm -rf` once left a folder non-empty
+# and failed CI.
+stop_process_in() {
+  local pid
+  pid=$(cat "$1" 2>/dev/null) || return 0
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.05
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+stop_redis() {
+  [ -n "$redis_folder" ] || return 0
+  stop_process_in "$redis_folder/redis.pid"
+  rm -rf "$redis_folder" || echo "could not remove $redis_folder" >&2
+  redis_folder=""
+}

@@ -11,17 +11,11 @@ install_dependencies
 swift build -c release --product agent-heartbeat
 binary="$(swift build -c release --show-bin-path)/agent-heartbeat"
 
-redis_pid_file=""
+trap stop_redis EXIT
 if [ -z "${LUKA_REDIS_URL:-}" ] && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
-  folder=$(mktemp -d)
-  redis_pid_file="$folder/redis.pid"
-  redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no \
-    --daemonize yes --pidfile "$redis_pid_file" --logfile "$folder/redis.log"
-  wait_for_redis 6379
+  start_redis 6379
   echo "started redis-server on 127.0.0.1:6379 (stopped when the sidecar exits)" >&2
 fi
-stop_redis() { [ -n "$redis_pid_file" ] && kill "$(cat "$redis_pid_file")" 2>/dev/null || true; }
-trap stop_redis EXIT
 
 "$binary" run "$@" &
 sidecar=$!

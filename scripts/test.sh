@@ -13,11 +13,8 @@ install_dependencies $test_packages
 ensure_python_test_tools
 
 port=$(free_port)
-folder=$(mktemp -d)
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-  --daemonize yes --pidfile "$folder/redis.pid" --logfile "$folder/redis.log"
-trap 'kill "$(cat "$folder/redis.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$folder"' EXIT
-wait_for_redis "$port"
+trap stop_redis EXIT
+start_redis "$port"
 
 export AGENT_HEARTBEAT_TEST_REDIS_URL="redis://127.0.0.1:$port"
 build=()

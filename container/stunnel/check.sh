@@ -11,8 +11,8 @@ install_dependencies $build_packages $redis_packages $tls_packages
 
 work=$(mktemp -d)
 cleanup() {
-  for pid_file in "$work"/*.pid; do [ -f "$pid_file" ] && kill "$(cat "$pid_file")" 2>/dev/null || true; done
-  rm -rf "$work"
+  for pid_file in "$work"/*.pid; do stop_process_in "$pid_file"; done
+  rm -rf "$work" || true
 }
 trap cleanup EXIT
 
