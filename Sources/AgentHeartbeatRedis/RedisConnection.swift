@@ -119,6 +119,13 @@ public final class RedisConnection {
         return true
     }
 
+    /// Whether the socket holds bytes not read yet (one read takes at most 16 KiB), without waiting.
+    public var hasUnreadData: Bool {
+        assertOwned()
+        var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) > 0
+    }
+
     /// Hands every complete push already in hiredis' buffer to `handle`, in order, without
     /// touching the socket or copying. An error reply throws; other replies are skipped.
     package func drainBufferedPushes(_ handle: (borrowing RedisPush) -> Void) throws(RedisError) {

@@ -45,11 +45,23 @@ struct Timeline {
         events(at: second, conditions).map { "\($0.kind) \($0.trouble.rawValue) \($0.field)" }
     }
 
-    mutating func events(at second: Int64, _ conditions: [String: AgentCondition] = [:]) -> [AlertPolicy.Event] {
-        let states = states(at: second, conditions)
+    /// One check at `second` by a replica that did not hear everything since `unheardSince`.
+    mutating func check(at second: Int64, _ conditions: [String: AgentCondition] = [:], unheardSince: Int64) -> [String]
+    {
+        events(at: second, conditions, gaps: ListeningGaps(open: milliseconds(unheardSince)))
+            .map { "\($0.kind) \($0.trouble.rawValue) \($0.field)" }
+    }
+
+    mutating func events(
+        at second: Int64,
+        _ conditions: [String: AgentCondition] = [:],
+        gaps: ListeningGaps = ListeningGaps()
+    ) -> [AlertPolicy.Event] {
+        var states = states(at: second, conditions)
+        let uncertain = Set(gaps.discounting(&states))
         let assessment = Assessment(states, plan: Assessment.Plan(configuration), silences: silences)
         let events = policy.events(
-            states: assessment.subjects(of: states, alertRecords: records),
+            states: assessment.subjects(of: states, alertRecords: records, excluding: uncertain),
             groups: assessment.groups,
             records: records,
             now: states.now
@@ -105,6 +117,16 @@ struct AlertTimelineTests {
         // Late, then offline: the offline alert goes out at once.
         #expect(asked.check(at: 2000, ["mary": .late]) == ["alert late mary"])
         #expect(asked.check(at: 2300, ["mary": .offline]) == ["alert offline mary"])
+    }
+
+    /// A late agent whose silence fell partly where the replica did not hear (not listening, or
+    /// heartbeats not yet stored) is on time as far as it can tell, which is no recovery.
+    @Test func anUncertainAgentIsToldNothing() throws {
+        var timeline = try Timeline("agents:\n  - {id: mary, name: Mary, alert_on_late: true}\n")
+        #expect(timeline.check(at: 0, ["mary": .late]) == ["alert late mary"])
+        #expect(timeline.check(at: 30, ["mary": .late], unheardSince: 20).isEmpty)
+        #expect(timeline.check(at: 60, ["mary": .late]).isEmpty)
+        #expect(timeline.check(at: 90) == ["recovery late mary"])
     }
 
     @Test func flappingAlertsLikeAnOutage() throws {

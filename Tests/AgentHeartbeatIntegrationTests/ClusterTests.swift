@@ -180,6 +180,70 @@ extension RedisTopologyTests {
             }
         }
 
+        /// Heartbeats the mirror received but cannot store yet are not silence. The owner of the
+        /// deployment's slot pauses writes (`CLIENT PAUSE WRITE`: the mirror's script waits, reads go
+        /// on) while heartbeats keep coming over the cluster bus from another node. A check that read
+        /// the stored, older heartbeat as it was called the agent offline: the false alert a writer
+        /// starved under AddressSanitizer once sent.
+        @Test func heartbeatsWaitingToBeStoredAreNotSilence() async throws {
+            try await withClusterDeployment { cluster in
+                let configuration = TestRedis.configuration(agents: ["mary"], threshold: .seconds(2))
+                let channel = configuration.agents[0].channel
+                let connector = RedisConnector(
+                    try RedisEndpoint(parsing: cluster.url),
+                    routingKey: configuration.keyTag
+                )
+                let mirror = HeartbeatMirror(
+                    connector,
+                    configurations: ConfigurationStore(configuration),
+                    logger: Logger(label: "test")
+                )
+                let mirroring = Task { try await mirror.mirror(for: .seconds(120)) }
+                defer { mirroring.cancel() }
+                let owner = try #require(try await cluster.master(of: configuration.keyTag))
+                let other = try #require(cluster.masters.first { $0 !== owner })
+                let folder = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+                defer { try? FileManager.default.removeItem(atPath: folder) }
+                try await withClosing(RedisClient(connector, name: "test-cluster-checker")) { client in
+                    let checker = HeartbeatChecker(client: client, configuration: configuration)
+                    let check = {
+                        try await checker.check(writingMapTo: "\(folder)/map.json", mirror: mirror.statistics)
+                    }
+                    try await owner.withClient { owner in
+                        try await other.withClient { publisher in
+                            try await eventually("subscribed") { mirror.statistics.snapshot.isSubscribed }
+                            try await publisher.publish(channel, #"{"status":"ok"}"#)
+                            try await eventually("stored") { try await owner.heartbeat(configuration, "mary") != nil }
+                            let stored = try #require(try await owner.heartbeat(configuration, "mary")).receivedAt
+
+                            _ = try await owner.send("CLIENT", "PAUSE", "30000", "WRITE")
+                            let beating = Task {
+                                while !Task.isCancelled {
+                                    try? await publisher.publish(channel, #"{"status":"ok"}"#)
+                                    try? await Task.sleep(for: .milliseconds(100))
+                                }
+                            }
+                            defer { beating.cancel() }
+                            try await eventually("what Redis holds is older than the threshold") {
+                                try await owner.serverMilliseconds() - stored > 2_500
+                            }
+                            let held = try await check()
+                            #expect(mirror.statistics.unstoredSince != nil)
+                            #expect(held.result.states[0].status != .offline, "a false offline")
+                            #expect(held.uncertain == [0])
+                            #expect(try await owner.heartbeat(configuration, "mary")?.receivedAt == stored)
+
+                            _ = try await owner.send("CLIENT", "UNPAUSE")
+                            try await eventually("stored once writes resume, and online for sure") {
+                                let checked = try await check()
+                                return checked.result.states[0].status == .online && checked.uncertain.isEmpty
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
         /// The issue's scenario: three sidecars, the master of the deployment's slot killed with SIGKILL.
         @Test func sidecarsCarryOnWhenTheMasterIsKilled() async throws {
             try await withClusterDeployment { cluster in

@@ -48,8 +48,10 @@ public struct HeartbeatChecker: Sendable {
         /// The Redis clock this check read, for what runs after it (the delivery workers).
         public var clock: ServerClock { ServerClock(serverMilliseconds: now, sent: readAt, received: readAt) }
 
-        /// The agents notifications may be about (see `Assessment.subjects`).
-        public func subjects() -> [AgentState] { assessment.subjects(of: states, alertRecords: alertRecords) }
+        /// The agents notifications may be about, less the `uncertain` (see `Assessment.subjects`).
+        public func subjects(excluding uncertain: Set<Int> = []) -> [AgentState] {
+            assessment.subjects(of: states, alertRecords: alertRecords, excluding: uncertain)
+        }
 
         /// The status map of this result.
         public var statusMap: StatusMapRenderer {
@@ -82,9 +84,10 @@ public struct HeartbeatChecker: Sendable {
     /// A check that writes the status map to `path` as it reads: each chunk of agents is rendered
     /// while Redis answers the next (rendered after the read, the map took as long again at 100,000
     /// agents), unless agents depend on others: whose trouble a dependency causes is only known
-    /// once all are read. Silence while `mirror` was not listening is discounted first (see
-    /// `ListeningGaps`); `degraded` is asked once everything is read. A map that cannot be written fails nothing
-    /// else: the check's result still serves notifications.
+    /// once all are read. Silence while `mirror` was not listening, or held heartbeats it had not
+    /// stored yet, is discounted first (see `ListeningGaps`); `degraded` is asked once everything is
+    /// read. A map that cannot be written fails nothing else: the check's result still serves
+    /// notifications.
     public func check(
         writingMapTo path: String,
         mirror: MirrorStatistics? = nil,
@@ -103,10 +106,14 @@ public struct HeartbeatChecker: Sendable {
             var listening: ListeningGaps?
             var uncertain: Set<Int> = []
             var assessment: Assessment?
+            // Taken before anything is read: a heartbeat stored meanwhile may be missing from the read.
+            let unstoredSince = mirror?.unstoredSince
             let snapshot = try reader.read(on: connection) { states, indices, readAt, silences in
                 if listening == nil {
                     let now = states.now
-                    listening = mirror?.listeningGaps { now + ($0 - readAt).wholeMilliseconds } ?? ListeningGaps()
+                    listening =
+                        mirror?.listeningGaps(unstoredSince: unstoredSince) { now + ($0 - readAt).wholeMilliseconds }
+                        ?? ListeningGaps()
                     assessment = Assessment(plan: plan, agents: states.agents, silences: silences, now: now)
                 }
                 uncertain.formUnion(listening!.discounting(&states, at: indices))

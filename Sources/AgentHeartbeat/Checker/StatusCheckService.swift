@@ -126,7 +126,8 @@ public struct StatusCheckService: Service, CustomStringConvertible {
             }
             // Degraded before or after the read: heartbeats may be missing from what was read.
             let degradedBefore = mirror?.snapshot.degradedReason
-            // Silence while this replica was not listening proves nothing (see `ListeningGaps`).
+            // Silence while this replica was not listening, or held heartbeats not yet stored,
+            // proves nothing (see `ListeningGaps`).
             let check = try await cycle.checker!.check(
                 writingMapTo: outputPath,
                 mirror: mirror,
@@ -138,7 +139,12 @@ public struct StatusCheckService: Service, CustomStringConvertible {
                 // until the dispatcher is done.
                 var relevant = result
                 relevant.states = result.states.subset([])
-                alerts.submit(relevant, subjects: result.subjects(), configuration: configuration, degraded: degraded)
+                alerts.submit(
+                    relevant,
+                    subjects: result.subjects(excluding: check.uncertain),
+                    configuration: configuration,
+                    degraded: degraded
+                )
             }
             // Notifications go out even when the map cannot be written; the check counts as failed.
             if let failure = check.mapFailure { throw failure }
@@ -153,6 +159,8 @@ public struct StatusCheckService: Service, CustomStringConvertible {
             if let mirror = mirror?.snapshot {
                 Gauge(label: SidecarMetrics.Name.subscribedChannels).record(mirror.subscribedChannels)
                 Gauge(label: SidecarMetrics.Name.expectedChannels).record(max(0, mirror.expectedChannels))
+                let unstored = mirror.unstoredFor.map { Double($0.nanoseconds) / 1e9 } ?? 0
+                Gauge(label: SidecarMetrics.Name.unstoredSeconds).record(unstored)
             }
             export(result.states, summary: summary, &cycle)
             export(result.assessment, &cycle)

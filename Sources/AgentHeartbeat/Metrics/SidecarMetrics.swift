@@ -32,6 +32,7 @@ public enum SidecarMetrics {
         public static let degraded = "agent_heartbeat_degraded"
         public static let subscribedChannels = "agent_heartbeat_subscribed_channels"
         public static let expectedChannels = "agent_heartbeat_expected_channels"
+        public static let unstoredSeconds = "agent_heartbeat_unstored_seconds"
         public static let historyFailures = "agent_heartbeat_history_failures_total"
         public static let agentMetric = "agent_heartbeat_agent_metric"
         public static let apiHeartbeats = "agent_heartbeat_api_heartbeats_total"

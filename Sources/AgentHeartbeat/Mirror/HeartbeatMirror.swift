@@ -64,6 +64,7 @@ public final class HeartbeatMirror: Service, Sendable, CustomStringConvertible {
 
     /// Mirrors until `pending` is closed.
     func mirror(into pending: PendingHeartbeats) async throws {
+        statistics.tracking(pending)
         // Each made on its thread and never leaving it: they hold a hiredis connection.
         async let subscribed: Void = JobThread.run(named: "mirror-subscriber") { [self] in
             Subscriber(mirror: self, pending: pending).run()
@@ -140,6 +141,10 @@ extension HeartbeatMirror {
                     let connection = try mirror.connector.connect()
                     try follow(mirror.configurations, on: connection, fresh: true)
                     var probe = SilenceProbe("Redis")
+                    // When the socket was last found empty, and whether bytes wait there now: they
+                    // are heartbeats that reached this replica, unread since then.
+                    var emptyAt = ContinuousClock.now
+                    var behind = false
                     while !pending.isClosed {
                         // A cluster delivers PUBLISH on every node: the subscriber moves only when its node
                         // fails, unless it listens to shard channels, which live on the owner of the slot.
@@ -159,6 +164,18 @@ extension HeartbeatMirror {
                             heartbeats.increment(by: batch.count)
                             pending.add(batch)
                             batch.removeAll(keepingCapacity: true)
+                            let unread = connection.hasUnreadData
+                            if !unread { emptyAt = arrived }
+                            if unread != behind {
+                                behind = unread
+                                mirror.statistics.unread(since: unread ? emptyAt : nil)
+                            }
+                        } else {
+                            emptyAt = .now
+                            if behind {
+                                behind = false
+                                mirror.statistics.unread(since: nil)
+                            }
                         }
                         // A server that froze (or a cluster node cut off, whose slots moved) sends nothing.
                         try probe.check(connection)
@@ -186,6 +203,7 @@ extension HeartbeatMirror {
                     pending.add(batch)
                     batch.removeAll(keepingCapacity: true)
                     mirror.statistics.subscribedChannels.store(0, ordering: .relaxed)
+                    mirror.statistics.unread(since: nil)
                     mirror.statistics.stoppedListening()
                     listening = false
                     let generation = mirror.connector.generation
@@ -325,6 +343,8 @@ extension HeartbeatMirror {
                 let batch = pending.take(limit: HeartbeatMirror.batchSize)
                 if batch.isEmpty { return }
                 do {
+                    // Stored or put back, the batch is done with either way.
+                    defer { pending.done() }
                     try write(batch)
                     outage.recovered()
                     redirected = false

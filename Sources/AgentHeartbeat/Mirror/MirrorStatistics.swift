@@ -27,10 +27,16 @@ public final class MirrorStatistics: Sendable {
         /// Subscribed to every configured channel: what /readyz reports.
         public var isSubscribed: Bool { subscribedChannels == expectedChannels }
 
+        /// A backlog this old is no hiccup: the writer is starved or Redis barely answers.
+        static let backlogLimit = Duration.seconds(10)
+
         /// Why heartbeats may be missing from Redis right now, so ages read there may be too old:
         /// no offline or recovery notification is derived from them meanwhile.
         public var degradedReason: String? {
             if let writerFailure { return "cannot store heartbeats: \(writerFailure)" }
+            if let unstoredFor, unstoredFor >= Self.backlogLimit {
+                return "heartbeats received \(unstoredFor.wholeSeconds) s ago are not stored yet"
+            }
             if let subscriberFailure { return "not receiving every heartbeat: \(subscriberFailure)" }
             if !isListening { return "not receiving every heartbeat: not subscribed yet" }
             return nil
@@ -38,6 +44,8 @@ public final class MirrorStatistics: Sendable {
 
         /// Every channel was confirmed on the live connection, which has not been lost since.
         public var isListening: Bool
+        /// How long the earliest heartbeat received and not yet stored has waited (nil: none waits).
+        public var unstoredFor: Duration?
     }
 
     let received = Atomic<Int>(0)
@@ -50,6 +58,10 @@ public final class MirrorStatistics: Sendable {
     let slots = Atomic<Int>(0)
     private let failures = NIOLockedValueBox<(subscriber: String?, writer: String?)>((nil, nil))
     private let listening = NIOLockedValueBox(Listening())
+    /// The heartbeats of the running mirror, received and not yet stored.
+    private let pending = NIOLockedValueBox<PendingHeartbeats?>(nil)
+    /// Since when bytes wait unread in the subscriber's socket, while some do.
+    private let unreadSince = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
 
     /// Gaps in listening on the monotonic clock; a start of nil is "before this process subscribed".
     struct Listening {
@@ -94,14 +106,36 @@ public final class MirrorStatistics: Sendable {
         }
     }
 
-    /// The gaps on the Redis clock, through `serverMilliseconds`.
-    public func listeningGaps(_ serverMilliseconds: (ContinuousClock.Instant) -> Int64) -> ListeningGaps {
-        listening.withLockedValue { state in
+    func tracking(_ heartbeats: PendingHeartbeats) { pending.withLockedValue { $0 = heartbeats } }
+
+    func unread(since instant: ContinuousClock.Instant?) { unreadSince.withLockedValue { $0 = instant } }
+
+    /// Since when the earliest heartbeat that reached this replica and is not stored yet waits, in the
+    /// subscriber's socket or in `PendingHeartbeats` (nil when none does).
+    public var unstoredSince: ContinuousClock.Instant? {
+        let unread = unreadSince.withLockedValue { $0 }
+        guard let received = pending.withLockedValue({ $0 })?.unstoredSince else { return unread }
+        return min(unread ?? received, received)
+    }
+
+    /// The gaps on the Redis clock, through `serverMilliseconds`. Heartbeats waiting since
+    /// `unstoredSince` to be stored make an open gap from then: Redis does not have them yet, so
+    /// silence read there since that time proves nothing either.
+    public func listeningGaps(
+        unstoredSince: ContinuousClock.Instant? = nil,
+        _ serverMilliseconds: (ContinuousClock.Instant) -> Int64
+    ) -> ListeningGaps {
+        var gaps = listening.withLockedValue { state in
             ListeningGaps(
                 closed: state.closed.map { ($0.start.map(serverMilliseconds) ?? .min)..<serverMilliseconds($0.end) },
                 open: state.inGap ? (state.gapStart.map(serverMilliseconds) ?? .min) : nil
             )
         }
+        if let unstoredSince {
+            let start = serverMilliseconds(unstoredSince)
+            gaps.open = min(gaps.open ?? start, start)
+        }
+        return gaps
     }
 
     func subscriberFailed(_ reason: String?) { failures.withLockedValue { $0.subscriber = reason } }
@@ -119,7 +153,8 @@ public final class MirrorStatistics: Sendable {
             expectedChannels: expectedChannels.load(ordering: .relaxed),
             subscriberFailure: failures.subscriber,
             writerFailure: failures.writer,
-            isListening: listening.withLockedValue { !$0.inGap }
+            isListening: listening.withLockedValue { !$0.inGap },
+            unstoredFor: unstoredSince.map { .now - $0 }
         )
     }
 }

@@ -3,6 +3,10 @@ import Foundation
 /// Heartbeats received but not yet written, at most one per agent: a newer heartbeat replaces
 /// an unwritten older one, since the key only keeps the latest. Memory stays bounded by the
 /// number of agents however fast they publish, and a burst costs one write per agent per batch.
+///
+/// It also tells since when heartbeats wait to be stored (`unstoredSince`): while one does, what
+/// Redis holds of its agent is older than what this replica knows, and a check must not read that
+/// as silence.
 final class PendingHeartbeats: @unchecked Sendable {  // All state is guarded by `condition`.
     struct Heartbeat: Sendable {
         /// The subscriber's slot for the agent: a cheap key.
@@ -17,6 +21,10 @@ final class PendingHeartbeats: @unchecked Sendable {  // All state is guarded by
     private let condition = NSCondition()
     private var latest: [Int: Heartbeat] = [:]
     private var closed = false
+    /// The earliest arrival in `latest`, or earlier: it is only moved on when `latest` empties.
+    private var oldest: ContinuousClock.Instant?
+    /// The earliest arrival in the batch being written, until the writer is `done` with it.
+    private var taken: ContinuousClock.Instant?
 
     var isClosed: Bool {
         condition.lock()
@@ -29,6 +37,7 @@ final class PendingHeartbeats: @unchecked Sendable {  // All state is guarded by
         guard !heartbeats.isEmpty else { return }
         condition.lock()
         for heartbeat in heartbeats { latest[heartbeat.slot] = heartbeat }
+        oldest = min(oldest ?? heartbeats[0].arrived, heartbeats[0].arrived)
         condition.signal()
         condition.unlock()
     }
@@ -41,7 +50,9 @@ final class PendingHeartbeats: @unchecked Sendable {  // All state is guarded by
         condition.lock()
         defer { condition.unlock() }
         while latest.isEmpty && !closed { condition.wait() }
+        taken = oldest
         guard latest.count > limit else {
+            oldest = nil
             // A burst from every agent grows the table to all of them (7 MB at 100,000); it is
             // not kept for the next one.
             defer { latest.removeAll(keepingCapacity: latest.capacity <= Self.keptCapacity) }
@@ -58,8 +69,24 @@ final class PendingHeartbeats: @unchecked Sendable {  // All state is guarded by
         for heartbeat in batch where latest[heartbeat.slot] == nil {
             latest[heartbeat.slot] = heartbeat
         }
+        if let taken { oldest = min(oldest ?? taken, taken) }
         condition.signal()
         condition.unlock()
+    }
+
+    /// The writer is done with the batch it took: stored, or put back.
+    func done() {
+        condition.lock()
+        taken = nil
+        condition.unlock()
+    }
+
+    /// When the earliest heartbeat received and not yet stored arrived (nil when none waits).
+    var unstoredSince: ContinuousClock.Instant? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let taken else { return oldest }
+        return min(oldest ?? taken, taken)
     }
 
     var count: Int {

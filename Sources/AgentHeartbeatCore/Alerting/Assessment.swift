@@ -114,11 +114,17 @@ public struct Assessment: Sendable, Equatable {
 
     /// The agents notifications may be about, with what this assessment says of each: those neither
     /// online nor unknown, and those with an alert record (a recovery may be due). A dependency
-    /// that is down lists the dependents it suppresses (`affected`).
-    public func subjects(of states: AgentStates, alertRecords: [String: AlertRecord]) -> [AgentState] {
+    /// that is down lists the dependents it suppresses (`affected`). Not the `uncertain` ones
+    /// (`ListeningGaps.discounting`): neither in trouble nor well for sure, as a late agent
+    /// discounted to on time would recover, nothing is told of them until a check can tell.
+    public func subjects(
+        of states: AgentStates,
+        alertRecords: [String: AlertRecord],
+        excluding uncertain: Set<Int> = []
+    ) -> [AgentState] {
         var subjects: [AgentState] = []
         var position: [Int: Int] = [:]
-        for index in states.indices {
+        for index in states.indices where uncertain.isEmpty || !uncertain.contains(index) {
             let condition = states.evaluations[index].condition
             guard
                 (condition != .online && condition != .unknown)
