@@ -82,6 +82,9 @@ extension RedisScript {
               at, n, math.floor(mean + 0.5), math.floor(dev + 0.5), failing, hash, instance, restarts, ARGV[2]),
               'EX', ARGV[1])
             if KEYS[2] and ARGV[9] ~= '0' then
+              local last = redis.pcall('LINDEX', KEYS[2], -1)
+              -- A series key of another type is left alone; the heartbeat counts all the same.
+              if type(last) == 'table' then return 1 end
               local values = {}
               if previousAt then values[1] = {'\(MetricSeries.intervalName)', (at - previousAt) / 1000} end
               for i = 10, #ARGV do
@@ -91,7 +94,6 @@ extension RedisScript {
               if #values > 0 then
                 local minute = math.floor(at / 60000)
                 local points, order, same = {}, {}, false
-                local last = redis.call('LINDEX', KEYS[2], -1)
                 if last and tonumber(string.match(last, '^(%d+)')) == minute then
                   same = true
                   for name, l, lo, hi in string.gmatch(last, '|([%w_]+)=([^,|]+),([^,|]+),([^,|]+)') do
@@ -234,7 +236,8 @@ extension RedisScript {
     /// an older check's view never follows a newer one. KEYS[i] agent i's history. ARGV[1] the
     /// check's Redis time (ms), ARGV[2] the oldest change to keep (ms), ARGV[3] the most changes to
     /// keep, then per agent: state, since (ms), reason. A change's time is clamped between the last
-    /// one's and the check's; the newest change is never trimmed. Returns each agent's recorded state.
+    /// one's and the check's; the newest change is never trimmed. Returns each agent's recorded state,
+    /// or '!' where its key holds another type (left alone).
     public static let recordHistory = RedisScript(
         name: "record_history",
         source: """
@@ -243,24 +246,30 @@ extension RedisScript {
             for i = 1, #KEYS do
               local state, since, reason = ARGV[3 * i + 1], tonumber(ARGV[3 * i + 2]), ARGV[3 * i + 3]
               local current, lastAt, seen = nil, 0, 0
-              local last = redis.call('LINDEX', KEYS[i], -1)
-              if last then
-                local at, by, to = string.match(last, '^(%d+)|(%d+)|%a*|(%a+)|')
-                if at then lastAt, seen, current = tonumber(at), tonumber(by), to end
-              end
-              if current ~= state and now > seen then
-                if since < lastAt then since = lastAt end
-                if since > now then since = now end
-                redis.call('RPUSH', KEYS[i], string.format('%d|%d|%s|%s|%s', since, now, current or '', state, reason))
-                while redis.call('LLEN', KEYS[i]) > 1 do
-                  local first = tonumber(string.match(redis.call('LINDEX', KEYS[i], 0), '^(%d+)'))
-                  if first and first >= keep then break end
-                  redis.call('LPOP', KEYS[i])
+              local last = redis.pcall('LINDEX', KEYS[i], -1)
+              if type(last) == 'table' then
+                -- A key of another type: left alone, told, and the other agents recorded.
+                result[i] = '!'
+              else
+                if last then
+                  local at, by, to = string.match(last, '^(%d+)|(%d+)|%a*|(%a+)|')
+                  if at then lastAt, seen, current = tonumber(at), tonumber(by), to end
                 end
-                redis.call('LTRIM', KEYS[i], -cap, -1)
-                current = state
+                if current ~= state and now > seen then
+                  if since < lastAt then since = lastAt end
+                  if since > now then since = now end
+                  redis.call('RPUSH', KEYS[i],
+                    string.format('%d|%d|%s|%s|%s', since, now, current or '', state, reason))
+                  while redis.call('LLEN', KEYS[i]) > 1 do
+                    local first = tonumber(string.match(redis.call('LINDEX', KEYS[i], 0), '^(%d+)'))
+                    if first and first >= keep then break end
+                    redis.call('LPOP', KEYS[i])
+                  end
+                  redis.call('LTRIM', KEYS[i], -cap, -1)
+                  current = state
+                end
+                result[i] = current or ''
               end
-              result[i] = current or ''
             end
             return result
             """

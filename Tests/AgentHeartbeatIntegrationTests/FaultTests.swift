@@ -373,6 +373,32 @@ struct FaultTests {
         try await Self.stop([replica], [redis], server)
     }
 
+    /// A history key of another type (data of somebody else's under the deployment's prefix) is left
+    /// alone and told. Before, its error ended the script that records up to 500 agents at a time,
+    /// so the agents after it in that script were never recorded.
+    @Test func aHistoryKeyOfAnotherTypeHoldsBackNoOtherAgent() async throws {
+        let server = try await RedisServer.start()
+        let configuration = Self.configuration(["mary", "bob"])
+        let redis = server.client()
+        let foreign = configuration.historyKey(for: "mary")
+        _ = try await redis.send("SET", foreign, "somebody else's")
+        let replica = try Self.replica(configuration, server, api: nil)
+        try await redis.waitForSubscribers(configuration.agents[1].channel)
+        let beating = AlertingProcessTests.beat(redis, configuration.agents)
+        try await eventually("bob's history is recorded") {
+            let entries = try await redis.send("LRANGE", configuration.historyKey(for: "bob"), "0", "-1")
+            return (entries.array ?? []).contains { $0.text?.contains("|online|") == true }
+        }
+        beating.cancel()
+        #expect(try await redis.send("GET", foreign).text == "somebody else's")
+        try await eventually("the failure is counted") {
+            try await parsedMetrics(replica)["agent_heartbeat_history_failures_total"] ?? 0 >= 1
+        }
+        #expect(replica.output.contains("\(foreign) holds another type than a list"), "\(replica.output)")
+        #expect(replica.output.components(separatedBy: "could not record state changes").count == 2, "logged once")
+        try await Self.stop([replica], [redis], server)
+    }
+
     // MARK: Receivers fail
 
     /// Finding 4: a replica without Telegram settings took the lock; the one that could send never did.

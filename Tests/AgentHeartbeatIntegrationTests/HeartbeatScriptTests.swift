@@ -85,6 +85,20 @@ struct HeartbeatScriptTests {
         }
     }
 
+    /// A series key of another type is left alone. Before, its error came after the heartbeat was
+    /// set, and the writer took the reply for a refused write (degraded, and retried).
+    @Test func aSeriesKeyOfAnotherTypeIsLeftAloneAndTheHeartbeatCounts() async throws {
+        try await withTestRedis(removingKeysOf: configuration) { redis in
+            let foreign = configuration.seriesKey(for: "mary")
+            _ = try await redis.send("SET", foreign, "somebody else's")
+            for second in [0.0, 30] {
+                #expect(try await beat(redis, at: second, #"{"rt":1}"#, points: 3, metrics: ["rt"]) == 1)
+            }
+            #expect(try await redis.heartbeat(configuration, "mary")?.receivedAt == start + 30_000)
+            #expect(try await redis.send("GET", foreign).text == "somebody else's")
+        }
+    }
+
     func learnt(_ redis: RedisClient) async throws -> HeartbeatHistory? {
         try await redis.heartbeat(configuration, "mary")?.history
     }

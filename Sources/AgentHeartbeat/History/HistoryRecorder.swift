@@ -55,6 +55,7 @@ struct HistoryRecorder: Sendable {
             String(StateChange.maximumKept),
         ]
         let perRoundTrip = Self.agentsPerScript * Self.scriptsPerRoundTrip
+        var otherType: [String] = []
         for start in stride(from: 0, to: sent.count, by: perRoundTrip) {
             let batch = sent[start..<min(start + perRoundTrip, sent.count)]
             let commands = stride(from: batch.startIndex, to: batch.endIndex, by: Self.agentsPerScript).map { first in
@@ -78,10 +79,19 @@ struct HistoryRecorder: Sendable {
                 }
                 for (offset, state) in (reply.array ?? []).enumerated() {
                     let index = batch[batch.startIndex + number * Self.agentsPerScript + offset]
+                    if state.text == "!" { otherType.append(configuration.historyKey(for: states.agents[index].id)) }
                     recorded[index] =
                         state.text.flatMap(AgentHistoryState.init(rawValue:)).map(Self.code) ?? Self.unknown
                 }
             }
+        }
+        if let first = otherType.first {
+            let more = otherType.count > 1 ? " (and \(otherType.count - 1) more)" : ""
+            throw RedisError(
+                .commandFailed,
+                "\(first)\(more) holds another type than a list: left alone (delete it to start that history"
+                    + " again); the other agents' changes are recorded"
+            )
         }
         return sent.count
     }
