@@ -28,16 +28,7 @@ extension RedisTopologyTests {
                         node !== source && cluster.masters.contains { $0 === node }
                     }
                 )
-                let connector = RedisConnector(
-                    try RedisEndpoint(parsing: cluster.url),
-                    routingKey: configuration.keyTag
-                )
-                let mirror = HeartbeatMirror(
-                    connector,
-                    configurations: ConfigurationStore(configuration),
-                    logger: Logger(label: "test")
-                )
-                let mirroring = Task { try await mirror.mirror(for: .seconds(120)) }
+                let (connector, mirror, mirroring) = try startMirror(configuration, on: cluster)
                 defer { mirroring.cancel() }
                 try await withClosing(RedisClient(connector, name: "test-cluster-checker")) { client in
                     try await source.withClient { source in
@@ -99,6 +90,20 @@ extension RedisTopologyTests {
             }
         }
 
+        /// A mirror of `configuration` on `cluster`, mirroring for at most two minutes: cancel the task.
+        private func startMirror(
+            _ configuration: MonitorConfiguration,
+            on cluster: ClusterDeployment
+        ) throws -> (RedisConnector, HeartbeatMirror, Task<Void, any Error>) {
+            let connector = RedisConnector(try RedisEndpoint(parsing: cluster.url), routingKey: configuration.keyTag)
+            let mirror = HeartbeatMirror(
+                connector,
+                configurations: ConfigurationStore(configuration),
+                logger: Logger(label: "test")
+            )
+            return (connector, mirror, Task { try await mirror.mirror(for: .seconds(120)) })
+        }
+
         private func publish(
             _ status: String,
             _ ids: [String],
@@ -146,17 +151,7 @@ extension RedisTopologyTests {
         @Test func mirrorLeavesAFrozenOwner() async throws {
             try await withClusterDeployment { cluster in
                 let configuration = TestRedis.configuration(agents: ["mary"])
-                let connector = RedisConnector(
-                    try RedisEndpoint(parsing: cluster.url),
-                    routingKey: configuration.keyTag
-                )
-                let logger = Logger(label: "test")
-                let mirror = HeartbeatMirror(
-                    connector,
-                    configurations: ConfigurationStore(configuration),
-                    logger: logger
-                )
-                let mirroring = Task { try await mirror.mirror(for: .seconds(120)) }
+                let (_, mirror, mirroring) = try startMirror(configuration, on: cluster)
                 defer { mirroring.cancel() }
                 let original = try #require(try await cluster.master(of: configuration.keyTag))
                 try await original.withClient { try await $0.waitForSubscribers(configuration.agents[0].channel) }
@@ -189,16 +184,7 @@ extension RedisTopologyTests {
             try await withClusterDeployment { cluster in
                 let configuration = TestRedis.configuration(agents: ["mary"], threshold: .seconds(2))
                 let channel = configuration.agents[0].channel
-                let connector = RedisConnector(
-                    try RedisEndpoint(parsing: cluster.url),
-                    routingKey: configuration.keyTag
-                )
-                let mirror = HeartbeatMirror(
-                    connector,
-                    configurations: ConfigurationStore(configuration),
-                    logger: Logger(label: "test")
-                )
-                let mirroring = Task { try await mirror.mirror(for: .seconds(120)) }
+                let (connector, mirror, mirroring) = try startMirror(configuration, on: cluster)
                 defer { mirroring.cancel() }
                 let owner = try #require(try await cluster.master(of: configuration.keyTag))
                 let other = try #require(cluster.masters.first { $0 !== owner })
