@@ -12,6 +12,13 @@ import Glibc
 public final class RedisConnection {
     let context: UnsafeMutablePointer<redisContext>
     private let owner = pthread_self()
+    /// `waitForData`'s reads, made on first use (subscribers only).
+    private var readBuffer: UnsafeMutableRawBufferPointer?
+    /// Whether the last `waitForData` left the socket empty: nothing arrived, or its read took less
+    /// than it could. Then whatever the socket holds now arrived after that read.
+    public private(set) var emptiedSocket = true
+    /// Bytes one read takes at most, as hiredis' own reads.
+    static let readSize = 16 * 1024
     /// Replies owed for commands sent but not yet read. A connection with replies outstanding
     /// after its user is done (an error cut a pipeline short) is out of step: the next reply read
     /// would belong to an earlier command, so `RedisClient` drops it.
@@ -49,7 +56,10 @@ public final class RedisConnection {
         }
     }
 
-    deinit { redisFree(context) }
+    deinit {
+        redisFree(context)
+        readBuffer?.deallocate()
+    }
 
     /// Sends one command and returns its reply, error replies included.
     public func send(_ command: RedisCommand) throws(RedisError) -> RedisReply {
@@ -108,22 +118,35 @@ public final class RedisConnection {
         return RedisReply(raw.assumingMemoryBound(to: redisReply.self))
     }
 
-    /// Waits up to `timeout` for bytes from the server and reads them into hiredis' buffer.
-    /// Returns false when nothing arrived. Used in subscribe mode, where replies come unasked.
+    /// Waits up to `timeout` for bytes from the server and reads them (one read, at most 16 KiB)
+    /// into hiredis' buffer. Returns false when nothing arrived. Used in subscribe mode, where
+    /// replies come unasked. Read here, not by `redisBufferRead`, to tell `emptiedSocket`.
     public func waitForData(timeout: Duration) throws(RedisError) -> Bool {
         assertOwned()
         var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
         let ready = poll(&descriptor, 1, Int32(timeout.wholeMilliseconds))
-        if ready == 0 || (ready < 0 && errno == EINTR) { return false }
-        guard ready > 0, redisBufferRead(context) == REDIS_OK else { throw lost() }
+        if ready == 0 || (ready < 0 && errno == EINTR) {
+            emptiedSocket = ready == 0
+            return false
+        }
+        guard ready > 0 else { throw lost() }
+        let buffer = readBuffer ?? .allocate(byteCount: Self.readSize, alignment: 1)
+        readBuffer = buffer
+        let count = read(context.pointee.fd, buffer.baseAddress, buffer.count)
+        if count < 0 && (errno == EINTR || errno == EAGAIN) {
+            emptiedSocket = false
+            return false
+        }
+        guard count > 0 else {
+            let reason = count == 0 ? "Server closed the connection" : String(cString: strerror(errno))
+            throw RedisError(.connectionLost, "connection to Redis lost: \(reason)")
+        }
+        let bytes = buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+        guard redisReaderFeed(context.pointee.reader, bytes, count) == REDIS_OK else {
+            throw RedisError(.connectionLost, "protocol error from Redis")
+        }
+        emptiedSocket = count < buffer.count
         return true
-    }
-
-    /// Whether the socket holds bytes not read yet (one read takes at most 16 KiB), without waiting.
-    public var hasUnreadData: Bool {
-        assertOwned()
-        var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
-        return poll(&descriptor, 1, 0) > 0
     }
 
     /// Hands every complete push already in hiredis' buffer to `handle`, in order, without

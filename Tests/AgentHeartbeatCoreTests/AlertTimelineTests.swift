@@ -61,7 +61,7 @@ struct Timeline {
         let uncertain = Set(gaps.discounting(&states))
         let assessment = Assessment(states, plan: Assessment.Plan(configuration), silences: silences)
         let events = policy.events(
-            states: assessment.subjects(of: states, alertRecords: records, excluding: uncertain),
+            states: assessment.subjects(of: states, alertRecords: records, uncertain: uncertain),
             groups: assessment.groups,
             records: records,
             now: states.now
@@ -120,13 +120,17 @@ struct AlertTimelineTests {
     }
 
     /// A late agent whose silence fell partly where the replica did not hear (not listening, or
-    /// heartbeats not yet stored) is on time as far as it can tell, which is no recovery.
-    @Test func anUncertainAgentIsToldNothing() throws {
+    /// heartbeats not yet stored) is on time as far as it can tell: no recovery from lateness,
+    /// which cannot be told yet, but one from an outage, which is over either way.
+    @Test func anAgentUncertainlyOnTimeRecoversOnlyFromWorse() throws {
         var timeline = try Timeline("agents:\n  - {id: mary, name: Mary, alert_on_late: true}\n")
         #expect(timeline.check(at: 0, ["mary": .late]) == ["alert late mary"])
         #expect(timeline.check(at: 30, ["mary": .late], unheardSince: 20).isEmpty)
         #expect(timeline.check(at: 60, ["mary": .late]).isEmpty)
         #expect(timeline.check(at: 90) == ["recovery late mary"])
+
+        #expect(timeline.check(at: 3000, ["mary": .offline]) == ["alert offline mary"])
+        #expect(timeline.check(at: 3030, ["mary": .late], unheardSince: 3020) == ["recovery offline mary"])
     }
 
     @Test func flappingAlertsLikeAnOutage() throws {

@@ -120,10 +120,12 @@ struct AlertingProcessTests {
         beating.cancel()
         beating = Self.beat(redis, [configuration.agents[1]])
         try await eventually("alert for the first agent") { api.delivered.count == 1 }
-        // Kill once the delivery is recorded: between Telegram's answer and that write, a crash
-        // repeats the alert (delivery is at least once, by design).
-        try await eventually("alert recorded") {
-            try await redis.send("HGET", configuration.alertsKey, "first") != .null
+        // Kill once the delivered alert has left the queue: between Telegram's answer and that
+        // removal, a crash repeats the alert (delivery is at least once, by design). The record is
+        // written when the alert is queued, so it tells nothing of that (a duplicate under TSan).
+        try await eventually("alert recorded and out of the queue") {
+            let queued = try await redis.send("LLEN", configuration.queueKey(notifier: "telegram"))
+            return try await redis.send("HGET", configuration.alertsKey, "first") != .null && queued == .integer(0)
         }
         let leader = try #require(replicas.first { $0.output.contains("became the leader") })
         leader.signal(SIGKILL)

@@ -151,7 +151,7 @@ extension RedisTopologyTests {
         @Test func mirrorLeavesAFrozenOwner() async throws {
             try await withClusterDeployment { cluster in
                 let configuration = TestRedis.configuration(agents: ["mary"])
-                let (_, mirror, mirroring) = try startMirror(configuration, on: cluster)
+                let (_, _, mirroring) = try startMirror(configuration, on: cluster)
                 defer { mirroring.cancel() }
                 let original = try #require(try await cluster.master(of: configuration.keyTag))
                 try await original.withClient { try await $0.waitForSubscribers(configuration.agents[0].channel) }

@@ -48,9 +48,9 @@ public struct HeartbeatChecker: Sendable {
         /// The Redis clock this check read, for what runs after it (the delivery workers).
         public var clock: ServerClock { ServerClock(serverMilliseconds: now, sent: readAt, received: readAt) }
 
-        /// The agents notifications may be about, less the `uncertain` (see `Assessment.subjects`).
-        public func subjects(excluding uncertain: Set<Int> = []) -> [AgentState] {
-            assessment.subjects(of: states, alertRecords: alertRecords, excluding: uncertain)
+        /// The agents notifications may be about (see `Assessment.subjects`).
+        public func subjects(uncertain: Set<Int> = []) -> [AgentState] {
+            assessment.subjects(of: states, alertRecords: alertRecords, uncertain: uncertain)
         }
 
         /// The status map of this result.

@@ -141,7 +141,7 @@ public struct StatusCheckService: Service, CustomStringConvertible {
                 relevant.states = result.states.subset([])
                 alerts.submit(
                     relevant,
-                    subjects: result.subjects(excluding: check.uncertain),
+                    subjects: result.subjects(uncertain: check.uncertain),
                     configuration: configuration,
                     degraded: degraded
                 )

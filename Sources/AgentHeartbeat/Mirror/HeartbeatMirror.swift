@@ -141,8 +141,8 @@ extension HeartbeatMirror {
                     let connection = try mirror.connector.connect()
                     try follow(mirror.configurations, on: connection, fresh: true)
                     var probe = SilenceProbe("Redis")
-                    // When the socket was last found empty, and whether bytes wait there now: they
-                    // are heartbeats that reached this replica, unread since then.
+                    // When the socket was last found empty, and whether bytes may wait there now:
+                    // heartbeats that reached this replica, unread since then.
                     var emptyAt = ContinuousClock.now
                     var behind = false
                     while !pending.isClosed {
@@ -156,6 +156,7 @@ extension HeartbeatMirror {
                         if mirror.configurations.generation != generation {
                             try follow(mirror.configurations, on: connection)
                         }
+                        let waited = ContinuousClock.now
                         if try connection.waitForData(timeout: .milliseconds(250)) {
                             probe.heardFrom()
                             let arrived = ContinuousClock.now
@@ -164,18 +165,12 @@ extension HeartbeatMirror {
                             heartbeats.increment(by: batch.count)
                             pending.add(batch)
                             batch.removeAll(keepingCapacity: true)
-                            let unread = connection.hasUnreadData
-                            if !unread { emptyAt = arrived }
-                            if unread != behind {
-                                behind = unread
-                                mirror.statistics.unread(since: unread ? emptyAt : nil)
-                            }
-                        } else {
-                            emptyAt = .now
-                            if behind {
-                                behind = false
-                                mirror.statistics.unread(since: nil)
-                            }
+                        }
+                        let unread = !connection.emptiedSocket
+                        if !unread { emptyAt = waited }
+                        if unread != behind {
+                            behind = unread
+                            mirror.statistics.unread(since: unread ? emptyAt : nil)
                         }
                         // A server that froze (or a cluster node cut off, whose slots moved) sends nothing.
                         try probe.check(connection)

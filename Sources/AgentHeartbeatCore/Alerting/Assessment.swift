@@ -114,17 +114,22 @@ public struct Assessment: Sendable, Equatable {
 
     /// The agents notifications may be about, with what this assessment says of each: those neither
     /// online nor unknown, and those with an alert record (a recovery may be due). A dependency
-    /// that is down lists the dependents it suppresses (`affected`). Not the `uncertain` ones
-    /// (`ListeningGaps.discounting`): neither in trouble nor well for sure, as a late agent
-    /// discounted to on time would recover, nothing is told of them until a check can tell.
+    /// that is down lists the dependents it suppresses (`affected`). Not an agent alerted late
+    /// whose lateness is `uncertain` (`ListeningGaps.discounting` called it on time): whether it
+    /// recovered cannot be told yet. (Uncertain otherwise, it is unknown, or back from worse.)
     public func subjects(
         of states: AgentStates,
         alertRecords: [String: AlertRecord],
-        excluding uncertain: Set<Int> = []
+        uncertain: Set<Int> = []
     ) -> [AgentState] {
         var subjects: [AgentState] = []
         var position: [Int: Int] = [:]
-        for index in states.indices where uncertain.isEmpty || !uncertain.contains(index) {
+        for index in states.indices {
+            if !uncertain.isEmpty, uncertain.contains(index),
+                alertRecords[states.agents[index].id]?.trouble == .late
+            {
+                continue
+            }
             let condition = states.evaluations[index].condition
             guard
                 (condition != .online && condition != .unknown)
