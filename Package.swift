@@ -33,7 +33,13 @@ let package = Package(
             resources: [.embedInCode("StatusMap/agent_heartbeat.schema.json")]
         ),
         // The Redis protocol over hiredis: commands, replies, one blocking connection.
-        .target(name: "AgentHeartbeatRedis", dependencies: ["AgentHeartbeatCore", "CHiredis", "CHiredisLimits"]),
+        .target(
+            name: "AgentHeartbeatRedis",
+            dependencies: [
+                "AgentHeartbeatCore", "CHiredis", "CHiredisLimits",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // A bound on what a reply may make hiredis allocate.
         .target(name: "CHiredisLimits", dependencies: ["CHiredis"]),
         // Imperative shell: Redis, HTTP, threads, files, services.

@@ -1,4 +1,5 @@
 import AgentHeartbeatCore
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// Connects to the Redis master: the configured server, the node of a Redis Cluster that owns the
@@ -20,8 +21,8 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
     /// The key whose slot decides which cluster node to use: the deployment's hash tag.
     public let routingKey: String
     /// Sentinels in the order to ask them: the last one that answered first.
-    private let sentinelOrder: Mutex<[SentinelURL.Address]>
-    private let cluster: Mutex<ClusterState>
+    private let sentinelOrder: NIOLockedValueBox<[SentinelURL.Address]>
+    private let cluster: NIOLockedValueBox<ClusterState>
     private let masterGeneration = Atomic<Int>(0)
     let connectTimeout: Duration
     let commandTimeout: Duration
@@ -57,21 +58,21 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
             sentinels = url.sentinels
             state.enabled = false
         }
-        sentinelOrder = Mutex(sentinels)
-        cluster = Mutex(state)
+        sentinelOrder = NIOLockedValueBox(sentinels)
+        cluster = NIOLockedValueBox(state)
     }
 
     /// A connector to exactly this server, never routed to another cluster node.
     public static func direct(_ url: RedisURL, connectTimeout: Duration = .seconds(2)) -> RedisConnector {
         let connector = RedisConnector(.server(url), connectTimeout: connectTimeout)
-        connector.cluster.withLock { $0.enabled = false }
+        connector.cluster.withLockedValue { $0.enabled = false }
         return connector
     }
 
     public var description: String { endpoint.description }
 
     /// Whether the server is a Redis Cluster node (known after the first connection).
-    public var isCluster: Bool { cluster.withLock { $0.enabled == true } }
+    public var isCluster: Bool { cluster.withLockedValue { $0.enabled == true } }
 
     /// Grows each time the master changed; connections made before are stale.
     public var generation: Int { masterGeneration.load(ordering: .acquiring) }
@@ -82,7 +83,7 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
 
     /// A connection to the node a redirection names (for ASK: one command there, after ASKING).
     public func connect(to redirect: ClusterRedirect) throws(RedisError) -> RedisConnection {
-        guard let url = cluster.withLock({ node(redirect, in: $0) }) else {
+        guard let url = cluster.withLockedValue({ node(redirect, in: $0) }) else {
             throw RedisError(.connectionFailed, "redirected to a cluster node, but no node is known")
         }
         return try open(url)
@@ -105,7 +106,7 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
         let generation = self.generation
         let connection: RedisConnection
         switch endpoint {
-        case .server(let url) where cluster.withLock({ $0.enabled == false }):
+        case .server(let url) where cluster.withLockedValue({ $0.enabled == false }):
             connection = try open(url)
         case .server, .cluster:
             connection = try connectToSlotOwner()
@@ -133,7 +134,7 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
     /// The slot map is read again on every connection (two commands): an owner that froze or died
     /// is never reused from memory.
     private func connectToSlotOwner() throws(RedisError) -> RedisConnection {
-        let state = cluster.withLock { $0 }
+        let state = cluster.withLockedValue { $0 }
         var failures: [String] = []
         var only: RedisError?
         for node in state.nodes {
@@ -148,10 +149,10 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
                 if state.enabled == nil {
                     let info = try connection.call(RedisCommand("INFO", "cluster")).text ?? ""
                     guard info.contains("cluster_enabled:1") else {
-                        cluster.withLock { $0.enabled = false }
+                        cluster.withLockedValue { $0.enabled = false }
                         return try open(node)
                     }
-                    cluster.withLock { $0.enabled = true }
+                    cluster.withLockedValue { $0.enabled = true }
                 }
                 guard let slot = try connection.call(RedisCommand("CLUSTER", "KEYSLOT", routingKey)).integer else {
                     throw RedisError(.unexpectedReply, "CLUSTER KEYSLOT returned no number")
@@ -160,7 +161,7 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
                 guard let owner = map.owner(of: Int(slot)) else {
                     throw RedisError(.unexpectedReply, "no node serves slot \(slot) (of \(routingKey)) yet")
                 }
-                cluster.withLock { state in
+                cluster.withLockedValue { state in
                     // Ask this node first next time; learn every master.
                     state.nodes.removeAll { $0 == node }
                     state.nodes.insert(node, at: 0)
@@ -186,7 +187,7 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
         _ url: SentinelURL
     ) throws(RedisError) -> (connection: RedisConnection, address: SentinelURL.Address) {
         var failures: [String] = []
-        for sentinel in sentinelOrder.withLock({ $0 }) {
+        for sentinel in sentinelOrder.withLockedValue({ $0 }) {
             do throws(RedisError) {
                 let connection = try RedisConnection(
                     url: url.sentinel(sentinel),
@@ -194,7 +195,7 @@ public final class RedisConnector: Sendable, CustomStringConvertible {
                     commandTimeout: Self.sentinelTimeout * 2
                 )
                 let address = try Self.masterAddress(of: url.masterName, on: connection)
-                sentinelOrder.withLock { order in
+                sentinelOrder.withLockedValue { order in
                     if let index = order.firstIndex(of: sentinel), index != 0 {
                         order.remove(at: index)
                         order.insert(sentinel, at: 0)

@@ -3,7 +3,7 @@ import AgentHeartbeatRedis
 import Foundation
 import Logging
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Runs agents' `on_offline` actions, on the leader only, while an agent is offline (not silenced,
 /// not held back by a dependency): at most `max_attempts` per outage, `backoff_seconds` apart.
@@ -21,7 +21,7 @@ public final class RecoveryActionRunner: Sendable {
     private let environment: [String: String]
     private let logger: Logger
     /// "<agent>#<action>" while an attempt runs here.
-    private let running = Mutex<Set<String>>([])
+    private let running = NIOLockedValueBox<Set<String>>([])
 
     public init(client: RedisClient, environment: [String: String], logger: Logger) {
         self.client = client
@@ -83,7 +83,7 @@ public final class RecoveryActionRunner: Sendable {
                 let field = Self.field(state.agent.id, index)
                 let outage = Self.outage(of: state)
                 guard action.isDue(outage: outage, record: record, now: now),
-                    running.withLock({ $0.insert(field).inserted })
+                    running.withLockedValue({ $0.insert(field).inserted })
                 else { continue }
                 let attempt = record.map { $0.outage == outage ? $0.attempts + 1 : 1 } ?? 1
                 let started = RecoveryAction.Record(
@@ -93,7 +93,7 @@ public final class RecoveryActionRunner: Sendable {
                     result: "running"
                 )
                 guard await store(started, field: field, lead: lead) else {
-                    running.withLock { _ = $0.remove(field) }
+                    running.withLockedValue { _ = $0.remove(field) }
                     continue
                 }
                 Task { await self.attempt(action, started, state: state, field: field, lead: lead) }
@@ -108,7 +108,7 @@ public final class RecoveryActionRunner: Sendable {
         field: String,
         lead: AlertDispatcher.Lead
     ) async {
-        defer { running.withLock { _ = $0.remove(field) } }
+        defer { running.withLockedValue { _ = $0.remove(field) } }
         let agent = state.agent
         logger.notice(
             "recovery action started",

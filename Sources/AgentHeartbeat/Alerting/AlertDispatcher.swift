@@ -3,7 +3,7 @@ import AgentHeartbeatRedis
 import Foundation
 import Logging
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Holds or seeks the leader lock and, on the leader, queues the notifications the policy finds
 /// due, one queue per receiver, recording each agent's alert state in the same step; the
@@ -38,7 +38,7 @@ public actor AlertDispatcher {
     public nonisolated let token: String
     public private(set) var isLeader = false
     /// What the delivery workers read without waiting for the actor (nil while not leading).
-    private nonisolated let shared = Mutex<Lead?>(nil)
+    private nonisolated let shared = NIOLockedValueBox<Lead?>(nil)
     private let leaderGauge = Gauge(label: SidecarMetrics.Name.leader)
     private let checks: AsyncStream<Job>
     private let submitted: AsyncStream<Job>.Continuation
@@ -102,7 +102,7 @@ public actor AlertDispatcher {
     }
 
     /// Set for the workers while leading.
-    nonisolated var lead: Lead? { shared.withLock { $0 } }
+    nonisolated var lead: Lead? { shared.withLockedValue { $0 } }
 
     /// Hands a check to `run`; returns at once.
     nonisolated func submit(
@@ -147,7 +147,7 @@ public actor AlertDispatcher {
         }
         guard await renewLeadership() else { return }
         let lead = Lead(configuration: configuration, token: token, clock: job.result.clock)
-        shared.withLock { $0 = lead }
+        shared.withLockedValue { $0 = lead }
         if !notifiers.isEmpty { await queue(job.result, subjects: job.subjects) }
         // After queueing: the alert goes out at once, the attempt's result with the next notification.
         await actions?.start(job.subjects, lead: lead, now: job.result.now)
@@ -347,7 +347,7 @@ public actor AlertDispatcher {
         // Another replica may change the records meanwhile: what this one knew is no longer sure.
         if !holds {
             known = [:]
-            shared.withLock { $0 = nil }
+            shared.withLockedValue { $0 = nil }
         }
         if holds != isLeader {
             logger.notice(holds ? "became the leader: this replica sends notifications" : "lost the leader lock")
