@@ -102,7 +102,8 @@ struct ReceiversProcessTests {
 
         beating.cancel()
         beating = AlertingProcessTests.beat(redis, configuration.agents)
-        try await eventually("the healthy receivers have the recovery") {
+        // A new leader's first checks under ThreadSanitizer, beside the other suites, took over 20 s.
+        try await eventually("the healthy receivers have the recovery", timeout: .seconds(60)) {
             healthy.allSatisfy { receivers[$0].delivered.count == 2 } && receivers.mail.messages.count == 2
         }
         receivers["stuck"].hang(false)
