@@ -87,6 +87,10 @@ extension WebTests {
             )
             let closed = try SidecarProcess.running(configuration, redisURL: "\(TestRedis.url)")
             try await redis.waitForSubscribers(configuration.agents[1].channel, count: 2)
+            // Subscribed is not listening on HTTP yet (a refused connection once, under TSan).
+            for replica in [sidecar, closed] {
+                try await eventually("the API listens") { await replica.get("/healthz") != nil }
+            }
 
             let payload = #"{"status":"ok","response_time_ms":12.5,"note":"<b>hi</b>"}"#
             for value in [30, 12.5] {
