@@ -26,12 +26,12 @@ extension WebTests {
             let api = try FakeReceiver()
             let configuration = AlertingProcessTests.configuration(["mary", "bob"], cooldown: .seconds(3600))
             let redis = try TestRedis.client()
-            let replicas = try AlertingProcessTests.replicas(3, configuration, api)
-            try await redis.waitForSubscribers(configuration.agents[1].channel, count: 3)
-            var beating = AlertingProcessTests.beat(redis, configuration.agents)
-            for replica in replicas {
-                try await eventually("online everywhere") { replica.status(of: "mary") == "online" }
-            }
+            var (replicas, beating) = try await AlertingProcessTests.threeReplicas(
+                configuration,
+                api,
+                redis,
+                online: "mary"
+            )
 
             beating.cancel()
             beating = AlertingProcessTests.beat(redis, [configuration.agents[1]])

@@ -38,6 +38,21 @@ struct AlertingProcessTests {
         }
     }
 
+    /// Three replicas alerting through `api`, all subscribed, with every agent beating until each
+    /// replica has seen `id` online. Returns them and the beating (cancel it to silence the agents).
+    static func threeReplicas(
+        _ configuration: MonitorConfiguration,
+        _ api: FakeReceiver,
+        _ redis: RedisClient,
+        online id: String
+    ) async throws -> ([SidecarProcess], Task<Void, Never>) {
+        let replicas = try replicas(3, configuration, api)
+        try await redis.waitForSubscribers(configuration.agents[configuration.agents.count - 1].channel, count: 3)
+        let beating = beat(redis, configuration.agents)
+        for replica in replicas { try await eventually("online everywhere") { replica.status(of: id) == "online" } }
+        return (replicas, beating)
+    }
+
     /// Publishes a heartbeat for each agent every 300 ms until cancelled.
     static func beat(_ redis: RedisClient, _ agents: [MonitorConfiguration.Agent]) -> Task<Void, Never> {
         Task {
@@ -80,10 +95,7 @@ struct AlertingProcessTests {
         let api = try FakeReceiver()
         let configuration = Self.configuration(["mary"], cooldown: .seconds(6))
         let redis = try TestRedis.client()
-        let replicas = try Self.replicas(3, configuration, api)
-        try await redis.waitForSubscribers(configuration.agents[0].channel, count: 3)
-        var beating = Self.beat(redis, configuration.agents)
-        for replica in replicas { try await eventually("online everywhere") { replica.status(of: "mary") == "online" } }
+        var (replicas, beating) = try await Self.threeReplicas(configuration, api, redis, online: "mary")
 
         beating.cancel()
         // Once over 20 s under ThreadSanitizer at the suite's start, where heartbeats that wait to be
@@ -114,12 +126,7 @@ struct AlertingProcessTests {
         let api = try FakeReceiver()
         let configuration = Self.configuration(["first", "second"], cooldown: .seconds(600))
         let redis = try TestRedis.client()
-        let replicas = try Self.replicas(3, configuration, api)
-        try await redis.waitForSubscribers(configuration.agents[1].channel, count: 3)
-        var beating = Self.beat(redis, configuration.agents)
-        for replica in replicas {
-            try await eventually("online everywhere") { replica.status(of: "second") == "online" }
-        }
+        var (replicas, beating) = try await Self.threeReplicas(configuration, api, redis, online: "second")
 
         beating.cancel()
         beating = Self.beat(redis, [configuration.agents[1]])

@@ -65,7 +65,7 @@ struct ReceiversProcessTests {
     static func json(_ request: FakeReceiver.Request) -> [String: Any] { request.json }
 
     @Test func healthyReceiversGetEachEventOnceWhateverTheOthersAndTheLeaderDo() async throws {
-        var receivers = try Receivers([
+        let receivers = try Receivers([
             ("slack", .slack), ("discord", .discord), ("pager", .pagerduty), ("hook", .webhook),
             ("mail", .email), ("flaky", .webhook), ("stuck", .webhook), ("refusing", .telegram),
         ])
